@@ -1,0 +1,48 @@
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { availableParallelism } from 'node:os';
+import { usageError } from '../errors.js';
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/** Strict option parsing: unknown options and missing values are usage errors naming the option. */
+export function parseCommand<T extends Options>(command: string, argv: string[], options: T) {
+  try {
+    return parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+  } catch (err) {
+    const msg = (err as Error).message.replace(/\. To specify a positional argument.*$/s, '');
+    throw usageError(`${command}: ${msg} (see 'metavec ${command} --help')`);
+  }
+}
+
+export function intOption(command: string, name: string, v: string | undefined, def: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) throw usageError(`${command}: --${name} must be an integer in [${min}, ${max}], got '${v}'`);
+  return n;
+}
+
+export function floatOption(command: string, name: string, v: string | undefined, def: number, min: number, max: number): number {
+  if (v === undefined) return def;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min || n > max) throw usageError(`${command}: --${name} must be a number in [${min}, ${max}], got '${v}'`);
+  return n;
+}
+
+export function choiceOption<T extends string>(command: string, name: string, v: string | undefined, def: T, choices: readonly T[]): T {
+  if (v === undefined) return def;
+  if (!(choices as readonly string[]).includes(v)) throw usageError(`${command}: --${name} must be one of ${choices.join(', ')}, got '${v}'`);
+  return v as T;
+}
+
+export function defaultThreads(): number {
+  return Math.max(1, availableParallelism());
+}
+
+/** Parses sizes like 64M, 1G, 512k (bytes). */
+export function sizeOption(command: string, name: string, v: string | undefined, def: number): number {
+  if (v === undefined) return def;
+  const m = /^(\d+(?:\.\d+)?)([kKmMgG]?)i?[bB]?$/.exec(v);
+  if (!m) throw usageError(`${command}: --${name} must be a size like 64M or 1G, got '${v}'`);
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase()] ?? 1;
+  return Math.floor(Number(m[1]) * mult);
+}

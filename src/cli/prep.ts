@@ -1,0 +1,141 @@
+import { resolve } from 'node:path';
+import { NORMALISATIONS } from '../embed/kmerProfile.js';
+import { usageError } from '../errors.js';
+import type { PrepOptions } from '../pipeline/phase1.js';
+import type { ProgressSink } from '../pipeline/progress.js';
+import { choiceOption, defaultThreads, floatOption, intOption, parseCommand, sizeOption } from './args.js';
+
+export const PREP_HELP = `metavec prep: quality control, dedup and embedding of reads into Parquet shards (Phase 1)
+
+usage: metavec prep --input R1.fq.gz [--input2 R2.fq.gz | --interleaved] --output DIR [options]
+
+input/output
+  --input FILE          FASTQ/FASTA, plain or gzip (repeat for several inputs)
+  --input2 FILE         mate file for paired-end (one per --input)
+  --interleaved         --input holds mates alternately
+  --output DIR          run directory: shards/, manifest.json (written last), qc_stats.json
+  --write-fastq         also write the cleaned reads as clean_R1/_R2.fastq.gz
+  --phred auto|33|64    quality encoding (default auto: Phred+64 is detected and converted)
+engine
+  --engine local        (default) worker threads on this machine
+  --threads N           worker threads (default: all cores)
+  --batch-size N        fragments per batch (default 8192)
+  --rows-per-shard N    rows per Parquet shard (default 100000)
+QC (fastp-compatible semantics, docs/qc.md)
+  --no-adapter-trim     disable adapter clipping
+  --adapter-r1 SEQ / --adapter-r2 SEQ   adapter sequences (default: detected from the first reads)
+  --no-detect-adapter   do not detect adapters (pairs still clipped by mate overlap)
+  --overlap-len N (30) --overlap-diff N (5) --overlap-diff-percent P (20)
+  --no-cut-front / --no-cut-tail   sliding-window quality trimming (default on)
+  --cut-window N (4) --cut-mean-quality Q (20)
+  --median-quality Q    also cut every read at the first cycle whose median quality is < Q
+  --trim-poly-g         trim poly-G tails; --poly-g-min-len N (10)
+  --min-length N (30) --max-n-frac F (0.05) --qualified-quality Q (15) --unqualified-percent P (40)
+  --complexity-threshold P (30; 0 disables the low-complexity filter)
+dedup
+  --no-dedup            keep exact duplicate pairs
+  --dedup-mem SIZE      memory of the duplicate filter (default 64M)
+  --no-correct          skip error correction (correction is not implemented yet: accepted for compatibility)
+embedding
+  --embed kmer          canonical k-mer profile (default)
+  --kmer K              3..6 (default 4: 136 dimensions)
+  --normalise freq|clr|hellinger (default freq)
+output
+  --quiet               no progress on stderr
+  --json                print a JSON summary on stdout
+`;
+
+export const PREP_OPTIONS = {
+  input: { type: 'string', multiple: true },
+  input2: { type: 'string', multiple: true },
+  interleaved: { type: 'boolean' },
+  output: { type: 'string' },
+  'write-fastq': { type: 'boolean' },
+  phred: { type: 'string' },
+  engine: { type: 'string' },
+  threads: { type: 'string' },
+  'batch-size': { type: 'string' },
+  'rows-per-shard': { type: 'string' },
+  'no-adapter-trim': { type: 'boolean' },
+  'adapter-r1': { type: 'string' },
+  'adapter-r2': { type: 'string' },
+  'no-detect-adapter': { type: 'boolean' },
+  'overlap-len': { type: 'string' },
+  'overlap-diff': { type: 'string' },
+  'overlap-diff-percent': { type: 'string' },
+  'no-cut-front': { type: 'boolean' },
+  'no-cut-tail': { type: 'boolean' },
+  'cut-window': { type: 'string' },
+  'cut-mean-quality': { type: 'string' },
+  'median-quality': { type: 'string' },
+  'trim-poly-g': { type: 'boolean' },
+  'poly-g-min-len': { type: 'string' },
+  'min-length': { type: 'string' },
+  'max-n-frac': { type: 'string' },
+  'qualified-quality': { type: 'string' },
+  'unqualified-percent': { type: 'string' },
+  'complexity-threshold': { type: 'string' },
+  'no-dedup': { type: 'boolean' },
+  'dedup-mem': { type: 'string' },
+  'no-correct': { type: 'boolean' },
+  embed: { type: 'string' },
+  kmer: { type: 'string' },
+  normalise: { type: 'string' },
+  quiet: { type: 'boolean' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type PrepValues = ReturnType<typeof parseCommand<typeof PREP_OPTIONS>>['values'];
+
+/** Builds PrepOptions from parsed values (shared by `prep` and `run`). */
+export function prepOptionsFrom(cmd: string, v: Partial<PrepValues>, progress: ProgressSink): PrepOptions {
+  if (!v.input || v.input.length === 0) throw usageError(`${cmd}: --input is required`);
+  if (!v.output) throw usageError(`${cmd}: --output is required`);
+  const engine = v.engine ?? 'local';
+  if (engine !== 'local') throw usageError(`${cmd}: --engine ${engine} is not available in this build (engines: local)`);
+  const embed = v.embed ?? 'kmer';
+  if (embed !== 'kmer') throw usageError(`${cmd}: --embed ${embed} is not available in this build (embeddings: kmer)`);
+  return {
+    inputs: v.input.map((p) => resolve(p)),
+    inputs2: (v.input2 ?? []).map((p) => resolve(p)),
+    interleaved: v.interleaved ?? false,
+    output: resolve(v.output),
+    threads: intOption(cmd, 'threads', v.threads, defaultThreads(), 1, 256),
+    batchSize: intOption(cmd, 'batch-size', v['batch-size'], 8192, 1, 1 << 20),
+    rowsPerShard: intOption(cmd, 'rows-per-shard', v['rows-per-shard'], 100_000, 1, 10_000_000),
+    kmer: intOption(cmd, 'kmer', v.kmer, 4, 3, 6),
+    normalisation: choiceOption(cmd, 'normalise', v.normalise, 'freq', NORMALISATIONS),
+    dedup: !(v['no-dedup'] ?? false),
+    dedupMemBytes: sizeOption(cmd, 'dedup-mem', v['dedup-mem'], 64 << 20),
+    writeFastq: v['write-fastq'] ?? false,
+    phred: choiceOption(cmd, 'phred', v.phred, 'auto', ['auto', '33', '64'] as const),
+    detectAdapters: !(v['no-detect-adapter'] ?? false),
+    ...(v['adapter-r1'] ? { adapterR1: checkAdapter(cmd, 'adapter-r1', v['adapter-r1']) } : {}),
+    ...(v['adapter-r2'] ? { adapterR2: checkAdapter(cmd, 'adapter-r2', v['adapter-r2']) } : {}),
+    ...(v['median-quality'] !== undefined ? { medianQuality: intOption(cmd, 'median-quality', v['median-quality'], 20, 0, 93) } : {}),
+    qc: {
+      adapterTrim: !(v['no-adapter-trim'] ?? false),
+      overlapMinLen: intOption(cmd, 'overlap-len', v['overlap-len'], 30, 1, 1000),
+      overlapDiffLimit: intOption(cmd, 'overlap-diff', v['overlap-diff'], 5, 0, 1000),
+      overlapDiffPercent: floatOption(cmd, 'overlap-diff-percent', v['overlap-diff-percent'], 20, 0, 100) / 100,
+      cutFront: !(v['no-cut-front'] ?? false),
+      cutTail: !(v['no-cut-tail'] ?? false),
+      cutWindow: intOption(cmd, 'cut-window', v['cut-window'], 4, 1, 1000),
+      cutMeanQuality: intOption(cmd, 'cut-mean-quality', v['cut-mean-quality'], 20, 1, 60),
+      polyG: v['trim-poly-g'] ?? false,
+      polyGMinLen: intOption(cmd, 'poly-g-min-len', v['poly-g-min-len'], 10, 1, 1000),
+      minLength: intOption(cmd, 'min-length', v['min-length'], 30, 1, 1_000_000),
+      maxNFraction: floatOption(cmd, 'max-n-frac', v['max-n-frac'], 0.05, 0, 1),
+      qualifiedQuality: intOption(cmd, 'qualified-quality', v['qualified-quality'], 15, 0, 93),
+      unqualifiedFraction: floatOption(cmd, 'unqualified-percent', v['unqualified-percent'], 40, 0, 100) / 100,
+      minComplexity: floatOption(cmd, 'complexity-threshold', v['complexity-threshold'], 30, 0, 100) / 100,
+    },
+    progress,
+  };
+}
+
+function checkAdapter(cmd: string, name: string, seq: string): string {
+  if (!/^[ACGTacgt]{6,}$/.test(seq)) throw usageError(`${cmd}: --${name} must be at least 6 bases of A/C/G/T, got '${seq}'`);
+  return seq.toUpperCase();
+}

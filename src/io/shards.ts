@@ -1,0 +1,172 @@
+import bindings from '@duckdb/node-bindings';
+import { ARRAY, DuckDBDataChunk, FLOAT, INTEGER, BIGINT, VARCHAR, type DuckDBConnection } from '@duckdb/node-api';
+import { stat } from 'node:fs/promises';
+import { MetavecError } from '../errors.js';
+import { produceAtomic } from './atomic.js';
+import { sha256File } from './checksum.js';
+import { openDuckDB, sqlString } from './duckdb.js';
+
+/**
+ * Phase 1 shards: Parquet (zstd) written through DuckDB. Schema (docs/formats.md):
+ *   fragment BIGINT      0-based position of the fragment in the run's input order
+ *   read_id  VARCHAR     read name without /1 /2 and comment
+ *   len_r1, len_r2 INTEGER    mate lengths after QC (len_r2 NULL for single-end)
+ *   gc_r1, gc_r2 FLOAT        GC fraction of each mate after QC
+ *   meanq_r1, meanq_r2 FLOAT  mean Phred quality of each mate after QC (NULL for FASTA input)
+ *   embedding FLOAT[d]  stored by Parquet as list<float> of fixed length d
+ */
+export interface ShardRows {
+  rows: number;
+  dim: number;
+  fragment: Float64Array;
+  /** read_id bytes: row i is idBytes[idOffsets[i], idOffsets[i+1]) */
+  idBytes: Uint8Array;
+  idOffsets: Int32Array;
+  lengths: Int32Array; // 2 per row
+  attrs: Float32Array; // gc1, gc2, mq1, mq2 per row
+  embedding: Float32Array; // rows * dim
+  paired: boolean;
+}
+
+export interface ShardInfo {
+  path: string;
+  rows: number;
+  bytes: number;
+  sha256: string;
+}
+
+const CHUNK = 2048;
+
+export class ShardWriter {
+  private constructor(
+    private readonly db: { conn: DuckDBConnection; close(): void },
+    readonly dim: number,
+  ) {}
+
+  static async open(dim: number, threads: number): Promise<ShardWriter> {
+    const db = await openDuckDB(threads);
+    await db.conn.run(
+      `CREATE TABLE shard (fragment BIGINT, read_id VARCHAR, len_r1 INTEGER, len_r2 INTEGER, gc_r1 FLOAT, gc_r2 FLOAT, meanq_r1 FLOAT, meanq_r2 FLOAT, embedding FLOAT[${dim}])`,
+    );
+    return new ShardWriter(db, dim);
+  }
+
+  /** Writes rows to `path` atomically and returns its size and checksum. */
+  async write(path: string, r: ShardRows): Promise<ShardInfo> {
+    const { conn } = this.db;
+    const dim = this.dim;
+    const types = [BIGINT, VARCHAR, INTEGER, INTEGER, FLOAT, FLOAT, FLOAT, FLOAT, ARRAY(FLOAT, dim)];
+    const appender = await conn.createAppender('shard');
+    const chunk = DuckDBDataChunk.create(types, CHUNK);
+    const raw = chunk.chunk;
+    const i64 = new BigInt64Array(CHUNK);
+    const i32 = new Int32Array(CHUNK);
+    const f32 = new Float32Array(CHUNK);
+    for (let start = 0; start < r.rows; start += CHUNK) {
+      const n = Math.min(CHUNK, r.rows - start);
+      // A fresh chunk per append: DuckDB takes ownership of string data on append.
+      const vec = (c: number) => bindings.data_chunk_get_vector(raw, c);
+      for (let i = 0; i < n; i++) i64[i] = BigInt(r.fragment[start + i]!);
+      bindings.copy_data_to_vector(vec(0), 0, i64.buffer, 0, n * 8);
+      const ids = vec(1);
+      for (let i = 0; i < n; i++) {
+        bindings.vector_assign_string_element_len(ids, i, r.idBytes.subarray(r.idOffsets[start + i], r.idOffsets[start + i + 1]));
+      }
+      for (let m = 0; m < 2; m++) {
+        for (let i = 0; i < n; i++) i32[i] = r.lengths[2 * (start + i) + m]!;
+        bindings.copy_data_to_vector(vec(2 + m), 0, i32.buffer, 0, n * 4);
+      }
+      for (let a = 0; a < 4; a++) {
+        for (let i = 0; i < n; i++) f32[i] = r.attrs[4 * (start + i) + a]!;
+        bindings.copy_data_to_vector(vec(4 + a), 0, f32.buffer, 0, n * 4);
+      }
+      // NULLs: R2 columns for single-end, mean quality for FASTA (NaN from the stage)
+      for (const c of [3, 5, 7, 6, 4]) {
+        const isR2 = c === 3 || c === 5 || c === 7;
+        const attrIdx = c === 6 ? 2 : c === 7 ? 3 : -1;
+        let any = false;
+        for (let i = 0; i < n && !any; i++) {
+          if ((isR2 && !r.paired) || (attrIdx >= 0 && Number.isNaN(r.attrs[4 * (start + i) + attrIdx]))) any = true;
+        }
+        if (!any) continue;
+        const v = vec(c);
+        bindings.vector_ensure_validity_writable(v);
+        const validity = bindings.vector_get_validity(v, Math.ceil(CHUNK / 64) * 8);
+        for (let i = 0; i < n; i++) {
+          if ((isR2 && !r.paired) || (attrIdx >= 0 && Number.isNaN(r.attrs[4 * (start + i) + attrIdx]))) {
+            bindings.validity_set_row_invalid(validity, i);
+          }
+        }
+      }
+      const child = bindings.array_vector_get_child(vec(8));
+      const emb = r.embedding;
+      bindings.copy_data_to_vector(child, 0, emb.buffer as ArrayBuffer, emb.byteOffset + start * dim * 4, n * dim * 4);
+      chunk.rowCount = n;
+      appender.appendDataChunk(chunk);
+      chunk.reset();
+    }
+    appender.flushSync();
+    appender.closeSync();
+    try {
+      await produceAtomic(path, async (tmp) => {
+        await conn.run(`COPY shard TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000)`);
+      });
+    } finally {
+      await conn.run('DELETE FROM shard');
+    }
+    const st = await stat(path);
+    return { path, rows: r.rows, bytes: st.size, sha256: await sha256File(path) };
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
+
+/** Embeddings and ids read back from shards, as one contiguous float32 matrix. */
+export interface ShardMatrix {
+  n: number;
+  dim: number;
+  readIds: string[];
+  data: Float32Array;
+}
+
+/** Reads shard files (already verified) into one matrix, in shard order. */
+export async function readShards(paths: string[], dim: number, opts: { shared?: boolean } = {}): Promise<ShardMatrix> {
+  const db = await openDuckDB();
+  try {
+    const counts: number[] = [];
+    for (const p of paths) {
+      const res = await db.conn.runAndReadAll(`SELECT count(*)::BIGINT FROM read_parquet(${sqlString(p)})`);
+      counts.push(Number(res.getRows()[0]![0] as bigint));
+    }
+    const n = counts.reduce((a, b) => a + b, 0);
+    const bytes = n * dim * 4;
+    const data = opts.shared ? new Float32Array(new SharedArrayBuffer(bytes)) : new Float32Array(n * dim);
+    const readIds: string[] = new Array<string>(n);
+    let row = 0;
+    for (const [si, p] of paths.entries()) {
+      const res = await db.conn.stream(`SELECT read_id, embedding::FLOAT[${dim}] AS e FROM read_parquet(${sqlString(p)})`);
+      for (;;) {
+        const chunk = await res.fetchChunk();
+        if (!chunk || chunk.rowCount === 0) break;
+        const m = chunk.rowCount;
+        const ids = chunk.getColumnVector(0);
+        for (let i = 0; i < m; i++) readIds[row + i] = ids.getItem(i) as string;
+        const child = bindings.array_vector_get_child(bindings.data_chunk_get_vector(chunk.chunk, 1));
+        const view = bindings.vector_get_data(child, m * dim * 4);
+        data.set(new Float32Array(view.buffer, view.byteOffset, m * dim), row * dim);
+        row += m;
+      }
+      if (row !== counts.slice(0, si + 1).reduce((a, b) => a + b, 0)) {
+        throw new MetavecError('MANIFEST', `shard: ${p}: row count changed while reading`);
+      }
+    }
+    return { n, dim, readIds, data };
+  } catch (err) {
+    if (err instanceof MetavecError) throw err;
+    throw new MetavecError('MANIFEST', `shard: cannot read Parquet: ${(err as Error).message}`, { cause: err });
+  } finally {
+    db.close();
+  }
+}
