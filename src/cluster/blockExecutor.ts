@@ -1,0 +1,227 @@
+/**
+ * KMeansExecutor over an in-memory row-major float32 matrix, parameterised by how a block operation is run
+ * over all blocks (in this thread, or split over worker threads sharing the buffers). All reductions of the
+ * per-block partials happen here, sequentially in block order, so every subclass gives bitwise identical
+ * results.
+ */
+import { MetavecError } from '../errors.js';
+import { BLOCK_ROWS } from './types.js';
+import type {
+  AssignStats, DataSummary, FarthestRows, KMeansExecutor, LabelsAndDistances,
+} from './types.js';
+import { numBlocks, partWidth, runBlockOp, Scratch } from './blockOps.js';
+import type { BlockOp, RowBuffers } from './blockOps.js';
+
+export type Allocator = (length: number) => ArrayBufferLike;
+
+export abstract class BlockExecutor implements KMeansExecutor {
+  readonly n: number;
+  readonly d: number;
+  protected readonly nBlocks: number;
+  protected readonly buf: RowBuffers;
+  private summary: DataSummary | undefined;
+  private potBlocks = new Float64Array(0);
+
+  protected constructor(x: Float32Array, n: number, d: number, private readonly alloc: Allocator) {
+    this.n = n;
+    this.d = d;
+    this.nBlocks = numBlocks(n);
+    this.buf = {
+      x, n, d,
+      xNorms: new Float64Array(alloc(8 * n)),
+      labels: new Int32Array(alloc(4 * n)),
+      dist2: new Float64Array(alloc(8 * n)),
+      closest: new Float64Array(alloc(8 * n)),
+      part: new Float64Array(alloc(8 * this.nBlocks * (d + 2))),
+    };
+  }
+
+  /** Run `op` over all blocks [0, nBlocks); for 'bernoulli' return the picked rows of consecutive block ranges in order. */
+  protected abstract runAll(op: BlockOp): Promise<Int32Array[]>;
+
+  private async exec(op: BlockOp): Promise<{ part: Float64Array; w: number; picked: Int32Array[] }> {
+    const w = partWidth(op, this.d);
+    if (this.buf.part.length < this.nBlocks * w) {
+      this.buf.part = new Float64Array(this.alloc(8 * Math.max(this.nBlocks * w, 2 * this.buf.part.length)));
+    }
+    const picked = await this.runAll(op);
+    return { part: this.buf.part, w, picked };
+  }
+
+  /** out[j] = sum over blocks b (in order) of part[b*w + off + j], j < len. */
+  private reduce(part: Float64Array, w: number, off: number, len: number, out: Float64Array): Float64Array {
+    for (let b = 0; b < this.nBlocks; b++) {
+      const po = b * w + off;
+      for (let j = 0; j < len; j++) out[j] = out[j]! + part[po + j]!;
+    }
+    return out;
+  }
+
+  async prepare(): Promise<DataSummary> {
+    if (this.summary) return this.summary;
+    const { n, d } = this;
+    const r1 = await this.exec({ op: 'prep1' });
+    const colSum = this.reduce(r1.part, r1.w, 0, d, new Float64Array(d));
+    let bad = 0;
+    let firstBad = -1;
+    for (let b = 0; b < this.nBlocks; b++) {
+      const nb = r1.part[b * r1.w + d]!;
+      if (nb > 0 && firstBad < 0) firstBad = r1.part[b * r1.w + d + 1]!;
+      bad += nb;
+    }
+    let meanVariance = NaN;
+    if (bad === 0) {
+      const mean = new Float64Array(d);
+      for (let t = 0; t < d; t++) mean[t] = colSum[t]! / n;
+      const r2 = await this.exec({ op: 'prep2', mean });
+      const sq = this.reduce(r2.part, r2.w, 0, d, new Float64Array(d));
+      let s = 0;
+      for (let t = 0; t < d; t++) s += sq[t]! / n;
+      meanVariance = s / d;
+    }
+    this.summary = { n, d, meanVariance, nonFinite: bad, firstNonFinite: firstBad };
+    return this.summary;
+  }
+
+  getRows(indices: Int32Array): Promise<Float32Array> {
+    const { d, buf } = this;
+    const out = new Float32Array(indices.length * d);
+    for (let i = 0; i < indices.length; i++) {
+      const r = indices[i]!;
+      out.set(buf.x.subarray(r * d, r * d + d), i * d);
+    }
+    return Promise.resolve(out);
+  }
+
+  async seedUpdate(centers: Float32Array, m: number, reset: boolean): Promise<number> {
+    const r = await this.exec({ op: 'seedUpdate', c: centers, m, reset });
+    this.potBlocks = new Float64Array(this.nBlocks);
+    let total = 0;
+    for (let b = 0; b < this.nBlocks; b++) {
+      const v = r.part[b * r.w]!;
+      this.potBlocks[b] = v;
+      total += v;
+    }
+    return total;
+  }
+
+  seedSample(targets: Float64Array): Promise<Int32Array> {
+    const { n, nBlocks } = this;
+    const cl = this.buf.closest;
+    const out = new Int32Array(targets.length);
+    for (let q = 0; q < targets.length; q++) {
+      const t = targets[q]!;
+      // First row whose cumulative D^2 exceeds t (numpy searchsorted side='right'): never a zero-weight row.
+      let cum = 0;
+      let b = 0;
+      while (b < nBlocks - 1 && cum + this.potBlocks[b]! <= t) cum += this.potBlocks[b++]!;
+      const r0 = b * BLOCK_ROWS;
+      const r1 = Math.min(n, r0 + BLOCK_ROWS);
+      let pick = -1;
+      let lastPositive = -1;
+      for (let i = r0; i < r1; i++) {
+        const v = cl[i]!;
+        if (v > 0) lastPositive = i;
+        cum += v;
+        if (cum > t && v > 0) { pick = i; break; }
+      }
+      if (pick < 0) pick = lastPositive >= 0 ? lastPositive : this.lastPositiveRow();
+      out[q] = pick;
+    }
+    return Promise.resolve(out);
+  }
+
+  private lastPositiveRow(): number {
+    const cl = this.buf.closest;
+    for (let i = this.n - 1; i >= 0; i--) if (cl[i]! > 0) return i;
+    return this.n - 1;
+  }
+
+  async seedTrial(candidates: Float32Array, m: number): Promise<Float64Array> {
+    const r = await this.exec({ op: 'seedTrial', c: candidates, m });
+    return this.reduce(r.part, r.w, 0, m, new Float64Array(m));
+  }
+
+  async seedBernoulli(seed: number, l: number, phi: number): Promise<Int32Array> {
+    const r = await this.exec({ op: 'bernoulli', seed, l, phi });
+    let total = 0;
+    for (const p of r.picked) total += p.length;
+    const out = new Int32Array(total);
+    let o = 0;
+    for (const p of r.picked) { out.set(p, o); o += p.length; }
+    return out;
+  }
+
+  async countNearest(centers: Float32Array, m: number): Promise<Float64Array> {
+    const r = await this.exec({ op: 'countNearest', c: centers, m });
+    return this.reduce(r.part, r.w, 0, m, new Float64Array(m));
+  }
+
+  async assign(centroids: Float32Array, k: number, first: boolean): Promise<AssignStats> {
+    const { d } = this;
+    const r = await this.exec({ op: 'assign', c: centroids, k, first });
+    const sums = this.reduce(r.part, r.w, 0, k * d, new Float64Array(k * d));
+    const counts = this.reduce(r.part, r.w, k * d, k, new Float64Array(k));
+    const tail = this.reduce(r.part, r.w, k * d + k, 2, new Float64Array(2));
+    return { sums, counts, inertia: tail[0]!, changed: tail[1]! };
+  }
+
+  farthest(count: number): Promise<FarthestRows> {
+    const { dist2, labels } = this.buf;
+    const c = Math.min(count, this.n);
+    // Keep the top-c (largest dist2, then lowest row) in a small sorted list.
+    const rows: number[] = [];
+    for (let i = 0; i < this.n; i++) {
+      const v = dist2[i]!;
+      if (rows.length === c && !(v > dist2[rows[c - 1]!]!)) continue;
+      let p = rows.length;
+      while (p > 0 && dist2[rows[p - 1]!]! < v) p--;
+      rows.splice(p, 0, i);
+      if (rows.length > c) rows.pop();
+    }
+    return Promise.resolve({
+      rows: Int32Array.from(rows),
+      labels: Int32Array.from(rows, (r) => labels[r]!),
+      dist2: Float64Array.from(rows, (r) => dist2[r]!),
+    });
+  }
+
+  async labelsAndDistances(centroids: Float32Array, k: number): Promise<LabelsAndDistances> {
+    const st = await this.assign(centroids, k, true);
+    const labels = Int32Array.from(this.buf.labels);
+    const distances = new Float32Array(this.n);
+    const dist2 = this.buf.dist2;
+    for (let i = 0; i < this.n; i++) distances[i] = Math.sqrt(dist2[i]!);
+    const clusterSize = Int32Array.from(st.counts);
+    return { labels, distances, clusterSize, inertia: st.inertia };
+  }
+}
+
+/** Executor running every block in the calling thread (small data, tests, the reference for the pool). */
+export class InProcessExecutor extends BlockExecutor {
+  private readonly scratch = new Scratch();
+
+  constructor(data: Float32Array, n: number, d: number) {
+    checkShape(data, n, d);
+    super(data, n, d, (len) => new ArrayBuffer(len));
+  }
+
+  protected runAll(op: BlockOp): Promise<Int32Array[]> {
+    const picked = runBlockOp(this.buf, this.scratch, op, 0, this.nBlocks);
+    return Promise.resolve(picked ? [picked] : []);
+  }
+}
+
+export function checkShape(data: Float32Array, n: number, d: number): void {
+  if (!Number.isInteger(n) || n < 1 || !Number.isInteger(d) || d < 1) {
+    throw new MetavecError('USAGE', `kmeans: n and d must be positive integers (n=${n}, d=${d})`);
+  }
+  if (data.length !== n * d) {
+    throw new MetavecError('USAGE', `kmeans: data has ${data.length} values, expected n*d = ${n}*${d} = ${n * d}`);
+  }
+}
+
+/** In-process executor (no threads). */
+export function createInProcessExecutor(data: Float32Array, n: number, d: number): KMeansExecutor {
+  return new InProcessExecutor(data, n, d);
+}
