@@ -116,6 +116,7 @@ export class RecordReader {
     let records = 0;
     let recEnd = 0;
     let recEndLines = 0;
+    let checked = -1; // relative offset of the last line start already tested for '>'
     scan: for (;;) {
       const base = this.start;
       const end = this.end;
@@ -134,12 +135,14 @@ export class RecordReader {
         }
       } else {
         while (records < maxRecords && pos < end) {
-          if (this.buf[pos] === GT && pos > base) {
+          if (pos - base !== checked && this.buf[pos] === GT && pos > base) {
+            checked = pos - base;
             records++;
             recEnd = pos - base;
             recEndLines = lines;
             if (records >= maxRecords) break;
           }
+          checked = pos - base;
           const nl = this.buf.indexOf(NL, pos);
           if (nl < 0 || nl >= end) break;
           pos = nl + 1;
