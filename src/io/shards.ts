@@ -138,7 +138,7 @@ export async function readShards(paths: string[], dim: number, opts: { shared?: 
     const counts: number[] = [];
     for (const p of paths) {
       const res = await db.conn.runAndReadAll(`SELECT count(*)::BIGINT FROM read_parquet(${sqlString(p)})`);
-      counts.push(Number(res.getRows()[0]![0] as bigint));
+      counts.push(Number(res.getRows()[0]![0]));
     }
     const n = counts.reduce((a, b) => a + b, 0);
     const bytes = n * dim * 4;

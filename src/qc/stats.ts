@@ -96,7 +96,7 @@ export function statsToJson(stats: Float64Array, paired: boolean): Record<string
       const cycles = Math.min(maxLen, MAX_CYCLES);
       const qsum = stats.subarray(o + QSUM, o + QSUM + cycles);
       const qcount = stats.subarray(o + QCOUNT, o + QCOUNT + cycles);
-      const baseRows = ['A', 'C', 'G', 'T', 'N'].map((b, bi) => [
+      const baseRows: [string, number[]][] = ['A', 'C', 'G', 'T', 'N'].map((b, bi) => [
         b,
         Array.from(stats.subarray(o + BASES + bi * MAX_CYCLES, o + BASES + bi * MAX_CYCLES + cycles)),
       ]);

@@ -20,7 +20,7 @@ async function shardRows(dir: string): Promise<unknown[][]> {
     const res = await db.conn.runAndReadAll(
       `SELECT fragment, read_id, len_r1, len_r2, gc_r1, meanq_r1, embedding::FLOAT[136]::VARCHAR FROM read_parquet(${sqlString(join(dir, 'shards/*.parquet'))}) ORDER BY fragment`,
     );
-    return res.getRows() as unknown[][];
+    return res.getRows();
   } finally {
     db.close();
   }
@@ -41,7 +41,7 @@ test('prep writes shards + manifest readable by DuckDB with the documented schem
   const db = await openDuckDB();
   try {
     const desc = await db.conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${sqlString(join(out, 'shards/*.parquet'))})`);
-    const cols = Object.fromEntries(desc.getRows().map((row) => [row[0], row[1]]));
+    const cols: Record<string, unknown> = Object.fromEntries(desc.getRows().map((row) => [String(row[0]), row[1]]));
     assert.deepEqual(Object.keys(cols), ['fragment', 'read_id', 'len_r1', 'len_r2', 'gc_r1', 'gc_r2', 'meanq_r1', 'meanq_r2', 'embedding']);
     assert.equal(cols.read_id, 'VARCHAR');
     assert.equal(cols.embedding, 'FLOAT[]');

@@ -14,6 +14,7 @@ function memSource(text: string | Uint8Array, chunk: number): ByteSource {
     compression: 'none',
     rawBytesRead: () => 0,
     chunks: async function* () {
+      await Promise.resolve();
       for (let i = 0; i < bytes.length; i += chunk) yield bytes.slice(i, i + chunk);
     },
   };

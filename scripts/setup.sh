@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what metavec needs and builds it. Used by the demo and the test command.
+#   scripts/setup.sh            npm dependencies + build
+#   scripts/setup.sh --system   also the Debian packages the tests compare against (when run as root)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# onnxruntime-node (optional ONNX embedder) tries to download CUDA binaries in its postinstall unless told not to.
+export ONNXRUNTIME_NODE_INSTALL_CUDA=skip
+export ONNXRUNTIME_NODE_INSTALL=skip
+
+if [[ "${1:-}" == "--system" ]]; then
+  # Peer tools and readers used by agreement tests: fastp (QC), scikit-learn (k-means/metrics),
+  # netcdf-bin + python3-netcdf4 (NetCDF readers).
+  pkgs=(fastp netcdf-bin python3-sklearn python3-netcdf4 python3-numpy)
+  missing=()
+  for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+  if ((${#missing[@]})); then
+    if [[ $(id -u) -eq 0 ]]; then
+      echo "setup: installing Debian packages: ${missing[*]}" >&2
+      export DEBIAN_FRONTEND=noninteractive
+      apt-get update -qq >/dev/null
+      apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    else
+      echo "setup: not root; missing Debian packages (tests that need them will skip locally): ${missing[*]}" >&2
+    fi
+  fi
+fi
+
+stamp=node_modules/.metavec-lock
+if [[ ! -f "$stamp" ]] || ! cmp -s package-lock.json "$stamp"; then
+  echo "setup: npm ci" >&2
+  npm ci --no-audit --no-fund --loglevel=error >&2
+  cp package-lock.json "$stamp"
+fi
+echo "setup: build" >&2
+npx tsc -p tsconfig.json
+chmod +x dist/src/cli/main.js
