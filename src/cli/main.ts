@@ -1,10 +1,7 @@
 #!/usr/bin/env node
 import { exitCodeFor, MetavecError } from '../errors.js';
-import { runPrep } from '../pipeline/phase1.js';
-import { createProgress } from '../pipeline/progress.js';
 import { TOOL_VERSION } from '../version.js';
-import { parseCommand } from './args.js';
-import { PREP_HELP, PREP_OPTIONS, prepOptionsFrom } from './prep.js';
+import { clusterCommand, evalCommand, prepCommand, runCommand } from './commands.js';
 
 const USAGE = `metavec ${TOOL_VERSION}: cluster metagenomic reads by organism
 
@@ -19,24 +16,12 @@ commands
 'metavec <command> --help' shows the options of a command.
 `;
 
-async function prep(argv: string[]): Promise<number> {
-  const { values } = parseCommand('prep', argv, PREP_OPTIONS);
-  if (values.help) {
-    process.stdout.write(PREP_HELP);
-    return 0;
-  }
-  const progress = createProgress({ quiet: values.quiet ?? false });
-  const opts = prepOptionsFrom('prep', values, progress);
-  const summary = await runPrep(opts);
-  if (values.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
-  else
-    progress.log(
-      `prep: ${summary.fragmentsIn} fragments in, ${summary.fragmentsOut} out (${summary.counts.filtered_total} filtered, ${summary.duplicates} duplicates) in ${summary.seconds.toFixed(1)} s -> ${summary.manifest}`,
-    );
-  return 0;
-}
-
-const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = { prep };
+const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
+  prep: prepCommand,
+  cluster: clusterCommand,
+  run: runCommand,
+  eval: evalCommand,
+};
 
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;

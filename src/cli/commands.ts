@@ -1,0 +1,135 @@
+import { join, resolve } from 'node:path';
+import { formatEvalReport } from '../evaluate/index.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { runPrep } from '../pipeline/phase1.js';
+import { runCluster, runEval } from '../pipeline/phase2.js';
+import { createProgress } from '../pipeline/progress.js';
+import { usageError } from '../errors.js';
+import { parseCommand } from './args.js';
+import { CLUSTER_HELP, CLUSTER_OPTIONS, clusterOptionsFrom } from './cluster.js';
+import { PREP_HELP, PREP_OPTIONS, prepOptionsFrom } from './prep.js';
+
+/** Each command parses its argv, runs, prints; main.ts maps thrown errors to exit codes. */
+
+export async function prepCommand(argv: string[]): Promise<number> {
+  const { values } = parseCommand('prep', argv, PREP_OPTIONS);
+  if (values.help) {
+    process.stdout.write(PREP_HELP);
+    return 0;
+  }
+  const progress = createProgress({ quiet: values.quiet ?? false });
+  const summary = await runPrep(prepOptionsFrom('prep', values, progress));
+  if (values.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+  else
+    progress.log(
+      `prep: ${summary.fragmentsIn} fragments in, ${summary.fragmentsOut} out (${summary.counts.filtered_total} filtered, ${summary.duplicates} duplicates) in ${summary.seconds.toFixed(1)} s -> ${summary.manifest}`,
+    );
+  return 0;
+}
+
+export async function clusterCommand(argv: string[]): Promise<number> {
+  const { values } = parseCommand('cluster', argv, CLUSTER_OPTIONS);
+  if (values.help) {
+    process.stdout.write(CLUSTER_HELP);
+    return 0;
+  }
+  const progress = createProgress({ quiet: values.quiet ?? false });
+  const s = await runCluster(clusterOptionsFrom('cluster', values, values.input, progress));
+  if (values.json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');
+  else progress.log(`cluster: ${s.fragments} fragments -> K=${s.k} clusters in ${s.seconds.total.toFixed(1)} s -> ${join(resolve(values.output!), 'summary.json')}`);
+  return 0;
+}
+
+export const EVAL_HELP = `metavec eval: compare cluster labels with a truth table
+
+usage: metavec eval --labels DIR/labels.parquet --truth truth.tsv[.gz] [--truth-column species] [--json]
+
+Reports ARI, NMI, homogeneity, completeness, V-measure, purity (weighted and unweighted), Hungarian-matched F1,
+the number of clusters, and the fraction of truth reads that received a label (reads dropped by QC or dedup
+are counted: docs/evaluation.md).
+`;
+
+const EVAL_OPTIONS = {
+  labels: { type: 'string' },
+  truth: { type: 'string' },
+  'truth-column': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export async function evalCommand(argv: string[]): Promise<number> {
+  const { values } = parseCommand('eval', argv, EVAL_OPTIONS);
+  if (values.help) {
+    process.stdout.write(EVAL_HELP);
+    return 0;
+  }
+  if (!values.labels) throw usageError('eval: --labels is required');
+  if (!values.truth) throw usageError('eval: --truth is required');
+  const report = await runEval(resolve(values.labels), resolve(values.truth), values['truth-column'] ?? 'species');
+  process.stdout.write(values.json ? JSON.stringify(report, null, 2) + '\n' : formatEvalReport(report) + '\n');
+  return 0;
+}
+
+export const RUN_HELP = `metavec run: prep + cluster (+ eval with --truth) in one command
+
+usage: metavec run --input R1.fq.gz [--input2 R2.fq.gz] --output DIR [--truth truth.tsv] [options]
+
+Writes DIR/prep (shards + manifest), DIR/cluster (labels.parquet, clusters.nc, summary.json) and, with
+--truth, DIR/eval.json. Accepts the options of 'metavec prep' and 'metavec cluster' (see their --help).
+`;
+
+const RUN_OPTIONS = (() => {
+  const o: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = { ...PREP_OPTIONS, ...CLUSTER_OPTIONS };
+  o.input = { type: 'string', multiple: true };
+  o['batch-size'] = { type: 'string' };
+  o.truth = { type: 'string' };
+  o['truth-column'] = { type: 'string' };
+  o['cluster-batch-size'] = { type: 'string' };
+  return o;
+})();
+
+export async function runCommand(argv: string[]): Promise<number> {
+  const { values: raw } = parseCommand('run', argv, RUN_OPTIONS);
+  const values = raw as Record<string, string | boolean | string[] | undefined>;
+  if (values.help) {
+    process.stdout.write(RUN_HELP);
+    return 0;
+  }
+  if (!values.output) throw usageError('run: --output is required');
+  const out = resolve(values.output as string);
+  const progress = createProgress({ quiet: (values.quiet as boolean | undefined) ?? false });
+  const prepValues = { ...values, output: join(out, 'prep') } as Parameters<typeof prepOptionsFrom>[1];
+  const prepOpts = prepOptionsFrom('run', prepValues, progress);
+  const clusterValues = { ...values, output: join(out, 'cluster'), 'batch-size': values['cluster-batch-size'] } as Parameters<typeof clusterOptionsFrom>[1];
+  const clusterOpts = clusterOptionsFrom('run', clusterValues, join(out, 'prep'), progress);
+  const truth = values.truth as string | undefined;
+  const prep = await runPrep(prepOpts);
+  progress.log(`prep: ${prep.fragmentsIn} fragments in, ${prep.fragmentsOut} out (${prep.counts.filtered_total} filtered, ${prep.duplicates} duplicates) in ${prep.seconds.toFixed(1)} s`);
+  const cluster = await runCluster(clusterOpts);
+  progress.log(`cluster: K=${cluster.k} (${cluster.k_selection.method}) in ${cluster.seconds.total.toFixed(1)} s`);
+  let evaluation;
+  if (truth) {
+    evaluation = await runEval(join(out, 'cluster', 'labels.parquet'), resolve(truth), (values['truth-column'] as string | undefined) ?? 'species');
+    await writeFileAtomic(join(out, 'eval.json'), JSON.stringify(evaluation, null, 2) + '\n');
+  }
+  const summary = { output: out, prep, cluster, ...(evaluation ? { eval: evaluation } : {}) };
+  await writeFileAtomic(join(out, 'run.json'), JSON.stringify(summary, null, 2) + '\n');
+  if (values.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+  else {
+    if (evaluation) process.stdout.write(formatEvalReport(evaluation) + '\n');
+    process.stdout.write(
+      [
+        `results in ${out}`,
+        `  prep/manifest.json        Phase 1 manifest (counts, parameters, shard list)`,
+        `  prep/shards/*.parquet     embeddings + per-mate QC attributes`,
+        `  prep/qc_stats.json        QC statistics before/after`,
+        `  cluster/labels.parquet    read_id, cluster, distance`,
+        `  cluster/clusters.nc       centroids(cluster, dim), cluster_size, objective (NetCDF-4)`,
+        `  cluster/summary.json      K, method, timings`,
+        ...(evaluation ? [`  eval.json                 metrics against ${truth}`] : []),
+        '',
+      ].join('\n'),
+    );
+  }
+  return 0;
+}
