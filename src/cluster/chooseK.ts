@@ -6,12 +6,12 @@
  * See docs/kmeans.md for why silhouette and the evidence.
  */
 import { MetavecError } from '../errors.js';
-import type { ChooseKOptions, ChooseKResult, ChooseKScore, KMeansExecutor } from './types.js';
+import type { ChooseKOptions, ChooseKResult, ChooseKScore, KMeansExecutor, KMeansOptions } from './types.js';
 import { InProcessExecutor } from './blockExecutor.js';
 import { checkSummary, kmeans } from './kmeans.js';
 import { Rng } from './rng.js';
 
-export const CHOOSE_K_SAMPLE = 20_000;
+export const CHOOSE_K_SAMPLE = 10_000;
 export const SILHOUETTE_SAMPLE = 2_000;
 
 /** `count` distinct indices of [0, n) chosen with rng, in increasing order (partial Fisher-Yates). */
@@ -81,6 +81,95 @@ export function meanSilhouette(dist: Float64Array, labels: Int32Array, m: number
   return total / m;
 }
 
+/** Eigen-decomposition of a symmetric d*d matrix (cyclic Jacobi). Returns the eigenvectors as columns of V (d*d). */
+export function symmetricEigenvectors(a: Float64Array, d: number): Float64Array {
+  const A = Float64Array.from(a);
+  const V = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) V[i * d + i] = 1;
+  for (let sweep = 0; sweep < 50; sweep++) {
+    let off = 0;
+    for (let p = 0; p < d; p++) for (let q = p + 1; q < d; q++) off += A[p * d + q]! ** 2;
+    if (off < 1e-30) break;
+    for (let p = 0; p < d; p++) {
+      for (let q = p + 1; q < d; q++) {
+        const apq = A[p * d + q]!;
+        if (Math.abs(apq) < 1e-300) continue;
+        const theta = (A[q * d + q]! - A[p * d + p]!) / (2 * apq);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const s = t * c;
+        for (let r = 0; r < d; r++) {
+          const arp = A[r * d + p]!, arq = A[r * d + q]!;
+          A[r * d + p] = c * arp - s * arq;
+          A[r * d + q] = s * arp + c * arq;
+        }
+        for (let r = 0; r < d; r++) {
+          const apr = A[p * d + r]!, aqr = A[q * d + r]!;
+          A[p * d + r] = c * apr - s * aqr;
+          A[q * d + r] = s * apr + c * aqr;
+        }
+        for (let r = 0; r < d; r++) {
+          const vrp = V[r * d + p]!, vrq = V[r * d + q]!;
+          V[r * d + p] = c * vrp - s * vrq;
+          V[r * d + q] = s * vrp + c * vrq;
+        }
+      }
+    }
+  }
+  return V;
+}
+
+/**
+ * B reference data sets for the gap statistic (Tibshirani, Walther & Hastie 2001, reference (b)): uniform in
+ * the bounding box of the data's principal components, rotated back into feature space.
+ */
+export function gapReferences(x: Float32Array, m: number, d: number, B: number, rng: Rng): Float32Array[] {
+  const mean = new Float64Array(d);
+  for (let i = 0; i < m; i++) for (let t = 0; t < d; t++) mean[t] = mean[t]! + x[i * d + t]!;
+  for (let t = 0; t < d; t++) mean[t] = mean[t]! / m;
+  const cov = new Float64Array(d * d);
+  const row = new Float64Array(d);
+  for (let i = 0; i < m; i++) {
+    for (let t = 0; t < d; t++) row[t] = x[i * d + t]! - mean[t]!;
+    for (let p = 0; p < d; p++) {
+      const rp = row[p]!;
+      for (let q = p; q < d; q++) cov[p * d + q] = cov[p * d + q]! + rp * row[q]!;
+    }
+  }
+  for (let p = 0; p < d; p++) for (let q = 0; q < p; q++) cov[p * d + q] = cov[q * d + p]!;
+  const V = symmetricEigenvectors(cov, d);
+  // Projections' ranges.
+  const lo = new Float64Array(d).fill(Infinity);
+  const hi = new Float64Array(d).fill(-Infinity);
+  for (let i = 0; i < m; i++) {
+    for (let t = 0; t < d; t++) row[t] = x[i * d + t]! - mean[t]!;
+    for (let c = 0; c < d; c++) {
+      let s = 0;
+      for (let t = 0; t < d; t++) s += row[t]! * V[t * d + c]!;
+      if (s < lo[c]!) lo[c] = s;
+      if (s > hi[c]!) hi[c] = s;
+    }
+  }
+  const refs: Float32Array[] = [];
+  const z = new Float64Array(d);
+  for (let b = 0; b < B; b++) {
+    const r = new Float32Array(m * d);
+    for (let i = 0; i < m; i++) {
+      for (let c = 0; c < d; c++) z[c] = lo[c]! + (hi[c]! - lo[c]!) * rng.nextDouble();
+      for (let t = 0; t < d; t++) {
+        let s = mean[t]!;
+        for (let c = 0; c < d; c++) s += V[t * d + c]! * z[c]!;
+        r[i * d + t] = s;
+      }
+    }
+    refs.push(r);
+  }
+  return refs;
+}
+
+/** Reference data sets of the gap statistic. */
+export const GAP_REFERENCES = 5;
+
 export async function chooseK(exec: KMeansExecutor, opts: ChooseKOptions): Promise<ChooseKResult> {
   const { n, d } = exec;
   const { kMin, kMax } = opts;
@@ -89,6 +178,8 @@ export async function chooseK(exec: KMeansExecutor, opts: ChooseKOptions): Promi
   if (kMax > n) throw new MetavecError('USAGE', `chooseK: kMax=${kMax} exceeds the number of fragments (${n})`);
   const sampleSize = opts.sampleSize ?? CHOOSE_K_SAMPLE;
   if (!Number.isInteger(sampleSize) || sampleSize < 2) throw new MetavecError('USAGE', `chooseK: sampleSize must be an integer >= 2 (got ${sampleSize})`);
+  const method = opts.method ?? 'gap';
+  if (method !== 'gap' && method !== 'silhouette') throw new MetavecError('USAGE', `chooseK: unknown method '${String(method)}' (gap, silhouette)`);
   checkSummary(await exec.prepare());
 
   const rng = new Rng(opts.seed);
@@ -96,18 +187,57 @@ export async function chooseK(exec: KMeansExecutor, opts: ChooseKOptions): Promi
   const m = rows.length;
   const sample = await exec.getRows(rows);
   const sampleExec = new InProcessExecutor(sample, m, d);
+  const kOpts = (k: number): KMeansOptions => ({
+    k, seed: opts.seed, nInit: opts.nInit, maxIter: opts.maxIter, tol: opts.tol, init: 'k-means++', algorithm: 'lloyd',
+  });
+  const kTop = Math.min(kMax, m);
+  return method === 'gap'
+    ? chooseByGap(sample, sampleExec, m, d, kMin, kTop, kOpts, rng)
+    : chooseBySilhouette(sample, sampleExec, m, d, kMin, kTop, kOpts, rng);
+}
+
+async function chooseByGap(
+  sample: Float32Array, sampleExec: KMeansExecutor, m: number, d: number, kMin: number, kMax: number,
+  kOpts: (k: number) => KMeansOptions, rng: Rng,
+): Promise<ChooseKResult> {
+  const B = GAP_REFERENCES;
+  const refs = gapReferences(sample, m, d, B, rng).map((r) => new InProcessExecutor(r, m, d));
+  const scores: ChooseKScore[] = [];
+  const sd: number[] = [];
+  for (let k = kMin; k <= kMax; k++) {
+    const r = await kmeans(sampleExec, kOpts(k));
+    const logW = Math.log(Math.max(r.inertia, Number.MIN_VALUE));
+    const refLog: number[] = [];
+    for (const ref of refs) refLog.push(Math.log(Math.max((await kmeans(ref, kOpts(k))).inertia, Number.MIN_VALUE)));
+    const mean = refLog.reduce((a, b) => a + b, 0) / B;
+    const v = refLog.reduce((a, b) => a + (b - mean) ** 2, 0) / B;
+    scores.push({ k, score: mean - logW, inertia: r.inertia });
+    sd.push(Math.sqrt(v) * Math.sqrt(1 + 1 / B));
+  }
+  const method = `gap statistic (k-means on ${m} sampled rows, ${B} uniform references in the principal-component box, 1-SE rule)`;
+  const list = scores.map((s, i) => `k=${s.k}: ${s.score.toFixed(4)}±${sd[i]!.toFixed(4)}`).join(', ');
+  for (let i = 0; i + 1 < scores.length; i++) {
+    if (scores[i]!.score >= scores[i + 1]!.score - sd[i + 1]!) {
+      return { k: scores[i]!.k, method, scores, reason: `smallest k with gap(k) >= gap(k+1) - s(k+1) (${list})` };
+    }
+  }
+  const last = scores[scores.length - 1]!;
+  return { k: last.k, method, scores, reason: `gap still increasing at kMax=${last.k}; consider a larger kMax (${list})` };
+}
+
+async function chooseBySilhouette(
+  sample: Float32Array, sampleExec: KMeansExecutor, m: number, d: number, kMin: number, kMax: number,
+  kOpts: (k: number) => KMeansOptions, rng: Rng,
+): Promise<ChooseKResult> {
   const silRows = sampleIndices(m, SILHOUETTE_SAMPLE, rng);
   const ms = silRows.length;
   const silX = new Float32Array(ms * d);
   for (let i = 0; i < ms; i++) silX.set(sample.subarray(silRows[i]! * d, silRows[i]! * d + d), i * d);
   const dist = pairwiseDistances(silX, ms, d);
   const silLabels = new Int32Array(ms);
-
   const scores: ChooseKScore[] = [];
-  for (let k = kMin; k <= Math.min(kMax, m); k++) {
-    const r = await kmeans(sampleExec, {
-      k, seed: opts.seed, nInit: opts.nInit, maxIter: opts.maxIter, tol: opts.tol, init: 'k-means++', algorithm: 'lloyd',
-    });
+  for (let k = kMin; k <= kMax; k++) {
+    const r = await kmeans(sampleExec, kOpts(k));
     for (let i = 0; i < ms; i++) silLabels[i] = r.labels[silRows[i]!]!;
     const score = k === 1 ? NaN : meanSilhouette(dist, silLabels, ms, k);
     scores.push({ k, score, inertia: r.inertia });
@@ -115,9 +245,7 @@ export async function chooseK(exec: KMeansExecutor, opts: ChooseKOptions): Promi
   let best: ChooseKScore | undefined;
   for (const s of scores) if (!Number.isNaN(s.score) && (!best || s.score > best.score)) best = s;
   const method = `silhouette (k-means on ${m} sampled rows, silhouette on ${ms})`;
-  if (!best) {
-    return { k: kMin, method, scores, reason: `only k=${kMin} was tried (silhouette needs k >= 2)` };
-  }
+  if (!best) return { k: kMin, method, scores, reason: `only k=${kMin} was tried (silhouette needs k >= 2)` };
   const list = scores.filter((s) => !Number.isNaN(s.score)).map((s) => `k=${s.k}: ${s.score.toFixed(4)}`).join(', ');
   return { k: best.k, method, scores, reason: `highest mean silhouette ${best.score.toFixed(4)} at k=${best.k} (${list})` };
 }

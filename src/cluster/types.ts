@@ -62,8 +62,10 @@ export interface ChooseKOptions {
   nInit: number;
   maxIter: number;
   tol: number;
-  /** Rows clustered for each candidate k (default 20000; all rows when n is smaller). */
+  /** Rows clustered for each candidate k (default 10000; all rows when n is smaller). */
   sampleSize?: number;
+  /** 'gap' (default): gap statistic with the 1-SE rule; 'silhouette': highest mean silhouette (k >= 2). */
+  method?: 'gap' | 'silhouette';
 }
 
 /** Summary computed once per executor (first call to prepare()). */

@@ -137,8 +137,17 @@ export async function readShards(paths: string[], dim: number, opts: { shared?: 
   try {
     const counts: number[] = [];
     for (const p of paths) {
-      const res = await db.conn.runAndReadAll(`SELECT count(*)::BIGINT FROM read_parquet(${sqlString(p)})`);
-      counts.push(Number(res.getRows()[0]![0]));
+      const res = await db.conn.runAndReadAll(
+        `SELECT count(*)::BIGINT, min(len(embedding))::BIGINT, max(len(embedding))::BIGINT FROM read_parquet(${sqlString(p)})`,
+      );
+      const [rows, minLen, maxLen] = res.getRows()[0]!.map((x) => Number(x));
+      if (rows! > 0 && (minLen !== dim || maxLen !== dim)) {
+        throw new MetavecError(
+          'MANIFEST',
+          `shard: ${p}: embedding dimension ${minLen === maxLen ? minLen : `${minLen}..${maxLen}`} != manifest embedding.dim ${dim}`,
+        );
+      }
+      counts.push(rows!);
     }
     const n = counts.reduce((a, b) => a + b, 0);
     const bytes = n * dim * 4;
@@ -165,7 +174,7 @@ export async function readShards(paths: string[], dim: number, opts: { shared?: 
     return { n, dim, readIds, data };
   } catch (err) {
     if (err instanceof MetavecError) throw err;
-    throw new MetavecError('MANIFEST', `shard: cannot read Parquet: ${(err as Error).message}`, { cause: err });
+    throw new MetavecError('MANIFEST', `shard: cannot read Parquet: ${(err as Error).message.split('\n')[0]}`, { cause: err });
   } finally {
     db.close();
   }

@@ -75,7 +75,7 @@ export async function runCluster(opts: ClusterOptions): Promise<ClusterSummary> 
   await rm(join(opts.output, 'summary.json'), { force: true });
   const exec = await createLocalKMeansExecutor(m.data, m.n, dim, opts.threads);
   let selection: ChooseKResult | { method: 'given' };
-  let tChoose = tRead;
+  let tChoose: number;
   let result;
   try {
     let k: number;
