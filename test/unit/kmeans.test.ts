@@ -177,12 +177,22 @@ void test('silhouette matches a direct computation on a tiny example', () => {
   assert.ok(Math.abs(s - ref.reduce((a, b) => a + b) / 4) < 1e-12);
 });
 
-void test('chooseK finds the true k on separated Gaussian blobs (k = 3, 5, 8)', async () => {
+void test('chooseK (gap statistic, and silhouette) finds the true k on separated Gaussian blobs (k = 3, 5, 8)', async () => {
   for (const k of [3, 5, 8]) {
     const { x, n } = blobs(k, 300, 8, 200 + k, 1);
-    const r = await chooseK(createInProcessExecutor(x, n, 8), { kMin: 2, kMax: 10, seed: 3, nInit: 2, maxIter: 100, tol: 1e-4, sampleSize: 2000 });
+    const exec = createInProcessExecutor(x, n, 8);
+    const r = await chooseK(exec, { kMin: 1, kMax: 10, seed: 3, nInit: 2, maxIter: 100, tol: 1e-4, sampleSize: 2000 });
     assert.equal(r.k, k, r.reason);
-    assert.equal(r.scores.length, 9);
-    assert.match(r.method, /silhouette/);
+    assert.equal(r.scores.length, 10);
+    assert.match(r.method, /gap statistic/);
+    const s = await chooseK(exec, { kMin: 2, kMax: 10, seed: 3, nInit: 2, maxIter: 100, tol: 1e-4, sampleSize: 2000, method: 'silhouette' });
+    assert.equal(s.k, k, s.reason);
+    assert.match(s.method, /silhouette/);
   }
+});
+
+void test('chooseK gap statistic returns k=1 on a single Gaussian blob', async () => {
+  const { x, n } = blobs(1, 1500, 6, 77, 1);
+  const r = await chooseK(createInProcessExecutor(x, n, 6), { kMin: 1, kMax: 6, seed: 1, nInit: 2, maxIter: 100, tol: 1e-4 });
+  assert.equal(r.k, 1, r.reason);
 });
