@@ -25,6 +25,11 @@ if [[ "${1:-}" == "--system" ]]; then
       echo "setup: not root; missing Debian packages (tests that need them will skip locally): ${missing[*]}" >&2
     fi
   fi
+  # pyarrow (not packaged in Debian stable) for the Parquet cross-checks, from PyPI.
+  if ! python3 -c 'import pyarrow' 2>/dev/null; then
+    echo "setup: pip install pyarrow" >&2
+    python3 -m pip install --quiet --disable-pip-version-check pyarrow >&2 || echo "setup: pyarrow not installed (Parquet cross-check will skip)" >&2
+  fi
 fi
 
 stamp=node_modules/.metavec-lock

@@ -4,7 +4,7 @@ import { existsSync, readFileSync, chmodSync } from 'node:fs';
 import { gzipSync, gunzipSync } from 'node:zlib';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { makePairs, runCli, TempDir } from '../helpers/fixtures.js';
+import { CLI, makePairs, runCli, TempDir } from '../helpers/fixtures.js';
 import { devCommunity, hasCommand, requireTool } from '../helpers/tools.js';
 import { openDuckDB, sqlString } from '../../src/io/duckdb.js';
 
@@ -52,6 +52,15 @@ test('prep writes shards + manifest readable by DuckDB with the documented schem
   } finally {
     db.close();
   }
+});
+
+test('pyarrow reads the shards with the documented schema', (t) => {
+  const py = ['python3', '/usr/bin/python3'].find((c) => spawnSync(c, ['-c', 'import pyarrow'], { stdio: 'ignore' }).status === 0);
+  if (!requireTool(t, py !== undefined, 'python3 with pyarrow (pip install pyarrow)')) return;
+  const code = `import pyarrow.parquet as pq, sys; t = pq.read_table(sys.argv[1]); print(t.schema.field('read_id').type, t.schema.field('embedding').type, t.num_rows, len(t.column('embedding')[0]))`;
+  const r = spawnSync(py!, ['-c', code, join(tmp.join('ok'), 'shards')], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout.trim(), /^string list<element: float> \d+ 136$/);
 });
 
 test('1 and 2 threads give identical shard contents and identical shard bytes', async () => {
@@ -147,15 +156,22 @@ for (const c of badCases) {
 }
 
 test('bad input: unreadable path', (t) => {
-  if (process.getuid?.() === 0) {
-    t.skip('running as root: file permissions do not stop root from reading');
-    return;
-  }
   const p = tmp.file('locked.fq', fx.r1);
   chmodSync(p, 0);
-  const r = runCli(['prep', '--input', p, '--output', tmp.join('locked'), '--quiet']);
-  assert.equal(r.status, 1);
+  const out = tmp.join('locked');
+  let r;
+  if (process.getuid?.() === 0) {
+    // root reads any file: drop to an unprivileged user for this run (setpriv from util-linux)
+    if (!requireTool(t, hasCommand('setpriv'), 'setpriv (util-linux) to drop root privileges')) return;
+    chmodSync(tmp.path, 0o777);
+    const s = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, CLI, 'prep', '--input', p, '--output', out, '--quiet'], { encoding: 'utf8' });
+    r = { status: s.status, stderr: s.stderr };
+  } else {
+    r = runCli(['prep', '--input', p, '--output', out, '--quiet']);
+  }
+  assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /locked\.fq: permission denied/);
+  assert.ok(!existsSync(join(out, 'manifest.json')));
 });
 
 test('agreement with fastp on the dev community (pairs kept, pairs with adapters clipped)', (t) => {
