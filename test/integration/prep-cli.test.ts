@@ -100,6 +100,29 @@ test('interleaved input equals the two-file layout; duplicates are removed; --wr
   assert.match(fq[0]!, /^@frag000000\/1$/);
 });
 
+test('multi-member gzip and several inputs in one run give the same fragments as one file', async () => {
+  const l1 = fx.r1.split('\n');
+  const l2 = fx.r2.split('\n');
+  const half = 4 * 1500;
+  const cat = (a: string, b: string) => Buffer.concat([gzipSync(a), gzipSync(b)]);
+  const m1 = tmp.file('mm1.fq.gz', cat(l1.slice(0, half).join('\n') + '\n', l1.slice(half).join('\n')));
+  const m2 = tmp.file('mm2.fq.gz', cat(l2.slice(0, half).join('\n') + '\n', l2.slice(half).join('\n')));
+  const a = tmp.join('multimember');
+  assert.equal(runCli(['prep', '--input', m1, '--input2', m2, '--output', a, '--quiet']).status, 0);
+  const s1 = tmp.file('s1a.fq', l1.slice(0, half).join('\n') + '\n');
+  const s2 = tmp.file('s1b.fq', l1.slice(half).join('\n'));
+  const t1 = tmp.file('s2a.fq', l2.slice(0, half).join('\n') + '\n');
+  const t2 = tmp.file('s2b.fq', l2.slice(half).join('\n'));
+  const b = tmp.join('several');
+  const r = runCli(['prep', '--input', s1, '--input2', t1, '--input', s2, '--input2', t2, '--output', b, '--quiet']);
+  assert.equal(r.status, 0, r.stderr);
+  const c = tmp.join('single');
+  assert.equal(runCli(['prep', '--input', r1, '--input2', r2, '--output', c, '--quiet']).status, 0);
+  const ref = await shardRows(c);
+  assert.deepEqual(await shardRows(a), ref);
+  assert.deepEqual(await shardRows(b), ref);
+});
+
 test('Phred+64 input is detected and converted to the same result as Phred+33', async () => {
   const lines = fx.r1.trimEnd().split('\n');
   const lines2 = fx.r2.trimEnd().split('\n');
