@@ -34,8 +34,10 @@ fi
 
 stamp=node_modules/.metavec-lock
 if [[ ! -f "$stamp" ]] || ! cmp -s package-lock.json "$stamp"; then
-  echo "setup: npm ci" >&2
-  npm ci --no-audit --no-fund --loglevel=error >&2
+  # `npm install` honours package-lock.json; `npm ci` is refused by npm 11 here because the lock omits
+  # DuckDB's binaries for other platforms (optional dependencies it never downloads).
+  echo "setup: npm install (from package-lock.json)" >&2
+  npm install --no-audit --no-fund --loglevel=error >&2
   cp package-lock.json "$stamp"
 fi
 echo "setup: build" >&2
