@@ -72,91 +72,130 @@ export class Scratch {
 
 /**
  * Run `op` over blocks [b0, b1). Returns the selected rows for 'bernoulli' (increasing order), else null.
+ * One small function per operation keeps each hot loop's type feedback monomorphic.
  */
 export function runBlockOp(buf: RowBuffers, s: Scratch, op: BlockOp, b0: number, b1: number): Int32Array | null {
-  const { x, n, d, part } = buf;
-  const w = partWidth(op, d);
-  if (op.op === 'assign' || op.op === 'seedUpdate' || op.op === 'seedTrial' || op.op === 'countNearest') {
-    s.centers(op.c, op.op === 'assign' ? op.k : op.m, d);
-  }
-  const picked: number[] = [];
-  for (let b = b0; b < b1; b++) {
-    const r0 = b * BLOCK_ROWS;
-    const r1 = Math.min(n, r0 + BLOCK_ROWS);
-    const po = b * w;
-    part.fill(0, po, po + w);
-    switch (op.op) {
-      case 'prep1': {
-        rowSqNorms(x, d, r0, r1, buf.xNorms.subarray(r0, r1));
-        const colSum = part.subarray(po, po + d);
-        const first = part.subarray(po + d + 1, po + d + 2);
-        first[0] = -1;
-        part[po + d] = columnSumsBlock(x, d, r0, r1, colSum, first);
-        break;
-      }
-      case 'prep2':
-        columnCenteredSqBlock(x, d, r0, r1, op.mean, part.subarray(po, po + d));
-        break;
-      case 'assign': {
-        const k = op.k;
-        nearestBlock(x, d, r0, r1, buf.xNorms, s.c64, s.cNorms, k, s.label, s.d2);
-        const sums = part.subarray(po, po + k * d);
-        const counts = part.subarray(po + k * d, po + k * d + k);
-        part[po + k * d + k] = accumulateBlock(x, d, r0, r1, s.label, s.d2, buf.labels, buf.dist2, op.first, sums, counts, s.changed);
-        part[po + k * d + k + 1] = s.changed[0]!;
-        break;
-      }
-      case 'seedUpdate': {
-        nearestBlock(x, d, r0, r1, buf.xNorms, s.c64, s.cNorms, op.m, s.label, s.d2);
-        const cl = buf.closest;
-        let pot = 0;
-        for (let i = r0; i < r1; i++) {
-          const v = s.d2[i - r0]!;
-          const cur = op.reset ? v : Math.min(cl[i]!, v);
-          cl[i] = cur;
-          pot += cur;
-        }
-        part[po] = pot;
-        break;
-      }
-      case 'seedTrial': {
-        const m = op.m;
-        const dist = s.distances((r1 - r0) * m);
-        distancesBlock(x, d, r0, r1, buf.xNorms, s.c64, s.cNorms, m, dist);
-        const cl = buf.closest;
-        for (let i = r0; i < r1; i++) {
-          const base = (i - r0) * m;
-          const ci = cl[i]!;
-          for (let j = 0; j < m; j++) {
-            const v = dist[base + j]!;
-            part[po + j] = part[po + j]! + (v < ci ? v : ci);
-          }
-        }
-        break;
-      }
-      case 'countNearest': {
-        nearestBlock(x, d, r0, r1, buf.xNorms, s.c64, s.cNorms, op.m, s.label, s.d2);
-        for (let i = 0; i < r1 - r0; i++) {
-          const q = po + s.label[i]!;
-          part[q] = part[q]! + 1;
-        }
-        break;
-      }
-      case 'bernoulli': {
-        const cl = buf.closest;
-        const scale = op.phi > 0 ? op.l / op.phi : 0;
-        let cnt = 0;
-        for (let i = r0; i < r1; i++) {
-          const p = cl[i]! * scale;
-          if (p > 0 && hashUniform(op.seed, i) < p) {
-            picked.push(i);
-            cnt++;
-          }
-        }
-        part[po] = cnt;
-        break;
-      }
+  const w = partWidth(op, buf.d);
+  switch (op.op) {
+    case 'prep1': for (let b = b0; b < b1; b++) opPrep1(buf, b, w); return null;
+    case 'prep2': for (let b = b0; b < b1; b++) opPrep2(buf, b, w, op.mean); return null;
+    case 'assign':
+      s.centers(op.c, op.k, buf.d);
+      for (let b = b0; b < b1; b++) opAssign(buf, s, b, w, op.k, op.first);
+      return null;
+    case 'seedUpdate':
+      s.centers(op.c, op.m, buf.d);
+      for (let b = b0; b < b1; b++) opSeedUpdate(buf, s, b, w, op.m, op.reset);
+      return null;
+    case 'seedTrial':
+      s.centers(op.c, op.m, buf.d);
+      for (let b = b0; b < b1; b++) opSeedTrial(buf, s, b, w, op.m);
+      return null;
+    case 'countNearest':
+      s.centers(op.c, op.m, buf.d);
+      for (let b = b0; b < b1; b++) opCountNearest(buf, s, b, w, op.m);
+      return null;
+    case 'bernoulli': {
+      const picked: number[] = [];
+      for (let b = b0; b < b1; b++) opBernoulli(buf, b, w, op.seed, op.l, op.phi, picked);
+      return Int32Array.from(picked);
     }
   }
-  return op.op === 'bernoulli' ? Int32Array.from(picked) : null;
+}
+
+function blockRange(buf: RowBuffers, b: number): [number, number] {
+  const r0 = b * BLOCK_ROWS;
+  return [r0, Math.min(buf.n, r0 + BLOCK_ROWS)];
+}
+
+function opPrep1(buf: RowBuffers, b: number, w: number): void {
+  const { x, d, part } = buf;
+  const [r0, r1] = blockRange(buf, b);
+  const po = b * w;
+  part.fill(0, po, po + w);
+  rowSqNorms(x, d, r0, r1, buf.xNorms.subarray(r0, r1));
+  const first = part.subarray(po + d + 1, po + d + 2);
+  first[0] = -1;
+  part[po + d] = columnSumsBlock(x, d, r0, r1, part.subarray(po, po + d), first);
+}
+
+function opPrep2(buf: RowBuffers, b: number, w: number, mean: Float64Array): void {
+  const { x, d, part } = buf;
+  const [r0, r1] = blockRange(buf, b);
+  const po = b * w;
+  part.fill(0, po, po + w);
+  columnCenteredSqBlock(x, d, r0, r1, mean, part.subarray(po, po + d));
+}
+
+function opAssign(buf: RowBuffers, s: Scratch, b: number, w: number, k: number, first: boolean): void {
+  const { x, d, part } = buf;
+  const [r0, r1] = blockRange(buf, b);
+  const po = b * w;
+  part.fill(0, po, po + w);
+  nearestBlock(x, d, r0, r1, buf.xNorms, s.c64, s.cNorms, k, s.label, s.d2);
+  const sums = part.subarray(po, po + k * d);
+  const counts = part.subarray(po + k * d, po + k * d + k);
+  part[po + k * d + k] = accumulateBlock(x, d, r0, r1, s.label, s.d2, buf.labels, buf.dist2, first, sums, counts, s.changed);
+  part[po + k * d + k + 1] = s.changed[0]!;
+}
+
+function opSeedUpdate(buf: RowBuffers, s: Scratch, b: number, w: number, m: number, reset: boolean): void {
+  const { x, d, part } = buf;
+  const [r0, r1] = blockRange(buf, b);
+  nearestBlock(x, d, r0, r1, buf.xNorms, s.c64, s.cNorms, m, s.label, s.d2);
+  const cl = buf.closest;
+  const d2 = s.d2;
+  let pot = 0;
+  for (let i = r0; i < r1; i++) {
+    const v = d2[i - r0]!;
+    const cur = reset ? v : Math.min(cl[i]!, v);
+    cl[i] = cur;
+    pot += cur;
+  }
+  part[b * w] = pot;
+}
+
+function opSeedTrial(buf: RowBuffers, s: Scratch, b: number, w: number, m: number): void {
+  const { x, d, part } = buf;
+  const [r0, r1] = blockRange(buf, b);
+  const po = b * w;
+  const dist = s.distances((r1 - r0) * m);
+  distancesBlock(x, d, r0, r1, buf.xNorms, s.c64, s.cNorms, m, dist);
+  const cl = buf.closest;
+  for (let j = 0; j < m; j++) {
+    let acc = 0;
+    for (let i = r0; i < r1; i++) {
+      const v = dist[(i - r0) * m + j]!;
+      const ci = cl[i]!;
+      acc += v < ci ? v : ci;
+    }
+    part[po + j] = acc;
+  }
+}
+
+function opCountNearest(buf: RowBuffers, s: Scratch, b: number, w: number, m: number): void {
+  const { x, d, part } = buf;
+  const [r0, r1] = blockRange(buf, b);
+  const po = b * w;
+  part.fill(0, po, po + w);
+  nearestBlock(x, d, r0, r1, buf.xNorms, s.c64, s.cNorms, m, s.label, s.d2);
+  for (let i = 0; i < r1 - r0; i++) {
+    const q = po + s.label[i]!;
+    part[q] = part[q]! + 1;
+  }
+}
+
+function opBernoulli(buf: RowBuffers, b: number, w: number, seed: number, l: number, phi: number, picked: number[]): void {
+  const [r0, r1] = blockRange(buf, b);
+  const cl = buf.closest;
+  const scale = phi > 0 ? l / phi : 0;
+  let cnt = 0;
+  for (let i = r0; i < r1; i++) {
+    const p = cl[i]! * scale;
+    if (p > 0 && hashUniform(seed, i) < p) {
+      picked.push(i);
+      cnt++;
+    }
+  }
+  buf.part[b * w] = cnt;
 }
