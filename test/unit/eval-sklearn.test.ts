@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { evaluateClustering } from '../../src/evaluate/index.js';
 import { requireTool } from '../helpers/tools.js';
+import { rng } from '../helpers/fixtures.js';
 
 /** First interpreter that can import the module (Debian's /usr/bin/python3 first: the PATH one may be a pyenv). */
 function pythonWith(module: string): string | undefined {
@@ -16,16 +17,6 @@ function pythonWith(module: string): string | undefined {
   return undefined;
 }
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Case {
   name: string;
