@@ -1,0 +1,364 @@
+#!/usr/bin/env node
+// Side-by-side benchmark of `metavec prep` (Phase 1: QC + dedup + k-mer embedding -> Parquet)
+// against fastp with equivalent trimming/filtering settings. See bench/README.md.
+//
+// usage: node bench/prep-vs-fastp.mjs [--reps N] [--reps-large N] [--threads N]
+//                                     [--datasets dev,100k,1m] [--out FILE] [--no-write]
+//                                     [--quiet-wait SECONDS] [--retries N] [--fastp PATH]
+//
+// For each dataset both tools run alternately (metavec, fastp, fastp, metavec, ...) REPS times; wall
+// time and peak RSS of each child are measured with /usr/bin/time -f '%e %M' (fallback: polling
+// /proc/PID/status VmHWM) and the median is reported. Results go to bench/results/prep-<date>.json.
+import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const WORK = join(ROOT, 'bench', 'work');
+const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
+
+// ---------- options ----------
+const argv = process.argv.slice(2);
+function opt(name, def) {
+  const i = argv.indexOf(`--${name}`);
+  if (i < 0) return def;
+  const v = argv[i + 1];
+  if (v === undefined || v.startsWith('--')) throw new Error(`--${name} needs a value`);
+  return v;
+}
+if (argv.includes('--help') || argv.includes('-h')) {
+  console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 10).join('\n'));
+  process.exit(0);
+}
+const REPS = Number(opt('reps', 3));
+const REPS_LARGE = Number(opt('reps-large', 2)); // datasets with >= 500k pairs
+const THREADS = Number(opt('threads', 2));
+const WANT = new Set(opt('datasets', 'dev,100k,1m').split(','));
+const today = new Date().toISOString().slice(0, 10);
+const OUT_FILE = resolve(opt('out', join(ROOT, 'bench', 'results', `prep-${today}.json`)));
+const WRITE = !argv.includes('--no-write');
+const RETRIES = Number(opt('retries', 2)); // repeats of a run contended by other processes
+const QUIET_WAIT = Number(opt('quiet-wait', 300)); // s to wait for an idle machine before each run
+const FASTP = opt('fastp', existsSync('/usr/bin/fastp') ? '/usr/bin/fastp' : 'fastp');
+
+const log = (...a) => console.error('[bench]', ...a);
+
+// ---------- prerequisites ----------
+if (!existsSync(MAIN)) {
+  log('dist/ missing: building with npx tsc -p tsconfig.json');
+  execFileSync('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT, stdio: 'inherit' });
+}
+const fastpVersion = (() => {
+  const r = spawnSync(FASTP, ['--version'], { encoding: 'utf8' });
+  if (r.error) throw new Error(`fastp not found (${FASTP}): install it (apt-get install fastp) or pass --fastp PATH`);
+  return `${r.stdout}${r.stderr}`.trim();
+})();
+
+let TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+if (!TIME && process.getuid?.() === 0) {
+  log('/usr/bin/time missing: installing Debian package "time"');
+  const r = spawnSync('sh', ['-c', 'apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time'], { stdio: 'inherit' });
+  if (r.status === 0 && existsSync('/usr/bin/time')) TIME = '/usr/bin/time';
+}
+if (!TIME) log('/usr/bin/time unavailable: measuring with /proc/PID/status VmHWM polling');
+
+function ensureData(name, dir, pairs) {
+  if (existsSync(join(dir, 'R1.fastq.gz')) && existsSync(join(dir, 'R2.fastq.gz'))) return true;
+  log(`creating ${name} data in ${dir} (bench/make-bench-data.sh, PAIRS=${pairs})`);
+  const r = spawnSync(join(ROOT, 'bench', 'make-bench-data.sh'), [], {
+    cwd: ROOT, stdio: 'inherit', env: { ...process.env, PAIRS: String(pairs), OUT: dir },
+  });
+  if (r.status !== 0) { log(`could not create ${name} data: skipped`); return false; }
+  return true;
+}
+
+const DATASETS = [];
+if (WANT.has('dev')) {
+  const dir = '/work/shared/data/dev-community';
+  if (existsSync(join(dir, 'R1.fastq.gz')) && existsSync(join(dir, 'R2.fastq.gz'))) DATASETS.push({ name: 'dev-community', dir });
+  else log(`dev community not found in ${dir}: skipped`);
+}
+if (WANT.has('100k')) {
+  const dir = join(WORK, 'community-100k');
+  if (ensureData('100k', dir, 100_000)) DATASETS.push({ name: 'community-100k', dir });
+}
+if (WANT.has('1m')) {
+  const dir = join(WORK, 'community-1m');
+  if (ensureData('1m', dir, 1_000_000)) DATASETS.push({ name: 'community-1m', dir });
+}
+if (!DATASETS.length) { log('no dataset available'); process.exit(1); }
+
+// ---------- measurement ----------
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Aggregate CPU counters from /proc/stat (jiffies): busy and total. */
+function cpuStat() {
+  try {
+    const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+    const idle = f[3] + (f[4] || 0);
+    const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+    return { busy: total - idle, total };
+  } catch { return null; }
+}
+const HZ = 100; // USER_HZ on Linux
+
+/** Waits (up to QUIET_WAIT s) until the machine is idle: < 15% of the cores busy over 1 s. */
+async function waitQuiet() {
+  const deadline = Date.now() + QUIET_WAIT * 1000;
+  let waited = false;
+  for (;;) {
+    const a = cpuStat();
+    await sleep(1000);
+    const b = cpuStat();
+    if (!a || !b) return;
+    const busy = (b.busy - a.busy) / Math.max(1, b.total - a.total);
+    if (busy < 0.15) { if (waited) log('machine idle again'); return; }
+    if (Date.now() > deadline) { log(`machine still ${(busy * 100).toFixed(0)}% busy after ${QUIET_WAIT} s: measuring anyway`); return; }
+    if (!waited) log(`other processes use ${(busy * 100).toFixed(0)}% of the CPUs: waiting (up to ${QUIET_WAIT} s)`);
+    waited = true;
+  }
+}
+
+/**
+ * Runs cmd/args; returns { wall_s, rss_kb, cpu_s, other_cpu_s, stdout }. Throws on non-zero exit.
+ * other_cpu_s: CPU seconds used by other processes on the machine during the run (contention).
+ */
+async function measure(cmd, args, tag) {
+  await waitQuiet();
+  const timeFile = join(WORK, `.time-${process.pid}.txt`);
+  const full = TIME ? [TIME, ['-f', '%e %M %U %S', '-o', timeFile, cmd, ...args]] : [cmd, args];
+  const s0 = cpuStat();
+  const t0 = process.hrtime.bigint();
+  const child = spawn(full[0], full[1], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => { stdout += d; });
+  child.stderr.on('data', (d) => { stderr += d; });
+  let hwm = 0;
+  let cpuTicks = 0;
+  const done = new Promise((res) => child.on('close', (code) => res(code)));
+  let finished = false;
+  done.then(() => { finished = true; });
+  if (!TIME) {
+    while (!finished) {
+      try {
+        const m = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
+        if (m) hwm = Math.max(hwm, Number(m[1]));
+        const st = readFileSync(`/proc/${child.pid}/stat`, 'utf8');
+        const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+        cpuTicks = Number(f[11]) + Number(f[12]);
+      } catch { /* exited */ }
+      await sleep(20);
+    }
+  }
+  const code = await done;
+  const wallNs = Number(process.hrtime.bigint() - t0);
+  const s1 = cpuStat();
+  if (code !== 0) throw new Error(`${tag} exited with ${code}\n${stderr.slice(-2000)}`);
+  let wall_s = wallNs / 1e9;
+  let rss_kb = hwm;
+  let cpu_s = cpuTicks / HZ;
+  if (TIME) {
+    const [e, m, u, sy] = readFileSync(timeFile, 'utf8').trim().split('\n').pop().split(/\s+/).map(Number);
+    wall_s = e; rss_kb = m; cpu_s = u + sy;
+    rmSync(timeFile, { force: true });
+  }
+  const other_cpu_s = s0 && s1 ? Math.max(0, (s1.busy - s0.busy) / HZ - cpu_s) : null;
+  return { wall_s, rss_kb, cpu_s, other_cpu_s, stdout };
+}
+
+function metavecArgs(ds, out) {
+  return [MAIN, 'prep', '--input', join(ds.dir, 'R1.fastq.gz'), '--input2', join(ds.dir, 'R2.fastq.gz'),
+    '--output', out, '--threads', String(THREADS), '--no-correct', '--json', '--quiet'];
+}
+function fastpArgs(ds, out) {
+  return ['-w', String(THREADS), '--detect_adapter_for_pe', '--dedup', '--cut_front', '--cut_tail',
+    '-W', '4', '-M', '20', '-l', '30', '-n', '7', '-y',
+    '-i', join(ds.dir, 'R1.fastq.gz'), '-I', join(ds.dir, 'R2.fastq.gz'),
+    '-o', join(out, 'out1.fq.gz'), '-O', join(out, 'out2.fq.gz'),
+    '-j', join(out, 'fastp.json'), '-h', join(out, 'fastp.html')];
+}
+
+const fmtRun = (r) => `${r.wall_s.toFixed(2)} s wall, ${r.cpu_s.toFixed(1)} s CPU, ${(r.rss_kb / 1024).toFixed(0)} MB peak RSS` +
+  (r.other_cpu_s === null ? '' : `, other processes ${r.other_cpu_s.toFixed(1)} CPU-s`);
+
+async function runMetavec(ds, rep) {
+  const out = join(WORK, 'prep-vs-fastp', ds.name, 'metavec');
+  rmSync(out, { recursive: true, force: true }); // never resume a previous run
+  mkdirSync(dirname(out), { recursive: true });
+  const r = await measure(process.execPath, metavecArgs(ds, out), `metavec (${ds.name})`);
+  const summary = JSON.parse(r.stdout);
+  const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+  log(`${ds.name} rep ${rep} metavec: ${fmtRun(r)}`);
+  return { wall_s: r.wall_s, rss_kb: r.rss_kb, cpu_s: r.cpu_s, other_cpu_s: r.other_cpu_s, internal_s: summary.seconds, manifest };
+}
+
+async function runFastp(ds, rep) {
+  const out = join(WORK, 'prep-vs-fastp', ds.name, 'fastp');
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out, { recursive: true });
+  const r = await measure(FASTP, fastpArgs(ds, out), `fastp (${ds.name})`);
+  const report = JSON.parse(readFileSync(join(out, 'fastp.json'), 'utf8'));
+  log(`${ds.name} rep ${rep} fastp:   ${fmtRun(r)}`);
+  return { wall_s: r.wall_s, rss_kb: r.rss_kb, cpu_s: r.cpu_s, other_cpu_s: r.other_cpu_s, report };
+}
+
+const NPROC = Number(execFileSync('nproc', { encoding: 'utf8' }).trim());
+/** A run is contended when other processes used more than 10% of the machine's CPU time during it. */
+const contended = (r) => r.other_cpu_s !== null && r.other_cpu_s > 0.1 * r.wall_s * NPROC;
+/** Runs fn(); repeats it (up to RETRIES times) while the run was contended. Returns all attempts. */
+async function clean(fn) {
+  const attempts = [];
+  for (let i = 0; i <= RETRIES; i++) {
+    const r = await fn();
+    r.contended = contended(r);
+    attempts.push(r);
+    if (!r.contended) break;
+    if (i < RETRIES) log('run was contended by other processes: repeating it');
+  }
+  return attempts;
+}
+
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+};
+const round = (x, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
+
+// ---------- run ----------
+const results = [];
+for (const ds of DATASETS) {
+  const mv = [];
+  const fp = [];
+  // a quick pairs count decides the number of repetitions (1M pairs: REPS_LARGE)
+  let reps = REPS;
+  for (let rep = 1; rep <= reps; rep++) {
+    // alternate the order: odd reps metavec first, even reps fastp first
+    if (rep % 2) { mv.push(...await clean(() => runMetavec(ds, rep))); fp.push(...await clean(() => runFastp(ds, rep))); }
+    else { fp.push(...await clean(() => runFastp(ds, rep))); mv.push(...await clean(() => runMetavec(ds, rep))); }
+    if (rep === 1 && mv[0].manifest.counts.fragments_in >= 500_000) reps = Math.min(REPS, REPS_LARGE);
+  }
+  const c = mv[mv.length - 1].manifest.counts;
+  const j = fp[fp.length - 1].report;
+  const pairs = c.fragments_in;
+  const fastpPairs = j.summary.before_filtering.total_reads / 2;
+  // medians over uncontended runs (all runs if every one was contended)
+  const usable = (rs) => (rs.some((r) => !r.contended) ? rs.filter((r) => !r.contended) : rs);
+  const med = (all) => { const rs = usable(all); return { n: rs.length, wall_s: median(rs.map((r) => r.wall_s)), rss_kb: median(rs.map((r) => r.rss_kb)), cpu_s: median(rs.map((r) => r.cpu_s)) }; };
+  const m = med(mv);
+  const f = med(fp);
+  const mFps = pairs / m.wall_s;
+  const fFps = fastpPairs / f.wall_s;
+  const fastpKeptPairs = j.summary.after_filtering.total_reads / 2;
+  const fastpPassedPairs = j.filtering_result.passed_filter_reads / 2;
+  results.push({
+    dataset: ds.name,
+    path: ds.dir,
+    pairs,
+    repetitions: reps,
+    runs_used_for_median: { metavec: m.n, fastp: f.n },
+    metavec: {
+      wall_s: round(m.wall_s), cpu_s: round(m.cpu_s), peak_rss_mb: round(m.rss_kb / 1024, 1),
+      fragments_per_s: Math.round(mFps), fragments_per_cpu_s: Math.round(pairs / m.cpu_s),
+      runs: mv.map((r) => ({ wall_s: r.wall_s, cpu_s: round(r.cpu_s), peak_rss_kb: r.rss_kb, other_cpu_s: r.other_cpu_s === null ? null : round(r.other_cpu_s, 1), contended: r.contended, internal_s: round(r.internal_s, 3) })),
+      counts: {
+        fragments_in: c.fragments_in,
+        fragments_passed_qc: c.fragments_passed_qc,
+        duplicates_removed: c.duplicates_removed,
+        fragments_out: c.fragments_out,
+        adapter_fragments_overlap: c.adapter_fragments_overlap,
+        adapter_fragments_sequence: c.adapter_fragments_sequence,
+        adapter_bases_trimmed: c.adapter_bases_trimmed,
+        quality_bases_trimmed: c.quality_bases_trimmed,
+        filtered_total: c.filtered_total,
+      },
+    },
+    fastp: {
+      wall_s: round(f.wall_s), cpu_s: round(f.cpu_s), peak_rss_mb: round(f.rss_kb / 1024, 1),
+      fragments_per_s: Math.round(fFps), fragments_per_cpu_s: Math.round(fastpPairs / f.cpu_s),
+      runs: fp.map((r) => ({ wall_s: r.wall_s, cpu_s: round(r.cpu_s), peak_rss_kb: r.rss_kb, other_cpu_s: r.other_cpu_s === null ? null : round(r.other_cpu_s, 1), contended: r.contended })),
+      counts: {
+        pairs_in: fastpPairs,
+        pairs_passed_filter: fastpPassedPairs,
+        pairs_kept: fastpKeptPairs, // summary.after_filtering.total_reads / 2 (after dedup)
+        duplication_rate: j.duplication?.rate ?? null,
+        duplicates_removed_est: fastpPassedPairs - fastpKeptPairs,
+        adapter_trimmed_reads: j.adapter_cutting?.adapter_trimmed_reads ?? 0,
+        adapter_trimmed_bases: j.adapter_cutting?.adapter_trimmed_bases ?? 0,
+      },
+    },
+    ratio_fragments_per_s: round(mFps / fFps, 3),
+    ratio_fragments_per_cpu_s: round(f.cpu_s / m.cpu_s, 3),
+    ratio_peak_rss: round(m.rss_kb / f.rss_kb, 3),
+  });
+}
+
+const by = (n) => results.find((r) => r.dataset === n);
+let flatness = null;
+if (by('community-100k') && by('community-1m')) {
+  const a = by('community-100k').metavec.peak_rss_mb;
+  const b = by('community-1m').metavec.peak_rss_mb;
+  const ratio = round(b / a, 3);
+  flatness = { rss_100k_mb: a, rss_1m_mb: b, ratio_1m_over_100k: ratio, goal: 'within 20% (ratio <= 1.2)', met: ratio <= 1.2 && ratio >= 1 / 1.2 };
+}
+
+const cpuModel = cpus()[0]?.model ?? 'unknown';
+const gitCommit = (() => {
+  try { return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: ROOT, encoding: 'utf8' }).trim(); } catch { return null; }
+})();
+const doc = {
+  schema: 'metavec.bench.prep-vs-fastp/1',
+  date: today,
+  git_commit: gitCommit,
+  machine: {
+    nproc: NPROC,
+    cpu: cpuModel,
+    mem_total_gb: round(totalmem() / 2 ** 30, 1),
+    node: process.version,
+    fastp: fastpVersion,
+    platform: `${process.platform} ${process.arch}`,
+  },
+  method: {
+    measurement: TIME ? "/usr/bin/time -f '%e %M' (wall seconds, max RSS KiB) per child" : '/proc/PID/status VmHWM polling, wall via hrtime',
+    statistic: 'median over uncontended repetitions (all if none); tools run alternately (order swapped every repetition)',
+    contention: `before each run the script waits up to ${QUIET_WAIT} s for the machine to be idle (<15% CPU busy); runs[].other_cpu_s is the CPU time other processes used during the run; a run is contended when that exceeds 10% of wall x nproc, and is then repeated (up to ${RETRIES} times)`,
+    threads: THREADS,
+    metavec_command: `node dist/src/cli/main.js prep --input R1.fastq.gz --input2 R2.fastq.gz --output OUT --threads ${THREADS} --no-correct --json --quiet`,
+    fastp_command: `fastp -w ${THREADS} --detect_adapter_for_pe --dedup --cut_front --cut_tail -W 4 -M 20 -l 30 -n 7 -y -i R1.fastq.gz -I R2.fastq.gz -o out1.fq.gz -O out2.fq.gz -j fastp.json -h fastp.html`,
+  },
+  datasets: results,
+  rss_flatness: flatness,
+};
+
+if (WRITE) {
+  mkdirSync(dirname(OUT_FILE), { recursive: true });
+  writeFileSync(OUT_FILE, `${JSON.stringify(doc, null, 2)}\n`);
+  log(`wrote ${OUT_FILE}`);
+}
+
+// ---------- table ----------
+const rows = [['dataset', 'pairs', 'reps', 'metavec s', 'fastp s', 'metavec frag/s', 'fastp frag/s', 'ratio', 'CPU-s mv/fp', 'metavec RSS MB', 'fastp RSS MB',
+  'kept mv/fp', 'dups mv/fp', 'adapter frags mv (ovl+seq) / fp reads', 'adapter bases mv/fp']];
+for (const r of results) {
+  const mc = r.metavec.counts;
+  const fc = r.fastp.counts;
+  rows.push([r.dataset, String(r.pairs), String(r.repetitions), r.metavec.wall_s.toFixed(2), r.fastp.wall_s.toFixed(2),
+    String(r.metavec.fragments_per_s), String(r.fastp.fragments_per_s), r.ratio_fragments_per_s.toFixed(2),
+    `${r.metavec.cpu_s.toFixed(1)}/${r.fastp.cpu_s.toFixed(1)}`,
+    r.metavec.peak_rss_mb.toFixed(0), r.fastp.peak_rss_mb.toFixed(0),
+    `${mc.fragments_out}/${fc.pairs_kept}`, `${mc.duplicates_removed}/${fc.duplicates_removed_est} (${(fc.duplication_rate * 100).toFixed(2)}%)`,
+    `${mc.adapter_fragments_overlap}+${mc.adapter_fragments_sequence} / ${fc.adapter_trimmed_reads}`,
+    `${mc.adapter_bases_trimmed}/${fc.adapter_trimmed_bases}`]);
+}
+const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+const line = (r) => `| ${r.map((x, i) => x.padEnd(w[i])).join(' | ')} |`;
+console.log(line(rows[0]));
+console.log(`|${w.map((n) => '-'.repeat(n + 2)).join('|')}|`);
+for (const r of rows.slice(1)) console.log(line(r));
+if (flatness) {
+  console.log(`\nmetavec peak RSS 100k -> 1M pairs: ${flatness.rss_100k_mb} MB -> ${flatness.rss_1m_mb} MB, ratio ${flatness.ratio_1m_over_100k} (goal <= 1.2: ${flatness.met ? 'met' : 'NOT met'})`);
+}
+console.log(`machine: nproc ${doc.machine.nproc}, ${cpuModel}, node ${process.version}, ${fastpVersion}`);
