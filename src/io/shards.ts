@@ -41,14 +41,14 @@ export class ShardWriter {
   private constructor(
     private readonly db: { conn: DuckDBConnection; close(): void },
     readonly dim: number,
+    private readonly createSql: string,
   ) {}
 
   static async open(dim: number, threads: number): Promise<ShardWriter> {
     const db = await openDuckDB(threads);
-    await db.conn.run(
-      `CREATE TABLE shard (fragment BIGINT, read_id VARCHAR, len_r1 INTEGER, len_r2 INTEGER, gc_r1 FLOAT, gc_r2 FLOAT, meanq_r1 FLOAT, meanq_r2 FLOAT, embedding FLOAT[${dim}])`,
-    );
-    return new ShardWriter(db, dim);
+    const createSql = `CREATE TABLE shard (fragment BIGINT, read_id VARCHAR, len_r1 INTEGER, len_r2 INTEGER, gc_r1 FLOAT, gc_r2 FLOAT, meanq_r1 FLOAT, meanq_r2 FLOAT, embedding FLOAT[${dim}])`;
+    await db.conn.run(createSql);
+    return new ShardWriter(db, dim, createSql);
   }
 
   /** Writes rows to `path` atomically and returns its size and checksum. */
@@ -112,7 +112,9 @@ export class ShardWriter {
         await conn.run(`COPY shard TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000)`);
       });
     } finally {
-      await conn.run('DELETE FROM shard');
+      // DROP + CREATE rather than DELETE: DuckDB keeps a deleted table's storage, and memory grew per shard.
+      await conn.run('DROP TABLE shard');
+      await conn.run(this.createSql);
     }
     const st = await stat(path);
     return { path, rows: r.rows, bytes: st.size, sha256: await sha256File(path) };
