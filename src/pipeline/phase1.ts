@@ -1,12 +1,12 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGzip } from 'node:zlib';
 import { once } from 'node:events';
 import { DuplicateFilter } from '../dedup/bloom.js';
 import { kmerTable, type Normalisation } from '../embed/kmerProfile.js';
 import { LocalPrepEngine } from '../engines/local/prepPool.js';
-import { inputError, MetavecError, usageError } from '../errors.js';
+import { inputError, usageError } from '../errors.js';
 import { commitTemp, tempPathFor, writeFileAtomic } from '../io/atomic.js';
 import { sha256File } from '../io/checksum.js';
 import { PREP_SCHEMA, type ManifestShard, type PrepManifest } from '../io/manifest.js';
@@ -18,7 +18,7 @@ import { detectAdapter } from '../qc/adapters.js';
 import { DEFAULT_QC, type QcParams } from '../qc/params.js';
 import { medianCutoff } from '../qc/quality.js';
 import { mergeStats, allocStats, statsToJson } from '../qc/stats.js';
-import { ATTRS_PER_FRAGMENT, COUNTER_NAMES, C, type BatchParams, type PrepBatch, type PrepBatchResult } from '../prep/params.js';
+import { ATTRS_PER_FRAGMENT, COUNTER_NAMES, type BatchParams, type PrepBatch, type PrepBatchResult } from '../prep/params.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import type { ProgressSink } from './progress.js';
 
@@ -98,28 +98,28 @@ async function resolveParameters(set: InputSet, opts: PrepOptions, layout: PrepB
   }
   const qc: QcParams = { ...DEFAULT_QC, ...opts.qc };
   const adapterInfo: Record<string, unknown> = {};
-  // Parse the sample (a copy: parsing normalises bytes in place) for adapter detection and the median rule.
-  const parseSample = (s: { bytes: Uint8Array; records: number }, label: string) =>
-    parseRecords(s.bytes.slice(), s.records, { label, firstRecord: 0, firstLine: 1, format, qualShift }, allocParsed(s.records));
-  const p1 = parseSample(s1, set.r1.label);
-  const readsOf = (bytes: Uint8Array, p: ReturnType<typeof parseSample>, step: number, first: number): Uint8Array[] => {
+  // Parse the sample once (in place: these bytes come from a separate reader and are used only here) for
+  // adapter detection and the median rule.
+  const parseSample = (bytes: Uint8Array, records: number, label: string) =>
+    parseRecords(bytes, records, { label, firstRecord: 0, firstLine: 1, format, qualShift }, allocParsed(records));
+  type Parsed = ReturnType<typeof parseSample>;
+  const readsOf = (bytes: Uint8Array, p: Parsed, step: number, first: number): Uint8Array[] => {
     const out: Uint8Array[] = [];
     for (let i = first; i < p.n; i += step) out.push(bytes.subarray(p.seqStart[i], p.seqStart[i]! + p.seqLen[i]!));
     return out;
   };
-  const b1 = s1.bytes.slice();
-  const pp1 = parseRecords(b1, s1.records, { label: set.r1.label, firstRecord: 0, firstLine: 1, format, qualShift }, allocParsed(s1.records));
+  const b1 = s1.bytes;
+  const pp1 = parseSample(b1, s1.records, set.r1.label);
   const reads1 = readsOf(b1, pp1, layout === 'interleaved' ? 2 : 1, 0);
   let reads2: Uint8Array[] = [];
   let b2: Uint8Array | undefined;
-  let pp2: ReturnType<typeof parseSample> | undefined;
+  let pp2: Parsed | undefined;
   if (layout === 'interleaved') reads2 = readsOf(b1, pp1, 2, 1);
   else if (s2) {
-    b2 = s2.bytes.slice();
-    pp2 = parseRecords(b2, s2.records, { label: set.r2!.label, firstRecord: 0, firstLine: 1, format, qualShift }, allocParsed(s2.records));
+    b2 = s2.bytes;
+    pp2 = parseSample(b2, s2.records, set.r2!.label);
     reads2 = readsOf(b2, pp2, 1, 0);
   }
-  void p1;
   if (qc.adapterTrim) {
     const pick = (given: string | undefined, reads: Uint8Array[], mate: string): string[] => {
       if (given) {
@@ -140,7 +140,7 @@ async function resolveParameters(set: InputSet, opts: PrepOptions, layout: PrepB
     adapterInfo.pair_overlap = layout !== 'se';
   }
   if (opts.medianQuality !== undefined && format === 'fastq') {
-    const cut = (bytes: Uint8Array, p: ReturnType<typeof parseSample>, step: number, first: number): number => {
+    const cut = (bytes: Uint8Array, p: Parsed, step: number, first: number): number => {
       const maxPos = 1024;
       const hist = new Float64Array(maxPos * 94);
       for (let i = first; i < p.n; i += step) {
@@ -469,7 +469,6 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
   };
   const manifestPath = join(opts.output, 'manifest.json');
   await writeFileAtomic(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
-  void stat;
   return {
     output: opts.output,
     manifest: manifestPath,
@@ -483,4 +482,3 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
   };
 }
 
-export { C as COUNTER_INDEX, MetavecError };
