@@ -6,9 +6,11 @@
  */
 import { BLOCK_ROWS } from './types.js';
 import {
-  accumulateBlock, centerSqNorms, columnCenteredSqBlock, columnSumsBlock, distancesBlock, nearestBlock, rowSqNorms,
+  accumulateBlock, accumulateLabels, centerSqNorms, columnCenteredSqBlock, columnSumsBlock, distancesBlock, nearestBlock, rowSqNorms,
 } from './kernels.js';
 import { hashUniform } from './rng.js';
+import { selectedKernel, WasmKernels } from './wasmKernels.js';
+import type { KernelKind } from './wasmKernels.js';
 
 export interface RowBuffers {
   x: Float32Array;
@@ -48,8 +50,13 @@ export function numBlocks(n: number): number {
   return Math.ceil(n / BLOCK_ROWS);
 }
 
-/** Per-thread scratch, grown on demand. */
+/**
+ * Per-thread scratch, grown on demand, and the kernel implementation ('js' or 'wasm': bit-identical results,
+ * see wasmKernels.ts); default from METAVEC_KMEANS_KERNEL.
+ */
 export class Scratch {
+  readonly kernel: KernelKind;
+  private wasmInstance: WasmKernels | undefined;
   label = new Int32Array(BLOCK_ROWS);
   d2 = new Float64Array(BLOCK_ROWS);
   dist = new Float64Array(0);
@@ -57,11 +64,28 @@ export class Scratch {
   c64 = new Float64Array(0);
   cNorms = new Float64Array(0);
 
-  centers(c: Float32Array, m: number, d: number): void {
+  constructor(kernel: KernelKind = selectedKernel()) {
+    this.kernel = kernel;
+  }
+
+  get wasm(): WasmKernels {
+    this.wasmInstance ??= new WasmKernels();
+    return this.wasmInstance;
+  }
+
+  /** Load m centers (float64 copy and squared norms; into the WASM instance too, transposed or row-major). */
+  centers(c: Float32Array, m: number, d: number, transposed = true): void {
     if (this.c64.length < m * d) this.c64 = new Float64Array(m * d);
     if (this.cNorms.length < m) this.cNorms = new Float64Array(m);
     for (let i = 0; i < m * d; i++) this.c64[i] = c[i]!;
     centerSqNorms(this.c64, m, d, this.cNorms);
+    if (this.kernel === 'wasm') this.wasm.setCenters(this.c64, this.cNorms, m, d, transposed);
+  }
+
+  /** nearestBlock of rows [r0, r1) against the loaded centers into label/d2. */
+  nearest(buf: RowBuffers, r0: number, r1: number, m: number): void {
+    if (this.kernel === 'wasm') this.wasm.nearest(buf.x, r0, r1, buf.xNorms, this.label, this.d2);
+    else nearestBlock(buf.x, buf.d, r0, r1, buf.xNorms, this.c64, this.cNorms, m, this.label, this.d2);
   }
 
   distances(size: number): Float64Array {
@@ -88,7 +112,7 @@ export function runBlockOp(buf: RowBuffers, s: Scratch, op: BlockOp, b0: number,
       for (let b = b0; b < b1; b++) opSeedUpdate(buf, s, b, w, op.m, op.reset);
       return null;
     case 'seedTrial':
-      s.centers(op.c, op.m, buf.d);
+      s.centers(op.c, op.m, buf.d, false);
       for (let b = b0; b < b1; b++) opSeedTrial(buf, s, b, w, op.m);
       return null;
     case 'countNearest':
@@ -132,17 +156,21 @@ function opAssign(buf: RowBuffers, s: Scratch, b: number, w: number, k: number, 
   const [r0, r1] = blockRange(buf, b);
   const po = b * w;
   part.fill(0, po, po + w);
-  nearestBlock(x, d, r0, r1, buf.xNorms, s.c64, s.cNorms, k, s.label, s.d2);
   const sums = part.subarray(po, po + k * d);
   const counts = part.subarray(po + k * d, po + k * d + k);
-  part[po + k * d + k] = accumulateBlock(x, d, r0, r1, s.label, s.d2, buf.labels, buf.dist2, first, sums, counts, s.changed);
+  if (s.kernel === 'wasm') {
+    s.wasm.nearestAndSums(x, r0, r1, buf.xNorms, s.label, s.d2, sums);
+    part[po + k * d + k] = accumulateLabels(r0, r1, s.label, s.d2, buf.labels, buf.dist2, first, counts, s.changed);
+  } else {
+    nearestBlock(x, d, r0, r1, buf.xNorms, s.c64, s.cNorms, k, s.label, s.d2);
+    part[po + k * d + k] = accumulateBlock(x, d, r0, r1, s.label, s.d2, buf.labels, buf.dist2, first, sums, counts, s.changed);
+  }
   part[po + k * d + k + 1] = s.changed[0]!;
 }
 
 function opSeedUpdate(buf: RowBuffers, s: Scratch, b: number, w: number, m: number, reset: boolean): void {
-  const { x, d, part } = buf;
   const [r0, r1] = blockRange(buf, b);
-  nearestBlock(x, d, r0, r1, buf.xNorms, s.c64, s.cNorms, m, s.label, s.d2);
+  s.nearest(buf, r0, r1, m);
   const cl = buf.closest;
   const d2 = s.d2;
   let pot = 0;
@@ -152,13 +180,17 @@ function opSeedUpdate(buf: RowBuffers, s: Scratch, b: number, w: number, m: numb
     cl[i] = cur;
     pot += cur;
   }
-  part[b * w] = pot;
+  buf.part[b * w] = pot;
 }
 
 function opSeedTrial(buf: RowBuffers, s: Scratch, b: number, w: number, m: number): void {
   const { x, d, part } = buf;
   const [r0, r1] = blockRange(buf, b);
   const po = b * w;
+  if (s.kernel === 'wasm') {
+    s.wasm.trial(x, r0, r1, buf.xNorms, buf.closest, part.subarray(po, po + m));
+    return;
+  }
   const dist = s.distances((r1 - r0) * m);
   distancesBlock(x, d, r0, r1, buf.xNorms, s.c64, s.cNorms, m, dist);
   const cl = buf.closest;
@@ -174,11 +206,11 @@ function opSeedTrial(buf: RowBuffers, s: Scratch, b: number, w: number, m: numbe
 }
 
 function opCountNearest(buf: RowBuffers, s: Scratch, b: number, w: number, m: number): void {
-  const { x, d, part } = buf;
+  const { part } = buf;
   const [r0, r1] = blockRange(buf, b);
   const po = b * w;
   part.fill(0, po, po + w);
-  nearestBlock(x, d, r0, r1, buf.xNorms, s.c64, s.cNorms, m, s.label, s.d2);
+  s.nearest(buf, r0, r1, m);
   for (let i = 0; i < r1 - r0; i++) {
     const q = po + s.label[i]!;
     part[q] = part[q]! + 1;

@@ -192,3 +192,27 @@ export function accumulateBlock(
   changedOut[0] = changed;
   return inertia;
 }
+
+/**
+ * accumulateBlock without the coordinate sums (computed elsewhere, e.g. by the WASM kernel): counts, changed
+ * labels, the global labels/dist2 and the block inertia, in the same order.
+ */
+export function accumulateLabels(
+  r0: number, r1: number, blockLabel: Int32Array, blockD2: Float64Array,
+  labels: Int32Array, dist2: Float64Array, first: boolean, counts: Float64Array, changedOut: Float64Array,
+): number {
+  let inertia = 0;
+  let changed = 0;
+  for (let i = r0; i < r1; i++) {
+    const li = i - r0;
+    const l = blockLabel[li]!;
+    const dd = blockD2[li]!;
+    if (first || labels[i] !== l) changed++;
+    labels[i] = l;
+    dist2[i] = dd;
+    inertia += dd;
+    counts[l] = counts[l]! + 1;
+  }
+  changedOut[0] = changed;
+  return inertia;
+}
