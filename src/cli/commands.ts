@@ -1,11 +1,13 @@
 import { join, resolve } from 'node:path';
 import { formatEvalReport } from '../evaluate/index.js';
+import { catalogPath, registerRun } from '../report/catalog.js';
+import { DEFAULT_REPORT_SAMPLE, writeReport } from '../report/index.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { runPrep } from '../pipeline/phase1.js';
 import { runCluster, runEval } from '../pipeline/phase2.js';
 import { createProgress } from '../pipeline/progress.js';
 import { usageError } from '../errors.js';
-import { parseCommand } from './args.js';
+import { intOption, parseCommand } from './args.js';
 import { CLUSTER_HELP, CLUSTER_OPTIONS, clusterOptionsFrom } from './cluster.js';
 import { PREP_HELP, PREP_OPTIONS, prepOptionsFrom } from './prep.js';
 
@@ -74,8 +76,15 @@ export const RUN_HELP = `metavec run: prep + cluster (+ eval with --truth) in on
 
 usage: metavec run --input R1.fq.gz [--input2 R2.fq.gz] --output DIR [--truth truth.tsv] [options]
 
-Writes DIR/prep (shards + manifest), DIR/cluster (labels.parquet, clusters.nc, summary.json) and, with
---truth, DIR/eval.json. Accepts the options of 'metavec prep' and 'metavec cluster' (see their --help).
+Writes DIR/prep (shards + manifest), DIR/cluster (labels.parquet, clusters.nc, summary.json), with
+--truth DIR/eval.json, then DIR/report.html (self-contained, works offline) and registers the run in the
+catalog that 'metavec query' reads. Accepts the options of 'metavec prep' and 'metavec cluster' (see their
+--help), and:
+
+  --catalog PATH        catalog database (default $METAVEC_CATALOG, else ~/.metavec/catalog.duckdb)
+  --no-catalog          do not register the run
+  --no-report           do not write report.html
+  --report-sample N     embeddings plotted in the report's PCA projection (default ${DEFAULT_REPORT_SAMPLE})
 `;
 
 const RUN_OPTIONS = (() => {
@@ -85,6 +94,10 @@ const RUN_OPTIONS = (() => {
   o.truth = { type: 'string' };
   o['truth-column'] = { type: 'string' };
   o['cluster-batch-size'] = { type: 'string' };
+  o.catalog = { type: 'string' };
+  o['no-catalog'] = { type: 'boolean' };
+  o['no-report'] = { type: 'boolean' };
+  o['report-sample'] = { type: 'string' };
   return o;
 })();
 
@@ -103,6 +116,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   const clusterValues = { ...values, output: join(out, 'cluster'), 'batch-size': values['cluster-batch-size'] } as Parameters<typeof clusterOptionsFrom>[1];
   const clusterOpts = clusterOptionsFrom('run', clusterValues, join(out, 'prep'), progress);
   const truth = values.truth as string | undefined;
+  const reportSample = intOption('run', 'report-sample', values['report-sample'] as string | undefined, DEFAULT_REPORT_SAMPLE, 0, 1_000_000);
+  const catalog = values['no-catalog'] ? undefined : catalogPath(values.catalog as string | undefined);
   const prep = await runPrep(prepOpts);
   progress.log(`prep: ${prep.fragmentsIn} fragments in, ${prep.fragmentsOut} out (${prep.counts.filtered_total} filtered, ${prep.duplicates} duplicates) in ${prep.seconds.toFixed(1)} s`);
   const cluster = await runCluster(clusterOpts);
@@ -112,7 +127,32 @@ export async function runCommand(argv: string[]): Promise<number> {
     evaluation = await runEval(join(out, 'cluster', 'labels.parquet'), resolve(truth), (values['truth-column'] as string | undefined) ?? 'species');
     await writeFileAtomic(join(out, 'eval.json'), JSON.stringify(evaluation, null, 2) + '\n');
   }
-  const summary = { output: out, prep, cluster, ...(evaluation ? { eval: evaluation } : {}) };
+  const loc = { runDir: out, prepDir: join(out, 'prep'), clusterDir: join(out, 'cluster'), ...(evaluation ? { evalPath: join(out, 'eval.json') } : {}) };
+  let report;
+  if (!values['no-report']) {
+    report = await writeReport(loc, join(out, 'report.html'), { sampleSize: reportSample });
+    progress.log(`report: ${report.charts.length} plots, ${(report.bytes / 1e6).toFixed(2)} MB in ${report.seconds.toFixed(1)} s`);
+  }
+  let registered: { catalog: string; run_id?: string; error?: string } | undefined;
+  if (catalog) {
+    // The run's outputs are complete at this point: a catalog that cannot be written is reported, not fatal.
+    try {
+      const reg = await registerRun(catalog, loc, report ? { reportPath: report.path } : {});
+      registered = { catalog, run_id: reg.runId };
+      progress.log(`catalog: run '${reg.runId}' ${reg.replaced ? 're-registered' : 'registered'} in ${catalog}`);
+    } catch (err) {
+      registered = { catalog, error: (err as Error).message };
+      process.stderr.write(`metavec: warning: ${(err as Error).message} (register later with 'metavec query --register ${out}')\n`);
+    }
+  }
+  const summary = {
+    output: out,
+    prep,
+    cluster,
+    ...(evaluation ? { eval: evaluation } : {}),
+    ...(report ? { report: { path: report.path, bytes: report.bytes, charts: report.charts } } : {}),
+    ...(registered ? { catalog: registered } : {}),
+  };
   await writeFileAtomic(join(out, 'run.json'), JSON.stringify(summary, null, 2) + '\n');
   if (values.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
   else {
@@ -127,6 +167,8 @@ export async function runCommand(argv: string[]): Promise<number> {
         `  cluster/clusters.nc       centroids(cluster, dim), cluster_size, objective (NetCDF-4)`,
         `  cluster/summary.json      K, method, timings`,
         ...(evaluation ? [`  eval.json                 metrics against ${truth}`] : []),
+        ...(report ? [`  report.html               self-contained report (open in a browser; works offline)`] : []),
+        ...(registered?.run_id ? [`catalog: run '${registered.run_id}' in ${registered.catalog} (metavec query "SELECT * FROM runs")`] : []),
         '',
       ].join('\n'),
     );

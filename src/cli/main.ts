@@ -2,6 +2,8 @@
 import { exitCodeFor, MetavecError } from '../errors.js';
 import { TOOL_VERSION } from '../version.js';
 import { clusterCommand, evalCommand, prepCommand, runCommand } from './commands.js';
+import { queryCommand } from './query.js';
+import { reportCommand } from './report.js';
 
 const USAGE = `metavec ${TOOL_VERSION}: cluster metagenomic reads by organism
 
@@ -12,6 +14,8 @@ commands
   cluster  Phase 2: k-means on the shards -> labels.parquet, clusters.nc, summary.json
   run      prep + cluster (+ eval with --truth) in one command
   eval     compare labels with a truth table (ARI, NMI, purity, completeness, F1)
+  report   self-contained HTML report of a run (QC, embeddings, clusters, metrics)
+  query    SQL over the catalog of runs, their shards and labels (DuckDB)
 
 'metavec <command> --help' shows the options of a command.
 `;
@@ -21,6 +25,8 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   cluster: clusterCommand,
   run: runCommand,
   eval: evalCommand,
+  report: reportCommand,
+  query: queryCommand,
 };
 
 export async function main(argv: string[]): Promise<number> {
