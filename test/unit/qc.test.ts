@@ -1,8 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { findAdapter, findOverlap, detectAdapter, KNOWN_ADAPTERS } from '../../src/qc/adapters.js';
+import {
+  findAdapter,
+  findAdapterReference,
+  findOverlap,
+  findOverlapReference,
+  detectAdapter,
+  detectAdapterReference,
+  KNOWN_ADAPTERS,
+} from '../../src/qc/adapters.js';
 import { cutFront, cutTail, trimPolyG, medianCutoff } from '../../src/qc/quality.js';
 import { filterRead } from '../../src/qc/filters.js';
+import { addRead, allocStats, blockOffset, statsToJson } from '../../src/qc/stats.js';
 import { DEFAULT_QC, FilterReason } from '../../src/qc/params.js';
 import { kmerTable, countKmers, normaliseRow } from '../../src/embed/kmerProfile.js';
 import { DuplicateFilter } from '../../src/dedup/bloom.js';
@@ -90,4 +99,84 @@ test('duplicate filter: repeats are flagged, distinct fingerprints are not', () 
   for (let i = 0; i < 10000; i++) if (f.testAndSet(Math.imul(i, 2654435761) >>> 0, Math.imul(i + 7, 40503) >>> 0)) fp++;
   assert.ok(fp < 5, `false positives ${fp}`);
   assert.equal(f.testAndSet(2654435761 * 3 >>> 0, Math.imul(10, 40503) >>> 0), true);
+});
+
+/** Random bases with N (and, with `odd`, a byte the fast paths cannot encode), and point mutations. */
+function noisy(r: () => number, len: number, nRate: number, odd = 0): Uint8Array {
+  const b = new Uint8Array(len);
+  for (let i = 0; i < len; i++) {
+    const x = r();
+    b[i] = x < nRate ? 0x4e : x < nRate + odd ? 0x61 : 'ACGT'.charCodeAt(Math.floor(r() * 4));
+  }
+  return b;
+}
+function mutate(b: Uint8Array, rate: number, r: () => number): Uint8Array {
+  const c = b.slice();
+  for (let i = 0; i < c.length; i++) if (r() < rate) c[i] = 'ACGTN'.charCodeAt(Math.floor(r() * 5));
+  return c;
+}
+
+test('word-parallel overlap and adapter search agree exactly with the byte loops', () => {
+  const r = rng(21);
+  const comp: Record<number, number> = { 65: 84, 67: 71, 71: 67, 84: 65 };
+  const adapter = enc(KNOWN_ADAPTERS['Illumina TruSeq R1 (universal)']!);
+  for (let t = 0; t < 20000; t++) {
+    const insert = noisy(r, 20 + Math.floor(r() * 300), r() < 0.3 ? 0.05 : 0, r() < 0.02 ? 0.01 : 0);
+    const l1 = 1 + Math.floor(r() * 160);
+    const l2 = 1 + Math.floor(r() * 160);
+    const s1 = new Uint8Array(l1 + 10);
+    s1.set(mutate(insert.subarray(0, l1), r() * 0.1, r), 5);
+    for (let i = Math.min(insert.length, l1); i < l1; i++) s1[5 + i] = adapter[i % adapter.length]!;
+    const rc = insert.map((_, i) => comp[insert[insert.length - 1 - i]!] ?? 0x4e);
+    const s2 = new Uint8Array(l2 + 10);
+    s2.set(mutate(rc.subarray(0, l2), r() * 0.1, r), 3);
+    const minLen = [30, 10, 0, 200][t % 4]!;
+    const diffLimit = [5, 0, 3, 50, 5.5][t % 5]!;
+    const diffPercent = [0.2, 0.1, 1, 0.05][t % 7 % 4]!;
+    assert.deepEqual(
+      findOverlap(s1, 5, l1, s2, 3, l2, minLen, diffLimit, diffPercent),
+      findOverlapReference(s1, 5, l1, s2, 3, l2, minLen, diffLimit, diffPercent),
+    );
+    const a = r() < 0.1 ? mutate(adapter.subarray(0, 1 + Math.floor(r() * 33)), 0.05, r) : adapter;
+    const matchReq = [4, 1, 0, 10][t % 4]!;
+    assert.equal(findAdapter(s1, 5, l1, a, matchReq), findAdapterReference(s1, 5, l1, a, matchReq));
+  }
+});
+
+test('one-pass adapter detection agrees exactly with the per-adapter scan', () => {
+  const r = rng(22);
+  const known = Object.values(KNOWN_ADAPTERS);
+  for (let t = 0; t < 60; t++) {
+    const rates = known.map(() => (r() < 0.5 ? 0 : r() * 0.01));
+    const reads = Array.from({ length: Math.floor(r() * 2000) }, () => {
+      let s = new TextDecoder().decode(noisy(r, Math.floor(r() * 160), 0.02, 0.01));
+      known.forEach((a, k) => {
+        if (r() < rates[k]!) {
+          const p = Math.floor(r() * (s.length + 1));
+          s = s.slice(0, p) + a.slice(0, 8 + Math.floor(r() * 10)) + s.slice(p);
+        }
+      });
+      return enc(s);
+    });
+    const minFraction = [0.001, 0, 0.002][t % 3]!;
+    assert.deepEqual(detectAdapter(reads, minFraction), detectAdapterReference(reads, minFraction));
+  }
+});
+
+test('QC statistics: per-cycle quality counts, long reads and FASTA', () => {
+  const stats = allocStats();
+  const out = new Float64Array(2);
+  const read = (len: number, q: number) => enc('ACGTN'.repeat(Math.ceil(len / 5)).slice(0, len) + String.fromCharCode(33 + q).repeat(len));
+  addRead(stats, blockOffset(0, 0), read(3, 30), 0, 3, 3, out);
+  addRead(stats, blockOffset(0, 0), read(600, 10), 0, 600, 600, out);
+  assert.equal(out[1], 10);
+  addRead(stats, blockOffset(1, 0), read(4, 0), 0, 4, -1, out); // FASTA: no qualities
+  assert.ok(Number.isNaN(out[1]));
+  const j = statsToJson(stats, true) as Record<string, { mean_quality_by_cycle: (number | null)[]; base_count_by_cycle: Record<string, number[]> }>;
+  const mq = j.read1_before!.mean_quality_by_cycle;
+  assert.equal(mq.length, 512);
+  assert.deepEqual(mq.slice(0, 4), [20, 20, 20, 10]);
+  assert.equal(mq[511], 10);
+  assert.equal(j.read1_before!.base_count_by_cycle.A![511], 17); // bases 511..599 of ACGTN... counted in the last cycle
+  assert.deepEqual(j.read2_before!.mean_quality_by_cycle, [null, null, null, null]);
 });
