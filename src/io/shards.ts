@@ -46,6 +46,11 @@ export class ShardWriter {
 
   static async open(dim: number, threads: number): Promise<ShardWriter> {
     const db = await openDuckDB(threads);
+    // Return freed memory to the OS after every statement instead of keeping up to 128/512 MiB in DuckDB's
+    // allocator: the per-shard table and COPY buffers were retained and peak RSS grew with the number of shards
+    // (1M pairs: 1,094 MB vs 756 MB at 100k). Parquet bytes are unchanged (allocator settings only).
+    await db.conn.run(`SET allocator_flush_threshold = '0MB'`);
+    await db.conn.run(`SET allocator_bulk_deallocation_flush_threshold = '0MB'`);
     const createSql = `CREATE TABLE shard (fragment BIGINT, read_id VARCHAR, len_r1 INTEGER, len_r2 INTEGER, gc_r1 FLOAT, gc_r2 FLOAT, meanq_r1 FLOAT, meanq_r2 FLOAT, embedding FLOAT[${dim}])`;
     await db.conn.run(createSql);
     return new ShardWriter(db, dim, createSql);
