@@ -11,8 +11,9 @@ export ONNXRUNTIME_NODE_INSTALL=skip
 
 if [[ "${1:-}" == "--system" ]]; then
   # Peer tools and readers used by agreement tests: fastp (QC), scikit-learn (k-means/metrics),
-  # netcdf-bin + python3-netcdf4 (NetCDF readers).
-  pkgs=(fastp netcdf-bin python3-sklearn python3-netcdf4 python3-numpy)
+  # netcdf-bin + python3-netcdf4 (NetCDF readers), lighter + art-nextgen-simulation-tools (error correction
+  # and simulated reads), chromium + fonts-liberation (the browser test of report.html, driven by playwright-core).
+  pkgs=(fastp netcdf-bin python3-sklearn python3-netcdf4 python3-numpy lighter art-nextgen-simulation-tools chromium fonts-liberation)
   missing=()
   for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if ((${#missing[@]})); then
