@@ -124,6 +124,9 @@ export interface ReportData {
   evaluation?: EvalJson;
   /** Rows in the shards and the number of them plotted. */
   rows: number;
+  /** Shards the PCA sample was drawn from, and the number of shards. */
+  sampleShards: number;
+  shards: number;
   sample: SamplePoint[];
   pcaExplained: number[];
   centroids: { cluster: number; pc1: number; pc2: number; pc3: number }[];
@@ -167,6 +170,20 @@ function clusterNamesOf(summary: ClusterSummaryJson): Map<number, string> | unde
   return m.size > 0 ? m : undefined;
 }
 
+/** Rows whose embeddings are decoded to draw the PCA sample from (about 1 s per million on this machine). */
+export const SAMPLE_SCAN_ROWS = 1_000_000;
+
+/** Evenly spaced shards holding at least SAMPLE_SCAN_ROWS rows (all shards for a smaller run). */
+export function pickSampleShards(shards: { path: string; rows: number }[]): string[] {
+  const total = shards.reduce((a, s) => a + s.rows, 0);
+  if (total <= SAMPLE_SCAN_ROWS) return shards.map((s) => s.path);
+  const avg = total / Math.max(1, shards.length);
+  const want = Math.min(shards.length, Math.ceil(SAMPLE_SCAN_ROWS / Math.max(1, avg)));
+  const picked = new Set<number>();
+  for (let i = 0; i < want; i++) picked.add(Math.floor(((i + 0.5) * shards.length) / want));
+  return [...picked].sort((a, b) => a - b).map((i) => shards[i]!.path);
+}
+
 const num = (x: unknown): number => (x === null || x === undefined ? Number.NaN : Number(x));
 
 /** Reads everything the report shows. `sampleSize` embeddings are projected (PCA) and plotted. */
@@ -202,18 +219,21 @@ export async function collectReportData(loc: RunLocation, opts: { sampleSize: nu
     const { conn } = db;
     const shardList = `[${shardPaths.map(sqlString).join(', ')}]`;
     await conn.run(
-      `CREATE TEMP VIEW frag AS SELECT read_id, embedding,
+      `CREATE TEMP VIEW frag AS SELECT read_id, embedding, filename,
          (coalesce(gc_r1 * len_r1, 0) + coalesce(gc_r2 * len_r2, 0)) / nullif(len_r1 + coalesce(len_r2, 0), 0) AS gc,
          len_r1 + coalesce(len_r2, 0) AS length
-       FROM read_parquet(${shardList})`,
+       FROM read_parquet(${shardList}, filename = true)`,
     );
     await conn.run(`CREATE TEMP VIEW lab AS SELECT read_id, cluster, distance FROM read_parquet(${sqlString(labelsPath)})`);
     const rows = shardPaths.length === 0 ? 0 : Number((await conn.runAndReadAll('SELECT count(*) FROM frag')).getRows()[0]![0]);
 
-    // Deterministic sample: the rows with the smallest hash(read_id, seed), joined to their cluster.
+    // Deterministic sample: the rows with the smallest hash(read_id, seed), joined to their cluster. Decoding
+    // embeddings dominates, so a large run is sampled from evenly spaced shards holding ~SAMPLE_SCAN_ROWS rows.
     const seed = opts.seed ?? 0;
+    const sampleShards = pickSampleShards(manifest.shards.map((s, i) => ({ path: shardPaths[i]!, rows: s.rows })));
+    const sampleFrom = sampleShards.length === shardPaths.length ? 'frag' : `(SELECT * FROM frag WHERE filename IN (${sampleShards.map(sqlString).join(', ')}))`;
     const sampleRes = await conn.stream(
-      `WITH s AS (SELECT read_id, gc, length, embedding::FLOAT[${dim}] AS e FROM frag
+      `WITH s AS (SELECT read_id, gc, length, embedding::FLOAT[${dim}] AS e FROM ${sampleFrom}
                   ORDER BY hash(read_id, ${seed}), read_id LIMIT ${Math.max(0, Math.floor(opts.sampleSize))})
        SELECT s.read_id, l.cluster, s.gc, s.length, s.e FROM s JOIN lab l USING (read_id) ORDER BY s.read_id`,
     );
@@ -267,10 +287,12 @@ export async function collectReportData(loc: RunLocation, opts: { sampleSize: nu
     }
     lap('pca');
 
+    // One join of labels and shard attributes (no embeddings), aggregated twice.
+    await conn.run(`CREATE TEMP TABLE joined AS SELECT l.cluster, f.gc, f.length, l.distance FROM lab l LEFT JOIN frag f USING (read_id)`);
     const comp = await conn.runAndReadAll(
-      `SELECT l.cluster, count(*)::BIGINT AS size, avg(f.gc), quantile_cont(f.gc, [0.05, 0.25, 0.5, 0.75, 0.95]),
-              avg(f.length), quantile_cont(f.length, [0.05, 0.25, 0.5, 0.75, 0.95]), avg(l.distance)
-       FROM lab l LEFT JOIN frag f USING (read_id) GROUP BY l.cluster ORDER BY l.cluster`,
+      `SELECT cluster, count(*)::BIGINT AS size, avg(gc), quantile_cont(gc, [0.05, 0.25, 0.5, 0.75, 0.95]),
+              avg(length), quantile_cont(length, [0.05, 0.25, 0.5, 0.75, 0.95]), avg(distance)
+       FROM joined GROUP BY cluster ORDER BY cluster`,
     );
     const qs = (v: unknown): number[] => {
       const items = (v as { items?: unknown[] } | null)?.items ?? [];
@@ -286,8 +308,8 @@ export async function collectReportData(loc: RunLocation, opts: { sampleSize: nu
       distance_mean: num(r[6]),
     }));
     const hist = await conn.runAndReadAll(
-      `SELECT l.cluster, (least(floor(f.gc * 50), 49) * 2)::INTEGER AS bin, count(*)::BIGINT
-       FROM lab l JOIN frag f USING (read_id) WHERE f.gc IS NOT NULL GROUP BY ALL ORDER BY 1, 2`,
+      `SELECT cluster, (least(floor(gc * 50), 49) * 2)::INTEGER AS bin, count(*)::BIGINT
+       FROM joined WHERE gc IS NOT NULL GROUP BY ALL ORDER BY 1, 2`,
     );
     const gcByCluster = hist.getRows().map((r) => ({ cluster: num(r[0]), gc: num(r[1]), reads: num(r[2]) }));
     lap('composition');
@@ -300,6 +322,8 @@ export async function collectReportData(loc: RunLocation, opts: { sampleSize: nu
       objective: nc ? Array.from(nc.objective) : [],
       ...(evaluation ? { evaluation } : {}),
       rows,
+      sampleShards: sampleShards.length,
+      shards: shardPaths.length,
       sample,
       pcaExplained: p.explained,
       centroids,

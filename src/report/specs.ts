@@ -88,6 +88,7 @@ function qcCharts(data: ReportData): Chart[] {
   }
   const baseNames = Array.from(new Set(sides.flatMap(({ s }) => Object.keys(s.base_count_by_cycle ?? {}))));
   const stageColor = { field: 'stage', type: 'nominal', title: null, scale: STAGE_SCALE } as const;
+  const stageDash = { field: 'stage', type: 'nominal', title: null, scale: { domain: STAGE_SCALE.domain, range: [[4, 3], [1, 0]] } } as const;
   const mateCol = { field: 'mate', type: 'nominal', title: null } as const;
   const charts: Chart[] = [
     {
@@ -105,6 +106,7 @@ function qcCharts(data: ReportData): Chart[] {
           x: { field: 'cycle', type: 'quantitative', title: 'cycle' },
           y: { field: 'quality', type: 'quantitative', title: 'mean Phred quality', scale: { zero: false } },
           color: stageColor,
+          strokeDash: stageDash,
           column: mateCol,
           tooltip: [{ field: 'mate' }, { field: 'stage' }, { field: 'cycle' }, { field: 'quality', format: '.2f' }],
         },
@@ -147,6 +149,7 @@ function qcCharts(data: ReportData): Chart[] {
           x: { field: 'gc', type: 'quantitative', title: 'GC %', scale: { domain: [0, 100] } },
           y: { field: 'percent', type: 'quantitative', title: '% of reads' },
           color: stageColor,
+          strokeDash: stageDash,
           column: mateCol,
           tooltip: [{ field: 'mate' }, { field: 'stage' }, { field: 'gc', title: 'GC %' }, { field: 'percent', format: '.3f' }],
         },
@@ -167,6 +170,7 @@ function qcCharts(data: ReportData): Chart[] {
           x: { field: 'length', type: 'quantitative', title: 'length (bp)' },
           y: { field: 'reads', type: 'quantitative', title: 'reads', scale: { type: 'symlog' } },
           color: stageColor,
+          strokeDash: stageDash,
           column: mateCol,
           tooltip: [{ field: 'mate' }, { field: 'stage' }, { field: 'length' }, { field: 'reads', format: ',' }],
         },
@@ -184,9 +188,10 @@ function qcCharts(data: ReportData): Chart[] {
         width: w,
         height: 160,
         encoding: {
-          x: { field: 'quality', type: 'quantitative', title: 'mean Phred quality' },
+          x: { field: 'quality', type: 'quantitative', title: 'mean Phred quality', axis: { tickMinStep: 1 } },
           y: { field: 'reads', type: 'quantitative' },
           color: stageColor,
+          strokeDash: stageDash,
           column: mateCol,
           tooltip: [{ field: 'mate' }, { field: 'stage' }, { field: 'quality' }, { field: 'reads', format: ',' }],
         },
@@ -282,7 +287,7 @@ function countCharts(data: ReportData): Chart[] {
             ],
             encoding: {
               y: { field: 'reason', type: 'nominal', title: null },
-              x: { field: 'fragments', type: 'quantitative', scale: { domainMin: 0, nice: true } },
+              x: { field: 'fragments', type: 'quantitative', scale: { domain: [0, Math.max(1, ...filters.map((f) => f.fragments))], nice: true }, axis: { format: ',d', tickMinStep: 1 } },
             },
           },
         ],
@@ -340,7 +345,7 @@ function embeddingCharts(data: ReportData): Chart[] {
     {
       id: 'pca',
       title: 'Embeddings projected on their principal components',
-      note: `${data.sample.length.toLocaleString('en-US')} of ${data.rows.toLocaleString('en-US')} fragments (a deterministic sample by hash of read_id), coloured by cluster; crosses are the k-means centroids. Click a legend entry to highlight a cluster.`,
+      note: `${data.sample.length.toLocaleString('en-US')} of ${data.rows.toLocaleString('en-US')} fragments (a deterministic sample by hash of read_id${data.sampleShards < data.shards ? ` from ${data.sampleShards} evenly spaced of the ${data.shards} shards` : ''}), coloured by cluster; crosses are the k-means centroids. Click a legend entry to highlight a cluster.`,
       section: 'embedding',
       renderer: 'canvas',
       spec: { datasets: { points, centroids: cents }, hconcat: [panel('pc2', 1), panel('pc3', 2)], resolve: { scale: { color: 'shared' } } },
@@ -554,7 +559,7 @@ function evaluationCharts(data: ReportData): Chart[] {
                 {
                   mark: { type: 'text' as const, fontSize: 9 },
                   encoding: {
-                    text: { field: 'reads', type: 'quantitative' as const, format: '~s' },
+                    text: { field: 'reads', type: 'quantitative' as const, format: ',' },
                     color: { condition: { test: 'datum.percent > 55', value: 'black' }, value: 'white' },
                   },
                 },
