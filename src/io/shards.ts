@@ -1,5 +1,5 @@
 import bindings from '@duckdb/node-bindings';
-import { ARRAY, DuckDBDataChunk, FLOAT, INTEGER, BIGINT, VARCHAR, type DuckDBConnection } from '@duckdb/node-api';
+import { ARRAY, DuckDBDataChunk, FLOAT, INTEGER, BIGINT, VARCHAR, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 import { stat } from 'node:fs/promises';
 import { MetavecError } from '../errors.js';
 import { produceAtomic } from './atomic.js';
@@ -36,12 +36,15 @@ export interface ShardInfo {
 }
 
 const CHUNK = 2048;
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 export class ShardWriter {
   private constructor(
     private readonly db: { conn: DuckDBConnection; close(): void },
     readonly dim: number,
     private readonly createSql: string,
+    /** Appender on the empty staging table, made ready at the end of the previous write. */
+    private appender: DuckDBAppender | undefined,
   ) {}
 
   static async open(dim: number, threads: number): Promise<ShardWriter> {
@@ -53,25 +56,47 @@ export class ShardWriter {
     await db.conn.run(`SET allocator_bulk_deallocation_flush_threshold = '0MB'`);
     const createSql = `CREATE TABLE shard (fragment BIGINT, read_id VARCHAR, len_r1 INTEGER, len_r2 INTEGER, gc_r1 FLOAT, gc_r2 FLOAT, meanq_r1 FLOAT, meanq_r2 FLOAT, embedding FLOAT[${dim}])`;
     await db.conn.run(createSql);
-    return new ShardWriter(db, dim, createSql);
+    return new ShardWriter(db, dim, createSql, await db.conn.createAppender('shard'));
   }
 
-  /** Writes rows to `path` atomically and returns its size and checksum. */
-  async write(path: string, r: ShardRows): Promise<ShardInfo> {
-    const { conn } = this.db;
+  /**
+   * Writes rows to `path` atomically and returns its size and checksum. The rows are copied into DuckDB before
+   * write() returns (synchronously), so the caller may refill `r` at once and let the Parquet encoding (COPY,
+   * on DuckDB's threads) run while it prepares the next shard; it must await the returned promise before
+   * calling write() again.
+   */
+  write(path: string, r: ShardRows): Promise<ShardInfo> {
+    const appender = this.appender;
+    if (!appender) return Promise.reject(new Error('ShardWriter.write: the previous write has not finished'));
+    this.appender = undefined;
+    this.append(appender, r);
+    return this.finish(path, r.rows);
+  }
+
+  private append(appender: DuckDBAppender, r: ShardRows): void {
     const dim = this.dim;
     const types = [BIGINT, VARCHAR, INTEGER, INTEGER, FLOAT, FLOAT, FLOAT, FLOAT, ARRAY(FLOAT, dim)];
-    const appender = await conn.createAppender('shard');
     const chunk = DuckDBDataChunk.create(types, CHUNK);
     const raw = chunk.chunk;
-    const i64 = new BigInt64Array(CHUNK);
+    // fragment as int64 written through two int32 halves (little-endian): no BigInt per row (GC churn on the
+    // main thread); fragment numbers are integers below 2^53.
+    const i64 = new Int32Array(2 * CHUNK);
     const i32 = new Int32Array(CHUNK);
     const f32 = new Float32Array(CHUNK);
     for (let start = 0; start < r.rows; start += CHUNK) {
       const n = Math.min(CHUNK, r.rows - start);
       // A fresh chunk per append: DuckDB takes ownership of string data on append.
       const vec = (c: number) => bindings.data_chunk_get_vector(raw, c);
-      for (let i = 0; i < n; i++) i64[i] = BigInt(r.fragment[start + i]!);
+      if (LITTLE_ENDIAN) {
+        for (let i = 0; i < n; i++) {
+          const v = r.fragment[start + i]!;
+          i64[2 * i] = v % 4294967296;
+          i64[2 * i + 1] = Math.floor(v / 4294967296);
+        }
+      } else {
+        const big = new BigInt64Array(i64.buffer);
+        for (let i = 0; i < n; i++) big[i] = BigInt(r.fragment[start + i]!);
+      }
       bindings.copy_data_to_vector(vec(0), 0, i64.buffer, 0, n * 8);
       const ids = vec(1);
       for (let i = 0; i < n; i++) {
@@ -112,6 +137,10 @@ export class ShardWriter {
     }
     appender.flushSync();
     appender.closeSync();
+  }
+
+  private async finish(path: string, rows: number): Promise<ShardInfo> {
+    const { conn } = this.db;
     try {
       await produceAtomic(path, async (tmp) => {
         await conn.run(`COPY shard TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000)`);
@@ -120,12 +149,15 @@ export class ShardWriter {
       // DROP + CREATE rather than DELETE: DuckDB keeps a deleted table's storage, and memory grew per shard.
       await conn.run('DROP TABLE shard');
       await conn.run(this.createSql);
+      this.appender = await conn.createAppender('shard');
     }
     const st = await stat(path);
-    return { path, rows: r.rows, bytes: st.size, sha256: await sha256File(path) };
+    return { path, rows, bytes: st.size, sha256: await sha256File(path) };
   }
 
   close(): void {
+    this.appender?.closeSync();
+    this.appender = undefined;
     this.db.close();
   }
 }
