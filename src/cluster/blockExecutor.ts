@@ -9,8 +9,30 @@ import { BLOCK_ROWS } from './types.js';
 import type {
   AssignStats, DataSummary, FarthestRows, KMeansExecutor, LabelsAndDistances,
 } from './types.js';
-import { numBlocks, partWidth, runBlockOp, Scratch } from './blockOps.js';
+import { numBlocks, opCenters, partWidth, runBlockOp, Scratch } from './blockOps.js';
 import type { BlockOp, RowBuffers } from './blockOps.js';
+import { ensureMemory, matrixMemory, newKMeansMemory, scratchBytes, selectedKernel, WASM_MAX_BYTES } from './wasmKernels.js';
+import type { WasmMemory } from './wasmKernels.js';
+
+/** The in-process executor copies the matrix into a WASM memory (no per-pass copies) up to this size. */
+const IN_PROCESS_WASM_COPY_MAX = 256 * 1024 * 1024;
+
+/**
+ * Where the matrix lives for the selected kernel: in a shared WebAssembly memory (WASM kernel in place) when it
+ * already does (allocateKMeansMatrix) or when `copy` allows copying it there (and it fits in 4 GiB with room
+ * for the scratch regions); else `data` itself (the WASM kernel then copies rows chunk by chunk).
+ */
+export function placeMatrix(data: Float32Array, n: number, d: number, copy: boolean): { x: Float32Array; memory?: WasmMemory } {
+  if (selectedKernel() !== 'wasm') return { x: data };
+  const known = matrixMemory(data);
+  if (known) return { x: data, memory: known };
+  const bytes = 4 * n * d;
+  if (!copy || bytes > WASM_MAX_BYTES - (256 << 20)) return { x: data };
+  const memory = newKMeansMemory(bytes);
+  const x = new Float32Array(memory.buffer, 0, n * d);
+  x.set(data);
+  return { x, memory };
+}
 
 export type Allocator = (length: number) => ArrayBufferLike;
 
@@ -21,19 +43,42 @@ export abstract class BlockExecutor implements KMeansExecutor {
   protected readonly buf: RowBuffers;
   private summary: DataSummary | undefined;
   private potBlocks = new Float64Array(0);
+  /** Kernel of this executor's scratch/workers (pruned assign only with 'wasm'). */
+  protected readonly kernel = selectedKernel();
+  /** Exact pruning of the assign step (WASM kernel; METAVEC_KMEANS_PRUNE=0 disables it, for tests/measurements). */
+  private readonly pruning = this.kernel === 'wasm' && process.env.METAVEC_KMEANS_PRUNE !== '0';
+  /** Centers of the previous assign() (its labels and lower bounds are in buf), for exact pruning. */
+  private prevCenters: Float32Array | null = null;
+  /** Byte offset of the first per-task scratch region in buf.wasmMemory. */
+  protected readonly slotsStart: number;
 
-  protected constructor(x: Float32Array, n: number, d: number, private readonly alloc: Allocator) {
+  protected constructor(x: Float32Array, n: number, d: number, private readonly alloc: Allocator, wasmMemory?: WasmMemory) {
     this.n = n;
     this.d = d;
     this.nBlocks = numBlocks(n);
+    this.slotsStart = (x.byteOffset + 4 * n * d + 63) & ~63;
     this.buf = {
       x, n, d,
       xNorms: new Float64Array(alloc(8 * n)),
       labels: new Int32Array(alloc(4 * n)),
       dist2: new Float64Array(alloc(8 * n)),
       closest: new Float64Array(alloc(8 * n)),
+      lower: new Float64Array(alloc(8 * n)),
       part: new Float64Array(alloc(8 * this.nBlocks * (d + 2))),
+      wasmMemory,
     };
+  }
+
+  /**
+   * When the matrix is in a WASM memory: grow it for `nSlots` scratch regions for `op` and return their stride
+   * (region i at slotsStart + i * stride); else -1.
+   */
+  protected slotStride(op: BlockOp, nSlots: number): number {
+    const mem = this.buf.wasmMemory;
+    if (!mem) return -1;
+    const stride = (scratchBytes(Math.max(1, opCenters(op)), this.d, true) + 63) & ~63;
+    ensureMemory(mem, this.slotsStart + nSlots * stride);
+    return stride;
   }
 
   /** Run `op` over all blocks [0, nBlocks); for 'bernoulli' return the picked rows of consecutive block ranges in order. */
@@ -159,11 +204,40 @@ export abstract class BlockExecutor implements KMeansExecutor {
 
   async assign(centroids: Float32Array, k: number, first: boolean): Promise<AssignStats> {
     const { d } = this;
-    const r = await this.exec({ op: 'assign', c: centroids, k, first });
+    const prune = !first && this.pruning ? this.pruneShifts(centroids, k) : null;
+    this.prevCenters = null;
+    const r = await this.exec({ op: 'assign', c: centroids, k, first, prune });
+    if (this.kernel === 'wasm') this.prevCenters = Float32Array.from(centroids.subarray(0, k * d));
     const sums = this.reduce(r.part, r.w, 0, k * d, new Float64Array(k * d));
     const counts = this.reduce(r.part, r.w, k * d, k, new Float64Array(k));
     const tail = this.reduce(r.part, r.w, k * d + k, 2, new Float64Array(2));
     return { sums, counts, inertia: tail[0]!, changed: tail[1]! };
+  }
+
+  /**
+   * For exact pruning: out[a] >= max over centers j != a of the distance c_j moved since the previous assign
+   * (float64, inflated by a relative 1e-9 against rounding); null when the previous assign had other k.
+   */
+  private pruneShifts(c: Float32Array, k: number): Float64Array | null {
+    const prev = this.prevCenters;
+    const d = this.d;
+    if (!prev || prev.length !== k * d) return null;
+    const shift = new Float64Array(k);
+    for (let j = 0; j < k; j++) {
+      let s = 0;
+      for (let t = 0; t < d; t++) {
+        const v = c[j * d + t]! - prev[j * d + t]!;
+        s += v * v;
+      }
+      shift[j] = Math.sqrt(s) * (1 + 1e-9);
+    }
+    const out = new Float64Array(k);
+    for (let a = 0; a < k; a++) {
+      let mx = 0;
+      for (let j = 0; j < k; j++) if (j !== a && shift[j]! > mx) mx = shift[j]!;
+      out[a] = mx;
+    }
+    return out;
   }
 
   farthest(count: number): Promise<FarthestRows> {
@@ -203,11 +277,13 @@ export class InProcessExecutor extends BlockExecutor {
 
   constructor(data: Float32Array, n: number, d: number) {
     checkShape(data, n, d);
-    super(data, n, d, (len) => new ArrayBuffer(len));
+    const placed = placeMatrix(data, n, d, 4 * n * d <= IN_PROCESS_WASM_COPY_MAX);
+    super(placed.x, n, d, (len) => new ArrayBuffer(len), placed.memory);
   }
 
   protected runAll(op: BlockOp): Promise<Int32Array[]> {
-    const picked = runBlockOp(this.buf, this.scratch, op, 0, this.nBlocks);
+    const slot = this.slotStride(op, 1) >= 0 ? this.slotsStart : -1;
+    const picked = runBlockOp(this.buf, this.scratch, op, 0, this.nBlocks, slot);
     return Promise.resolve(picked ? [picked] : []);
   }
 }

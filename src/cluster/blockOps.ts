@@ -9,8 +9,8 @@ import {
   accumulateBlock, accumulateLabels, centerSqNorms, columnCenteredSqBlock, columnSumsBlock, distancesBlock, nearestBlock, rowSqNorms,
 } from './kernels.js';
 import { hashUniform } from './rng.js';
-import { selectedKernel, WasmKernels } from './wasmKernels.js';
-import type { KernelKind } from './wasmKernels.js';
+import { newKMeansMemory, selectedKernel, WasmKernels } from './wasmKernels.js';
+import type { KernelKind, WasmMemory } from './wasmKernels.js';
 
 export interface RowBuffers {
   x: Float32Array;
@@ -20,14 +20,19 @@ export interface RowBuffers {
   labels: Int32Array;
   dist2: Float64Array;
   closest: Float64Array;
+  /** Lower bound of each row's distance to every center but its own (WASM assign; for exact pruning). */
+  lower: Float64Array;
   /** Per-block partials, nBlocks * width for the current operation. */
   part: Float64Array;
+  /** The shared WebAssembly memory `x` is a view on (WASM kernel in place), if any. */
+  wasmMemory?: WasmMemory | undefined;
 }
 
 export type BlockOp =
   | { op: 'prep1' }
   | { op: 'prep2'; mean: Float64Array }
-  | { op: 'assign'; c: Float32Array; k: number; first: boolean }
+  /** prune (WASM kernel only): per center a, the largest distance any other center moved since the previous assign. */
+  | { op: 'assign'; c: Float32Array; k: number; first: boolean; prune?: Float64Array | null }
   | { op: 'seedUpdate'; c: Float32Array; m: number; reset: boolean }
   | { op: 'seedTrial'; c: Float32Array; m: number }
   | { op: 'bernoulli'; seed: number; l: number; phi: number }
@@ -56,7 +61,9 @@ export function numBlocks(n: number): number {
  */
 export class Scratch {
   readonly kernel: KernelKind;
-  private wasmInstance: WasmKernels | undefined;
+  private privateKernels: WasmKernels | undefined;
+  private sharedKernels: WasmKernels | undefined;
+  private current: WasmKernels | undefined;
   label = new Int32Array(BLOCK_ROWS);
   d2 = new Float64Array(BLOCK_ROWS);
   dist = new Float64Array(0);
@@ -68,9 +75,26 @@ export class Scratch {
     this.kernel = kernel;
   }
 
+  /**
+   * Select the WASM instance for `buf`: over buf.wasmMemory with the matrix in place and this task's scratch
+   * region at slotBase, or over a private memory (rows copied in chunk by chunk).
+   */
+  bind(buf: RowBuffers, slotBase: number): void {
+    if (this.kernel !== 'wasm') return;
+    if (buf.wasmMemory && slotBase >= 0) {
+      if (this.sharedKernels?.memory !== buf.wasmMemory) this.sharedKernels = new WasmKernels(buf.wasmMemory);
+      this.current = this.sharedKernels;
+      this.current.place(slotBase, buf.x.byteOffset);
+    } else {
+      this.privateKernels ??= new WasmKernels(newKMeansMemory(0));
+      this.current = this.privateKernels;
+      this.current.place(0, -1);
+    }
+  }
+
   get wasm(): WasmKernels {
-    this.wasmInstance ??= new WasmKernels();
-    return this.wasmInstance;
+    if (!this.current) throw new Error('Scratch.bind() was not called');
+    return this.current;
   }
 
   /** Load m centers (float64 copy and squared norms; into the WASM instance too, transposed or row-major). */
@@ -94,18 +118,30 @@ export class Scratch {
   }
 }
 
+/** Centers an operation loads (0: none). */
+export function opCenters(op: BlockOp): number {
+  switch (op.op) {
+    case 'assign': return op.k;
+    case 'seedUpdate': case 'seedTrial': case 'countNearest': return op.m;
+    default: return 0;
+  }
+}
+
 /**
- * Run `op` over blocks [b0, b1). Returns the selected rows for 'bernoulli' (increasing order), else null.
+ * Run `op` over blocks [b0, b1); slotBase: byte offset of this task's scratch region in buf.wasmMemory (-1: none).
+ * Returns the selected rows for 'bernoulli' (increasing order), else null.
  * One small function per operation keeps each hot loop's type feedback monomorphic.
  */
-export function runBlockOp(buf: RowBuffers, s: Scratch, op: BlockOp, b0: number, b1: number): Int32Array | null {
+export function runBlockOp(buf: RowBuffers, s: Scratch, op: BlockOp, b0: number, b1: number, slotBase = -1): Int32Array | null {
   const w = partWidth(op, buf.d);
+  s.bind(buf, slotBase);
   switch (op.op) {
     case 'prep1': for (let b = b0; b < b1; b++) opPrep1(buf, b, w); return null;
     case 'prep2': for (let b = b0; b < b1; b++) opPrep2(buf, b, w, op.mean); return null;
     case 'assign':
       s.centers(op.c, op.k, buf.d);
-      for (let b = b0; b < b1; b++) opAssign(buf, s, b, w, op.k, op.first);
+      if (op.prune && s.kernel !== 'wasm') throw new Error('assign: pruning needs the WASM kernel');
+      for (let b = b0; b < b1; b++) opAssign(buf, s, b, w, op.k, op.first, op.prune ?? null);
       return null;
     case 'seedUpdate':
       s.centers(op.c, op.m, buf.d);
@@ -151,7 +187,7 @@ function opPrep2(buf: RowBuffers, b: number, w: number, mean: Float64Array): voi
   columnCenteredSqBlock(x, d, r0, r1, mean, part.subarray(po, po + d));
 }
 
-function opAssign(buf: RowBuffers, s: Scratch, b: number, w: number, k: number, first: boolean): void {
+function opAssign(buf: RowBuffers, s: Scratch, b: number, w: number, k: number, first: boolean, prune: Float64Array | null): void {
   const { x, d, part } = buf;
   const [r0, r1] = blockRange(buf, b);
   const po = b * w;
@@ -159,7 +195,7 @@ function opAssign(buf: RowBuffers, s: Scratch, b: number, w: number, k: number, 
   const sums = part.subarray(po, po + k * d);
   const counts = part.subarray(po + k * d, po + k * d + k);
   if (s.kernel === 'wasm') {
-    s.wasm.nearestAndSums(x, r0, r1, buf.xNorms, s.label, s.d2, sums);
+    s.wasm.assign(x, r0, r1, buf.xNorms, buf.labels, buf.lower, first ? null : prune, s.label, s.d2, sums);
     part[po + k * d + k] = accumulateLabels(r0, r1, s.label, s.d2, buf.labels, buf.dist2, first, counts, s.changed);
   } else {
     nearestBlock(x, d, r0, r1, buf.xNorms, s.c64, s.cNorms, k, s.label, s.d2);

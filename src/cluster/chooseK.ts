@@ -1,12 +1,14 @@
 /**
- * Choosing K: k-means (k-means++, Lloyd) for every k in [kMin, kMax] on a seeded row sample (default 20,000
- * rows), each clustering scored by the mean silhouette on a seeded sub-sample of the sample (default 2,000 rows,
- * exact pairwise Euclidean distances, computed once and shared by every k). The k with the highest mean
- * silhouette wins (ties: the smaller k). k = 1 has no silhouette: it is only returned when kMax = 1.
- * See docs/kmeans.md for why silhouette and the evidence.
+ * Choosing K: k-means (k-means++, Lloyd) for every k in [kMin, kMax] on a seeded row sample (default 10,000
+ * rows). Default: gap statistic (uniform references in the principal-component box, 1-SE rule); or the mean
+ * silhouette on a seeded 2,000-row sub-sample of the sample (k >= 2). All the k-means runs are independent
+ * in-memory problems handed to the executor's runIndependent (worker threads for the local engine) when it has
+ * one; results are identical to running them one after the other. See docs/kmeans.md for the evidence.
  */
 import { MetavecError } from '../errors.js';
-import type { ChooseKOptions, ChooseKResult, ChooseKScore, KMeansExecutor, KMeansOptions } from './types.js';
+import type {
+  ChooseKOptions, ChooseKResult, ChooseKScore, IndependentKMeansJob, IndependentKMeansResult, KMeansExecutor, KMeansOptions,
+} from './types.js';
 import { InProcessExecutor } from './blockExecutor.js';
 import { checkSummary, kmeans } from './kmeans.js';
 import { Rng } from './rng.js';
@@ -170,6 +172,21 @@ export function gapReferences(x: Float32Array, m: number, d: number, B: number, 
 /** Reference data sets of the gap statistic. */
 export const GAP_REFERENCES = 5;
 
+type Runner = (jobs: IndependentKMeansJob[]) => Promise<IndependentKMeansResult[]>;
+
+/** Run the jobs in this thread, one after the other (executors without runIndependent). */
+async function runSequentially(jobs: IndependentKMeansJob[]): Promise<IndependentKMeansResult[]> {
+  const execs = new Map<Float32Array, InProcessExecutor>();
+  const out: IndependentKMeansResult[] = [];
+  for (const j of jobs) {
+    let e = execs.get(j.data);
+    if (!e) { e = new InProcessExecutor(j.data, j.n, j.d); execs.set(j.data, e); }
+    const r = await kmeans(e, j.opts);
+    out.push(j.labels ? { inertia: r.inertia, labels: r.labels } : { inertia: r.inertia });
+  }
+  return out;
+}
+
 export async function chooseK(exec: KMeansExecutor, opts: ChooseKOptions): Promise<ChooseKResult> {
   const { n, d } = exec;
   const { kMin, kMax } = opts;
@@ -186,32 +203,52 @@ export async function chooseK(exec: KMeansExecutor, opts: ChooseKOptions): Promi
   const rows = sampleIndices(n, sampleSize, rng);
   const m = rows.length;
   const sample = await exec.getRows(rows);
-  const sampleExec = new InProcessExecutor(sample, m, d);
+  // Every k-means run of chooseK is an independent in-memory problem: the engine may run them concurrently
+  // (local engine: on its worker threads); the results are those of sequential in-process runs either way.
+  const run: Runner = exec.runIndependent ? (jobs) => exec.runIndependent!(jobs) : runSequentially;
   const kOpts = (k: number): KMeansOptions => ({
     k, seed: opts.seed, nInit: opts.nInit, maxIter: opts.maxIter, tol: opts.tol, init: 'k-means++', algorithm: 'lloyd',
   });
   const kTop = Math.min(kMax, m);
   return method === 'gap'
-    ? chooseByGap(sample, sampleExec, m, d, kMin, kTop, kOpts, rng)
-    : chooseBySilhouette(sample, sampleExec, m, d, kMin, kTop, kOpts, rng);
+    ? chooseByGap(sample, run, m, d, kMin, kTop, kOpts, rng)
+    : chooseBySilhouette(sample, run, m, d, kMin, kTop, kOpts, rng);
+}
+
+/** Jobs for every k in [kMin, kMax] (largest k first: better load balance) x data set; returns results[k - kMin][set]. */
+async function runGrid(
+  run: Runner, sets: Float32Array[], m: number, d: number, kMin: number, kMax: number,
+  kOpts: (k: number) => KMeansOptions, labelsOfSet0: boolean,
+): Promise<IndependentKMeansResult[][]> {
+  const jobs: IndependentKMeansJob[] = [];
+  for (let k = kMax; k >= kMin; k--) {
+    sets.forEach((data, i) => jobs.push({ data, n: m, d, opts: kOpts(k), labels: labelsOfSet0 && i === 0 }));
+  }
+  const res = await run(jobs);
+  const grid: IndependentKMeansResult[][] = [];
+  for (let k = kMin; k <= kMax; k++) {
+    const base = (kMax - k) * sets.length;
+    grid.push(sets.map((_, i) => res[base + i]!));
+  }
+  return grid;
 }
 
 async function chooseByGap(
-  sample: Float32Array, sampleExec: KMeansExecutor, m: number, d: number, kMin: number, kMax: number,
+  sample: Float32Array, run: Runner, m: number, d: number, kMin: number, kMax: number,
   kOpts: (k: number) => KMeansOptions, rng: Rng,
 ): Promise<ChooseKResult> {
   const B = GAP_REFERENCES;
-  const refs = gapReferences(sample, m, d, B, rng).map((r) => new InProcessExecutor(r, m, d));
+  const refs = gapReferences(sample, m, d, B, rng);
+  const grid = await runGrid(run, [sample, ...refs], m, d, kMin, kMax, kOpts, false);
   const scores: ChooseKScore[] = [];
   const sd: number[] = [];
   for (let k = kMin; k <= kMax; k++) {
-    const r = await kmeans(sampleExec, kOpts(k));
-    const logW = Math.log(Math.max(r.inertia, Number.MIN_VALUE));
-    const refLog: number[] = [];
-    for (const ref of refs) refLog.push(Math.log(Math.max((await kmeans(ref, kOpts(k))).inertia, Number.MIN_VALUE)));
+    const [r, ...refRuns] = grid[k - kMin]!;
+    const logW = Math.log(Math.max(r!.inertia, Number.MIN_VALUE));
+    const refLog = refRuns.map((x) => Math.log(Math.max(x.inertia, Number.MIN_VALUE)));
     const mean = refLog.reduce((a, b) => a + b, 0) / B;
     const v = refLog.reduce((a, b) => a + (b - mean) ** 2, 0) / B;
-    scores.push({ k, score: mean - logW, inertia: r.inertia });
+    scores.push({ k, score: mean - logW, inertia: r!.inertia });
     sd.push(Math.sqrt(v) * Math.sqrt(1 + 1 / B));
   }
   const method = `gap statistic (k-means on ${m} sampled rows, ${B} uniform references in the principal-component box, 1-SE rule)`;
@@ -226,7 +263,7 @@ async function chooseByGap(
 }
 
 async function chooseBySilhouette(
-  sample: Float32Array, sampleExec: KMeansExecutor, m: number, d: number, kMin: number, kMax: number,
+  sample: Float32Array, run: Runner, m: number, d: number, kMin: number, kMax: number,
   kOpts: (k: number) => KMeansOptions, rng: Rng,
 ): Promise<ChooseKResult> {
   const silRows = sampleIndices(m, SILHOUETTE_SAMPLE, rng);
@@ -236,9 +273,10 @@ async function chooseBySilhouette(
   const dist = pairwiseDistances(silX, ms, d);
   const silLabels = new Int32Array(ms);
   const scores: ChooseKScore[] = [];
+  const grid = await runGrid(run, [sample], m, d, kMin, kMax, kOpts, true);
   for (let k = kMin; k <= kMax; k++) {
-    const r = await kmeans(sampleExec, kOpts(k));
-    for (let i = 0; i < ms; i++) silLabels[i] = r.labels[silRows[i]!]!;
+    const r = grid[k - kMin]![0]!;
+    for (let i = 0; i < ms; i++) silLabels[i] = r.labels![silRows[i]!]!;
     const score = k === 1 ? NaN : meanSilhouette(dist, silLabels, ms, k);
     scores.push({ k, score, inertia: r.inertia });
   }

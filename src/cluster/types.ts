@@ -142,6 +142,26 @@ export interface KMeansExecutor {
   farthest(count: number): Promise<FarthestRows>;
   /** Assign with the given centroids and return the per-row labels and Euclidean distances. */
   labelsAndDistances(centroids: Float32Array, k: number): Promise<LabelsAndDistances>;
+  /**
+   * Optional: run independent k-means problems on small in-memory matrices (chooseK's sample and reference data
+   * sets) concurrently, e.g. on the engine's worker threads. Each result must equal
+   * kmeans(createInProcessExecutor(job.data, job.n, job.d), job.opts) (results in job order).
+   */
+  runIndependent?(jobs: IndependentKMeansJob[]): Promise<IndependentKMeansResult[]>;
+}
+
+export interface IndependentKMeansJob {
+  data: Float32Array;
+  n: number;
+  d: number;
+  opts: KMeansOptions;
+  /** Return the labels too (else only the inertia). */
+  labels: boolean;
+}
+
+export interface IndependentKMeansResult {
+  inertia: number;
+  labels?: Int32Array;
 }
 
 /** Fixed block size of every reduction (rows). Independent of the thread/rank count by design. */

@@ -133,14 +133,20 @@ function v128zero(f: Fn): Fn {
   return f.simd(SIMD.const, ...new Array<number>(16).fill(0));
 }
 
+const PAGE = 65536;
+const MAX_PAGES = 65536;
+/** Largest WebAssembly (wasm32) memory: 4 GiB. */
+export const WASM_MAX_BYTES = PAGE * MAX_PAGES;
+
 function moduleBytes(fns: Fn[]): Uint8Array {
   const types = fns.map((fn) => [0x60, ...vec(new Array<number[]>(fn.nParams).fill([I32])), 0]);
   const bytes = [
     0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00,
     ...section(1, vec(types)),
+    // (import "env" "mem" (memory 1 65536 shared)): the matrix can live in it and be shared by worker threads.
+    ...section(2, vec([[...str('env'), ...str('mem'), 0x02, 0x03, ...uleb(1), ...uleb(MAX_PAGES)]])),
     ...section(3, vec(fns.map((_, i) => uleb(i)))),
-    ...section(5, vec([[0x00, 1]])), // one memory, min 1 page, no max
-    ...section(7, vec([[...str('mem'), 0x02, 0], ...fns.map((fn, i) => [...str(fn.name), 0x00, ...uleb(i)])])),
+    ...section(7, vec(fns.map((fn, i) => [...str(fn.name), 0x00, ...uleb(i)]))),
     ...section(10, vec(fns.map((fn) => fn.body()))),
   ];
   return Uint8Array.from(bytes);
@@ -155,13 +161,14 @@ function moduleBytes(fns: Fn[]): Uint8Array {
  * ct: centers transposed, f64 ct[t * mPad + j], mPad = m rounded up to even (padding lanes are never read back).
  */
 function emitNearest(name: string, R: number, Vs: readonly number[]): Fn {
-  const f = new Fn(name, 10);
-  const [xP, rows, d, xnP, ctP, cnP, m, mPad, labP, d2P] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] as const;
+  const f = new Fn(name, 11);
+  const [xP, rows, d, xnP, ctP, cnP, m, mPad, labP, d2P, secP] = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10] as const;
   const vMax = Math.max(...Vs);
   const i = f.local(I32), jg = f.local(I32), cp = f.local(I32), cstr = f.local(I32), rowB = f.local(I32), xend = f.local(I32);
   const xp = Array.from({ length: R }, () => f.local(I32));
   const best = Array.from({ length: R }, () => f.local(F64));
   const bj = Array.from({ length: R }, () => f.local(I32));
+  const sec = Array.from({ length: R }, () => f.local(F64));
   const val = f.local(F64);
   const lt = f.local(I32);
   const xs = Array.from({ length: R }, () => f.local(V128));
@@ -172,7 +179,7 @@ function emitNearest(name: string, R: number, Vs: readonly number[]): Fn {
   f.get(mPad).i32(8).op(OP.i32mul).set(cstr);
 
   const tile = (R: number): void => {
-    for (let r = 0; r < R; r++) f.f64(Infinity).set(best[r]!).i32(0).set(bj[r]!);
+    for (let r = 0; r < R; r++) f.f64(Infinity).set(best[r]!).i32(0).set(bj[r]!).f64(Infinity).set(sec[r]!);
     f.i32(0).set(jg);
     for (const V of Vs) {
       f.while(
@@ -202,6 +209,8 @@ function emitNearest(name: string, R: number, Vs: readonly number[]): Fn {
                   f.get(cnP).get(jg).i32(8).op(OP.i32mul).op(OP.i32add).mem(OP.f64load, 3, 8 * c);
                   f.f64(2).get(acc[r]![v]!).simd(SIMD.f64x2extract, lane).op(OP.f64mul).op(OP.f64sub).set(val);
                   f.get(val).get(best[r]!).op(OP.f64lt).set(lt);
+                  // second-best (for the pruning bounds): lt ? best : (val < sec ? val : sec)
+                  f.get(best[r]!).get(val).get(sec[r]!).get(val).get(sec[r]!).op(OP.f64lt).op(OP.select).get(lt).op(OP.select).set(sec[r]!);
                   f.get(val).get(best[r]!).get(lt).op(OP.select).set(best[r]!);
                   f.get(jg).i32(c).op(OP.i32add).get(bj[r]!).get(lt).op(OP.select).set(bj[r]!);
                 });
@@ -214,7 +223,9 @@ function emitNearest(name: string, R: number, Vs: readonly number[]): Fn {
     }
     for (let r = 0; r < R; r++) {
       // d2 = best + xn; !(d2 > 0) -> 0
-      f.get(best[r]!).get(xnP).get(i).i32(r).op(OP.i32add).i32(8).op(OP.i32mul).op(OP.i32add).mem(OP.f64load, 3).op(OP.f64add).set(val);
+      f.get(xnP).get(i).i32(r).op(OP.i32add).i32(8).op(OP.i32mul).op(OP.i32add).mem(OP.f64load, 3).set(val);
+      f.get(secP).get(i).i32(r).op(OP.i32add).i32(8).op(OP.i32mul).op(OP.i32add).get(sec[r]!).get(val).op(OP.f64add).mem(OP.f64store, 3);
+      f.get(best[r]!).get(val).op(OP.f64add).set(val);
       f.get(d2P).get(i).i32(r).op(OP.i32add).i32(8).op(OP.i32mul).op(OP.i32add);
       f.get(val).f64(0).get(val).f64(0).op(OP.f64gt).op(OP.select).mem(OP.f64store, 3);
       f.get(labP).get(i).i32(r).op(OP.i32add).i32(4).op(OP.i32mul).op(OP.i32add).get(bj[r]!).mem(OP.i32store, 2);
@@ -302,6 +313,48 @@ function emitTrial(): Fn {
   return f;
 }
 
+/**
+ * own(xP, rows, d, xnP, ctP, cnP, mPad, labP, dP): dP[i] = (cn[a] - 2 x_i.c_a) + xn[i] (unclamped) for each row's
+ * own center a = lab[i], with exactly the operations of nearest (sequential float64 dot product), 4 rows at a time.
+ */
+function emitOwn(): Fn {
+  const f = new Fn('own', 9);
+  const [xP, rows, d, xnP, ctP, cnP, mPad, labP, dP] = [0, 1, 2, 3, 4, 5, 6, 7, 8] as const;
+  const R = 4;
+  const i = f.local(I32), cstr = f.local(I32), rowB = f.local(I32), xend = f.local(I32);
+  const xp = Array.from({ length: R }, () => f.local(I32));
+  const cp = Array.from({ length: R }, () => f.local(I32));
+  const lab = Array.from({ length: R }, () => f.local(I32));
+  const acc = Array.from({ length: R }, () => f.local(F64));
+  f.get(d).i32(4).op(OP.i32mul).set(rowB);
+  f.get(mPad).i32(8).op(OP.i32mul).set(cstr);
+  const tile = (R: number): void => {
+    for (let r = 0; r < R; r++) {
+      f.f64(0).set(acc[r]!);
+      f.get(labP).get(i).i32(r).op(OP.i32add).i32(4).op(OP.i32mul).op(OP.i32add).mem(OP.i32load, 2).set(lab[r]!);
+      f.get(ctP).get(lab[r]!).i32(8).op(OP.i32mul).op(OP.i32add).set(cp[r]!);
+      f.get(xP).get(i).i32(r).op(OP.i32add).get(rowB).op(OP.i32mul).op(OP.i32add).set(xp[r]!);
+    }
+    f.get(xp[0]!).get(rowB).op(OP.i32add).set(xend);
+    f.while(() => f.get(xp[0]!).get(xend).op(OP.i32ltS), () => {
+      for (let r = 0; r < R; r++) {
+        f.get(acc[r]!).get(xp[r]!).mem(OP.f32load, 2).op(OP.f64promote).get(cp[r]!).mem(OP.f64load, 3).op(OP.f64mul).op(OP.f64add).set(acc[r]!);
+        f.inc(xp[r]!, 4).incBy(cp[r]!, cstr);
+      }
+    });
+    for (let r = 0; r < R; r++) {
+      f.get(dP).get(i).i32(r).op(OP.i32add).i32(8).op(OP.i32mul).op(OP.i32add);
+      f.get(cnP).get(lab[r]!).i32(8).op(OP.i32mul).op(OP.i32add).mem(OP.f64load, 3).f64(2).get(acc[r]!).op(OP.f64mul).op(OP.f64sub);
+      f.get(xnP).get(i).i32(r).op(OP.i32add).i32(8).op(OP.i32mul).op(OP.i32add).mem(OP.f64load, 3).op(OP.f64add);
+      f.mem(OP.f64store, 3);
+    }
+  };
+  f.i32(0).set(i);
+  f.while(() => f.get(i).i32(R).op(OP.i32add).get(rows).op(OP.i32leS), () => { tile(R); f.inc(i, R); });
+  f.while(() => f.get(i).get(rows).op(OP.i32ltS), () => { tile(1); f.inc(i, 1); });
+  return f;
+}
+
 /** accum(xP, rows, d, labP, sumsP): sums[lab[i] * d + t] += x[i * d + t] (f64), rows in order. */
 function emitAccum(): Fn {
   const f = new Fn('accum', 5);
@@ -328,12 +381,13 @@ function emitAccum(): Fn {
 }
 
 /** The few WebAssembly JS-API members used (the project's TS lib has no WebAssembly declarations). */
-interface WasmMemory { readonly buffer: ArrayBuffer; grow(pages: number): number }
+export interface WasmMemory { readonly buffer: SharedArrayBuffer; grow(pages: number): number }
 type WasmModule = object;
 interface WasmApi {
   validate(bytes: Uint8Array): boolean;
   Module: new (bytes: Uint8Array) => WasmModule;
   Instance: new (module: WasmModule, imports: object) => { readonly exports: unknown };
+  Memory: new (desc: { initial: number; maximum: number; shared: boolean }) => WasmMemory;
 }
 const WA = (globalThis as unknown as { WebAssembly?: WasmApi }).WebAssembly;
 
@@ -350,7 +404,7 @@ export function kmeansWasmModule(): WasmModule | null {
 
 /** The module's bytes (exported for tests). */
 export function kmeansWasmBytes(): Uint8Array {
-  return moduleBytes([emitNearest('nearest', 2, [4, 1]), emitNearest('nearestTall', 4, [1]), emitTrial(), emitAccum()]);
+  return moduleBytes([emitNearest('nearest', 2, [4, 1]), emitNearest('nearestTall', 4, [1]), emitTrial(), emitAccum(), emitOwn()]);
 }
 
 /** Kernel selected by METAVEC_KMEANS_KERNEL (default 'wasm' when available). */
@@ -369,60 +423,115 @@ export function selectedKernel(): KernelKind {
 // JS side: one instance per Scratch (per thread), memory laid out per operation.
 
 interface Exports {
-  mem: WasmMemory;
-  nearest(xP: number, rows: number, d: number, xnP: number, ctP: number, cnP: number, m: number, mPad: number, labP: number, d2P: number): void;
-  nearestTall(xP: number, rows: number, d: number, xnP: number, ctP: number, cnP: number, m: number, mPad: number, labP: number, d2P: number): void;
+  nearest(this: void, xP: number, rows: number, d: number, xnP: number, ctP: number, cnP: number, m: number, mPad: number, labP: number, d2P: number, secP: number): void;
+  nearestTall(this: void, xP: number, rows: number, d: number, xnP: number, ctP: number, cnP: number, m: number, mPad: number, labP: number, d2P: number, secP: number): void;
+  own(xP: number, rows: number, d: number, xnP: number, ctP: number, cnP: number, mPad: number, labP: number, dP: number): void;
   trial(xP: number, rows: number, d: number, xnP: number, cP: number, cnP: number, m: number, clP: number, accP: number): void;
   accum(xP: number, rows: number, d: number, labP: number, sumsP: number): void;
 }
 
-/** Rows copied into the instance memory per kernel call (136 dims: 278 KB, fits in L2). */
+/** A shared WebAssembly memory of at least `bytes` bytes (growable to 4 GiB). */
+export function newKMeansMemory(bytes: number): WasmMemory {
+  if (!WA) throw new MetavecError('INTERNAL', 'WebAssembly is not available');
+  return new WA.Memory({ initial: Math.max(1, Math.ceil(bytes / PAGE)), maximum: MAX_PAGES, shared: true });
+}
+
+/** Grow `mem` to at least `bytes` bytes. */
+export function ensureMemory(mem: WasmMemory, bytes: number): void {
+  const have = mem.buffer.byteLength;
+  if (bytes > WASM_MAX_BYTES) throw new MetavecError('INTERNAL', `k-means WASM memory: ${bytes} bytes exceed 4 GiB`);
+  if (bytes > have) mem.grow(Math.ceil((bytes - have) / PAGE));
+}
+
+/** Rows handed to one kernel call (and, when the matrix is not in the WASM memory, copied in; 136 dims: 278 KB). */
 export const CHUNK_ROWS = 512;
 
 const align16 = (v: number): number => (v + 15) & ~15;
 
+/** Bytes of one thread's scratch region for m centers of dimension d (see WasmKernels.setCenters). */
+export function scratchBytes(m: number, d: number, inPlace: boolean): number {
+  const mPad = m + (m & 1);
+  return align16(8 * mPad * d) + align16(8 * mPad) + align16(8 * m * d) + align16(8 * m)
+    + (inPlace ? 1 : 2) * align16(4 * CHUNK_ROWS * d) + 7 * align16(8 * CHUNK_ROWS) + 2 * align16(4 * CHUNK_ROWS);
+}
+
+/**
+ * Relative safety margin of the exact pruning test (see WasmKernels.assign): E = PRUNE_EPS (||x|| + max ||c||)^2
+ * bounds the float64 rounding error of a computed squared distance (actual bound ~ 2 (d + 3) 2^-53 (||x|| +
+ * ||c||)^2 ~ 3e-14 for d = 136) with a large safety factor.
+ */
+export const PRUNE_EPS = 1e-9;
+
+/** Rows of pruned assign passes that kept their label without a full distance computation, and the others (this thread). */
+export const pruneStats = { pruned: 0, full: 0 };
+
+/** Lower bound of the distances to every other center, from the second-smallest computed squared distance. */
+function lowerBound(sec: number, e: number): number {
+  const v = sec - e;
+  return v > 0 ? Math.sqrt(v) * (1 - 1e-12) : 0;
+}
+
+/**
+ * One instance of the kernels over a shared memory. Either the matrix lives in that memory (in place: xOffset
+ * = byte offset of the Float32Array view; nothing is copied) or rows are copied into the scratch region chunk by
+ * chunk. The scratch region [base, base + scratchBytes) is private to the calling thread/task.
+ */
 export class WasmKernels {
   private readonly ex: Exports;
-  private f32 = new Float32Array(0);
-  private f64 = new Float64Array(0);
-  private i32 = new Int32Array(0);
+  private f32: Float32Array<ArrayBufferLike> = new Float32Array(0);
+  private f64: Float64Array<ArrayBufferLike> = new Float64Array(0);
+  private i32: Int32Array<ArrayBufferLike> = new Int32Array(0);
+  private base = 0;
+  private xOffset = -1;
   // Byte offsets of the current layout.
   private cP = 0; private cnP = 0; private sumsP = 0; private accP = 0;
-  private xP = 0; private xnP = 0; private clP = 0; private labP = 0; private d2P = 0;
+  private xP = 0; private xnP = 0; private clP = 0; private labP = 0; private d2P = 0; private secP = 0;
+  // Gathered rows of the pruned assign (rows that need all distances).
+  private gP = 0; private gxnP = 0; private gd2P = 0; private gsecP = 0; private glabP = 0;
+  private readonly gIdx = new Int32Array(CHUNK_ROWS);
   private m = 0; private mPad = 0; private d = 0;
 
-  constructor() {
+  constructor(readonly memory: WasmMemory) {
     const mod = kmeansWasmModule();
     if (!mod || !WA) throw new MetavecError('INTERNAL', 'WebAssembly SIMD is not available');
-    this.ex = new WA.Instance(mod, {}).exports as unknown as Exports;
+    this.ex = new WA.Instance(mod, { env: { mem: memory } }).exports as Exports;
     this.views();
   }
 
   private views(): void {
-    const b = this.ex.mem.buffer;
+    const b = this.memory.buffer;
     this.f32 = new Float32Array(b);
     this.f64 = new Float64Array(b);
     this.i32 = new Int32Array(b);
   }
 
-  /** Lay out memory for m centers of dimension d (plus k*d sums) and load them (transposed or row-major). */
+  /** Scratch region start (16-aligned) and where the matrix is (byte offset in the memory, or -1: copy rows in). */
+  place(base: number, xOffset: number): void {
+    this.base = base;
+    this.xOffset = xOffset;
+  }
+
+  /** Lay out the scratch region for m centers of dimension d (plus m*d sums) and load them (transposed or row-major). */
   setCenters(c64: Float64Array, cNorms: Float64Array, m: number, d: number, transposed: boolean): void {
     const mPad = m + (m & 1);
-    let p = 0;
+    let p = this.base;
     this.cP = p; p = align16(p + 8 * mPad * d);
     this.cnP = p; p = align16(p + 8 * mPad);
     this.sumsP = p; p = align16(p + 8 * m * d);
     this.accP = p; p = align16(p + 8 * m);
-    this.xP = p; p = align16(p + 4 * CHUNK_ROWS * d);
+    if (this.xOffset < 0) { this.xP = p; p = align16(p + 4 * CHUNK_ROWS * d); }
     this.xnP = p; p = align16(p + 8 * CHUNK_ROWS);
     this.clP = p; p = align16(p + 8 * CHUNK_ROWS);
-    this.labP = p; p = align16(p + 4 * CHUNK_ROWS);
     this.d2P = p; p = align16(p + 8 * CHUNK_ROWS);
-    const have = this.ex.mem.buffer.byteLength;
-    if (p > have) {
-      this.ex.mem.grow(Math.ceil((p - have) / 65536));
-      this.views();
-    }
+    this.secP = p; p = align16(p + 8 * CHUNK_ROWS);
+    this.labP = p; p = align16(p + 4 * CHUNK_ROWS);
+    this.gP = p; p = align16(p + 4 * CHUNK_ROWS * d);
+    this.gxnP = p; p = align16(p + 8 * CHUNK_ROWS);
+    this.gd2P = p; p = align16(p + 8 * CHUNK_ROWS);
+    this.gsecP = p; p = align16(p + 8 * CHUNK_ROWS);
+    this.glabP = p; p = align16(p + 4 * CHUNK_ROWS);
+    ensureMemory(this.memory, p);
+    if (this.f64.buffer.byteLength < p) this.views();
     this.m = m; this.mPad = mPad; this.d = d;
     const f64 = this.f64;
     const c0 = this.cP / 8;
@@ -435,33 +544,106 @@ export class WasmKernels {
     f64.set(cNorms.subarray(0, m), this.cnP / 8);
   }
 
-  private loadRows(x: Float32Array, xNorms: Float64Array, a: number, b: number): void {
+  /** Rows [a, b): their byte address for the kernel (copied into the scratch region unless in place); norms copied. */
+  private loadRows(x: Float32Array, xNorms: Float64Array, a: number, b: number): number {
     const d = this.d;
-    this.f32.set(x.subarray(a * d, b * d), this.xP / 4);
     this.f64.set(xNorms.subarray(a, b), this.xnP / 8);
+    if (this.xOffset >= 0) return this.xOffset + 4 * a * d;
+    this.f32.set(x.subarray(a * d, b * d), this.xP / 4);
+    return this.xP;
+  }
+
+  private nearestCall(xP: number, rows: number, xnP: number, labP: number, d2P: number, secP: number): void {
+    // Few centers: 4 rows x 2 centers per tile (more independent accumulators); else 2 rows x 8 centers.
+    (this.mPad <= 2 ? this.ex.nearestTall : this.ex.nearest)(xP, rows, this.d, xnP, this.cP, this.cnP, this.m, this.mPad, labP, d2P, secP);
   }
 
   /** nearestBlock over rows [r0, r1) with the centers of setCenters(..., transposed=true). */
-  nearest(x: Float32Array, r0: number, r1: number, xNorms: Float64Array, outLabel: Int32Array, outD2: Float64Array, sums = false): void {
-    const { d, m, mPad } = this;
+  nearest(x: Float32Array, r0: number, r1: number, xNorms: Float64Array, outLabel: Int32Array, outD2: Float64Array): void {
     for (let a = r0; a < r1; a += CHUNK_ROWS) {
       const b = Math.min(r1, a + CHUNK_ROWS);
-      this.loadRows(x, xNorms, a, b);
-      // Few centers: 4 rows x 2 centers per tile (more independent accumulators); else 2 rows x 8 centers.
-      (mPad <= 2 ? this.ex.nearestTall : this.ex.nearest)(this.xP, b - a, d, this.xnP, this.cP, this.cnP, m, mPad, this.labP, this.d2P);
-      if (sums) this.ex.accum(this.xP, b - a, d, this.labP, this.sumsP);
+      const xP = this.loadRows(x, xNorms, a, b);
+      this.nearestCall(xP, b - a, this.xnP, this.labP, this.d2P, this.secP);
       outLabel.set(this.i32.subarray(this.labP / 4, this.labP / 4 + (b - a)), a - r0);
       outD2.set(this.f64.subarray(this.d2P / 8, this.d2P / 8 + (b - a)), a - r0);
     }
   }
 
-  /** nearest() plus the block's coordinate sums (m*d float64, starting from 0) into sumsOut. */
-  nearestAndSums(x: Float32Array, r0: number, r1: number, xNorms: Float64Array, outLabel: Int32Array, outD2: Float64Array, sumsOut: Float64Array): void {
+  /**
+   * The assign step of rows [r0, r1): labels/d2 as nearestBlock into outLabel/outD2 (block-relative), the block's
+   * coordinate sums (k*d float64 from 0, rows in order) into sumsOut, and lower[i] (global rows) = a lower bound
+   * of the distance of row i to every center other than its own.
+   *
+   * Exact pruning (Hamerly 2010 with a rounding margin), when maxOther is given (maxOther[a] >= the largest
+   * distance moved by any center other than a since the previous assign, whose labels are in `labels`): row i
+   * keeps its label a without computing the other distances when its computed squared distance to c_a is below
+   * l^2 - E (l = lower[i] - maxOther[a], E = PRUNE_EPS (||x|| + max ||c||)^2 >> the rounding error): then every
+   * other center's computed value exceeds a's, so the full kernel would have chosen a too, and d2 is computed by
+   * the same operations as in the full kernel. Labels, distances and sums are therefore bit-identical.
+   */
+  assign(
+    x: Float32Array, r0: number, r1: number, xNorms: Float64Array, labels: Int32Array, lower: Float64Array,
+    maxOther: Float64Array | null, outLabel: Int32Array, outD2: Float64Array, sumsOut: Float64Array,
+  ): void {
+    const { d, m } = this;
+    const f64 = this.f64, i32 = this.i32, f32 = this.f32;
     const s0 = this.sumsP / 8;
-    const len = this.m * this.d;
-    this.f64.fill(0, s0, s0 + len);
-    this.nearest(x, r0, r1, xNorms, outLabel, outD2, true);
-    sumsOut.set(this.f64.subarray(s0, s0 + len));
+    f64.fill(0, s0, s0 + m * d);
+    let cMax = 0;
+    for (let j = 0; j < m; j++) cMax = Math.max(cMax, f64[this.cnP / 8 + j]!);
+    const cMaxNorm = Math.sqrt(cMax);
+    const lab0 = this.labP / 4, d20 = this.d2P / 8, sec0 = this.secP / 8;
+    for (let a = r0; a < r1; a += CHUNK_ROWS) {
+      const b = Math.min(r1, a + CHUNK_ROWS);
+      const rows = b - a;
+      const xP = this.loadRows(x, xNorms, a, b);
+      if (maxOther) {
+        i32.set(labels.subarray(a, b), lab0);
+        this.ex.own(xP, rows, d, this.xnP, this.cP, this.cnP, this.mPad, this.labP, this.d2P);
+        let g = 0;
+        const gx0 = this.gP / 4, gxn0 = this.gxnP / 8;
+        for (let i = a; i < b; i++) {
+          const la = labels[i]!;
+          const l = lower[i]! - maxOther[la]!;
+          const dd = f64[d20 + i - a]!;
+          const xn = xNorms[i]!;
+          const rn = Math.sqrt(xn) + cMaxNorm;
+          if (l > 0 && dd < l * l - PRUNE_EPS * rn * rn) {
+            outLabel[i - r0] = la;
+            outD2[i - r0] = dd > 0 ? dd : 0;
+            lower[i] = l;
+          } else {
+            f32.set(x.subarray(i * d, i * d + d), gx0 + g * d);
+            f64[gxn0 + g] = xn;
+            this.gIdx[g++] = i;
+          }
+        }
+        pruneStats.pruned += rows - g;
+        pruneStats.full += g;
+        if (g > 0) {
+          this.nearestCall(this.gP, g, this.gxnP, this.glabP, this.gd2P, this.gsecP);
+          const gl0 = this.glabP / 4, gd0 = this.gd2P / 8, gs0 = this.gsecP / 8;
+          for (let q = 0; q < g; q++) {
+            const i = this.gIdx[q]!;
+            outLabel[i - r0] = i32[gl0 + q]!;
+            outD2[i - r0] = f64[gd0 + q]!;
+            const rn = Math.sqrt(xNorms[i]!) + cMaxNorm;
+            lower[i] = lowerBound(f64[gs0 + q]!, PRUNE_EPS * rn * rn);
+          }
+        }
+        i32.set(outLabel.subarray(a - r0, b - r0), lab0);
+      } else {
+        this.nearestCall(xP, rows, this.xnP, this.labP, this.d2P, this.secP);
+        outLabel.set(i32.subarray(lab0, lab0 + rows), a - r0);
+        outD2.set(f64.subarray(d20, d20 + rows), a - r0);
+        for (let i = a; i < b; i++) {
+          const rn = Math.sqrt(xNorms[i]!) + cMaxNorm;
+          lower[i] = lowerBound(f64[sec0 + i - a]!, PRUNE_EPS * rn * rn);
+        }
+      }
+      this.ex.accum(xP, rows, d, this.labP, this.sumsP);
+    }
+    sumsOut.set(f64.subarray(s0, s0 + m * d));
   }
 
   /** The seedTrial partial of rows [r0, r1): out[j] = sum_i min(dist(i, j), closest[i]) (setCenters row-major). */
@@ -471,10 +653,32 @@ export class WasmKernels {
     this.f64.fill(0, a0, a0 + m);
     for (let a = r0; a < r1; a += CHUNK_ROWS) {
       const b = Math.min(r1, a + CHUNK_ROWS);
-      this.loadRows(x, xNorms, a, b);
+      const xP = this.loadRows(x, xNorms, a, b);
       this.f64.set(closest.subarray(a, b), this.clP / 8);
-      this.ex.trial(this.xP, b - a, d, this.xnP, this.cP, this.cnP, m, this.clP, this.accP);
+      this.ex.trial(xP, b - a, d, this.xnP, this.cP, this.cnP, m, this.clP, this.accP);
     }
     out.set(this.f64.subarray(a0, a0 + m));
   }
+}
+
+/** Matrices allocated by allocateKMeansMatrix: their memory, so executors can use them in place. */
+const matrixMemories = new WeakMap<SharedArrayBuffer, WasmMemory>();
+
+/**
+ * A zeroed n*d float32 matrix allocated at offset 0 of a shared WebAssembly memory: a local executor created on
+ * it uses it in place with the WASM kernel (no copy at all). Falls back to a plain SharedArrayBuffer when the
+ * WASM kernel is not selected or the matrix is too large for a 4 GiB memory.
+ */
+export function allocateKMeansMatrix(n: number, d: number): Float32Array {
+  const bytes = 4 * n * d;
+  if (selectedKernel() !== 'wasm' || bytes > WASM_MAX_BYTES - 64 * PAGE) return new Float32Array(new SharedArrayBuffer(bytes));
+  const mem = newKMeansMemory(bytes);
+  const x = new Float32Array(mem.buffer, 0, n * d);
+  matrixMemories.set(mem.buffer, mem);
+  return x;
+}
+
+/** The WASM memory holding `x` when it came from allocateKMeansMatrix. */
+export function matrixMemory(x: Float32Array): WasmMemory | undefined {
+  return x.buffer instanceof SharedArrayBuffer ? matrixMemories.get(x.buffer) : undefined;
 }

@@ -6,12 +6,16 @@
  */
 import { Piscina } from 'piscina';
 import { MetavecError } from '../../errors.js';
-import { BlockExecutor, checkShape } from '../../cluster/blockExecutor.js';
+import { BlockExecutor, checkShape, placeMatrix } from '../../cluster/blockExecutor.js';
 import type { BlockOp } from '../../cluster/blockOps.js';
-import type { KMeansExecutor } from '../../cluster/types.js';
-import type { KMeansTask, SharedRowBuffers } from './kmeansWorker.js';
+import type { IndependentKMeansJob, IndependentKMeansResult, KMeansExecutor } from '../../cluster/types.js';
+import type { WasmMemory } from '../../cluster/wasmKernels.js';
+import type { IndependentRunTask, KMeansTask, SharedRowBuffers } from './kmeansWorker.js';
 
 let nextId = 1;
+/** Ids of the matrices of runIndependent jobs (workers cache an executor per id). */
+const dataIds = new WeakMap<Float32Array, { id: number; shared: Float32Array }>();
+let nextDataId = 1;
 
 /** Tasks per thread and operation (load balancing; has no effect on results). */
 const TASKS_PER_THREAD = 4;
@@ -20,16 +24,21 @@ class LocalKMeansExecutor extends BlockExecutor {
   private readonly id = nextId++;
   private readonly xShared: SharedArrayBuffer;
   private readonly xByteOffset: number;
+  private gen = 0;
+  private lastPart: SharedArrayBuffer | undefined;
 
-  constructor(x: Float32Array, n: number, d: number, private readonly pool: Piscina, private readonly threads: number) {
-    super(x, n, d, (len) => new SharedArrayBuffer(len));
+  constructor(x: Float32Array, n: number, d: number, private readonly pool: Piscina, private readonly threads: number, wasmMemory?: WasmMemory) {
+    super(x, n, d, (len) => new SharedArrayBuffer(len), wasmMemory);
     this.xShared = x.buffer as SharedArrayBuffer;
     this.xByteOffset = x.byteOffset;
   }
 
   private shared(): SharedRowBuffers {
     const b = this.buf;
+    if (b.part.buffer !== this.lastPart) { this.lastPart = b.part.buffer as SharedArrayBuffer; this.gen++; }
     return {
+      gen: this.gen,
+      wasmMemory: b.wasmMemory,
       x: this.xShared,
       xByteOffset: this.xByteOffset,
       n: this.n,
@@ -38,6 +47,7 @@ class LocalKMeansExecutor extends BlockExecutor {
       labels: b.labels.buffer as SharedArrayBuffer,
       dist2: b.dist2.buffer as SharedArrayBuffer,
       closest: b.closest.buffer as SharedArrayBuffer,
+      lower: b.lower.buffer as SharedArrayBuffer,
       part: b.part.buffer as SharedArrayBuffer,
     };
   }
@@ -46,13 +56,36 @@ class LocalKMeansExecutor extends BlockExecutor {
     const nTasks = Math.min(this.nBlocks, this.threads * TASKS_PER_THREAD);
     const per = Math.ceil(this.nBlocks / nTasks);
     const buffers = this.shared();
+    const stride = this.slotStride(op, Math.ceil(this.nBlocks / per));
     const jobs: Promise<Int32Array | null>[] = [];
-    for (let b0 = 0; b0 < this.nBlocks; b0 += per) {
-      const task: KMeansTask = { id: this.id, buffers, op, b0, b1: Math.min(this.nBlocks, b0 + per) };
+    for (let b0 = 0, t = 0; b0 < this.nBlocks; b0 += per, t++) {
+      const slot = stride >= 0 ? this.slotsStart + t * stride : -1;
+      const task: KMeansTask = { id: this.id, buffers, op, b0, b1: Math.min(this.nBlocks, b0 + per), slot };
       jobs.push(this.pool.run(task) as Promise<Int32Array | null>);
     }
     const out = await Promise.all(jobs);
     return out.filter((p): p is Int32Array => p !== null);
+  }
+
+  /** chooseK's independent runs: one piscina task per job (each worker runs it with an in-process executor). */
+  async runIndependent(jobs: IndependentKMeansJob[]): Promise<IndependentKMeansResult[]> {
+    return Promise.all(jobs.map(async (j) => {
+      let e = dataIds.get(j.data);
+      if (!e) {
+        let shared = j.data;
+        if (!(shared.buffer instanceof SharedArrayBuffer)) {
+          shared = new Float32Array(new SharedArrayBuffer(4 * j.data.length));
+          shared.set(j.data);
+        }
+        e = { id: nextDataId++, shared };
+        dataIds.set(j.data, e);
+      }
+      const task: IndependentRunTask = {
+        kind: 'kmeans', dataId: e.id, data: e.shared.buffer as SharedArrayBuffer, byteOffset: e.shared.byteOffset,
+        n: j.n, d: j.d, opts: j.opts, labels: j.labels,
+      };
+      return this.pool.run(task) as Promise<IndependentKMeansResult>;
+    }));
   }
 
   close(): Promise<void> {
@@ -62,7 +95,9 @@ class LocalKMeansExecutor extends BlockExecutor {
 
 /**
  * Executor over `data` (row-major n*d float32) using `threads` worker threads. The matrix is used in place when
- * it already lives in a SharedArrayBuffer, otherwise it is copied once into one.
+ * it already lives in a SharedArrayBuffer (with the WASM kernel: in place and copy-free when it comes from
+ * allocateKMeansMatrix; any other shared matrix makes the WASM kernel copy each chunk of rows it reads),
+ * otherwise it is copied once (into a shared WebAssembly memory with the WASM kernel).
  */
 export async function createLocalKMeansExecutor(
   data: Float32Array, n: number, d: number, threads: number,
@@ -71,8 +106,10 @@ export async function createLocalKMeansExecutor(
   if (!Number.isInteger(threads) || threads < 1) {
     throw new MetavecError('USAGE', `kmeans: threads must be an integer >= 1 (got ${threads})`);
   }
-  let x = data;
-  if (!(data.buffer instanceof SharedArrayBuffer)) {
+  const shared = data.buffer instanceof SharedArrayBuffer;
+  const placed = placeMatrix(data, n, d, !shared);
+  let x = placed.x;
+  if (!(x.buffer instanceof SharedArrayBuffer)) {
     x = new Float32Array(new SharedArrayBuffer(4 * n * d));
     x.set(data);
   }
@@ -82,7 +119,7 @@ export async function createLocalKMeansExecutor(
     maxThreads: threads,
     idleTimeout: 60_000,
   });
-  const exec = new LocalKMeansExecutor(x, n, d, pool, threads);
+  const exec = new LocalKMeansExecutor(x, n, d, pool, threads, placed.memory);
   // Row norms, column statistics and the non-finite check, once (cached by prepare()).
   await exec.prepare();
   return exec;
