@@ -38,25 +38,64 @@ export interface ShardInfo {
 const CHUNK = 2048;
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-export class ShardWriter {
-  private constructor(
-    private readonly db: { conn: DuckDBConnection; close(): void },
-    readonly dim: number,
-    private readonly createSql: string,
-    /** Appender on the empty staging table, made ready at the end of the previous write. */
-    private appender: DuckDBAppender | undefined,
-  ) {}
+/** A copy of the rows (used only when a write arrives before DuckDB is ready). */
+function copyRows(r: ShardRows): ShardRows {
+  return {
+    rows: r.rows,
+    dim: r.dim,
+    paired: r.paired,
+    fragment: r.fragment.slice(0, r.rows),
+    idBytes: r.idBytes.slice(0, r.idOffsets[r.rows]),
+    idOffsets: r.idOffsets.slice(0, r.rows + 1),
+    lengths: r.lengths.slice(0, 2 * r.rows),
+    attrs: r.attrs.slice(0, 4 * r.rows),
+    embedding: r.embedding.slice(0, r.rows * r.dim),
+  };
+}
 
-  static async open(dim: number, threads: number): Promise<ShardWriter> {
+export class ShardWriter {
+  private db: { conn: DuckDBConnection; close(): void } | undefined;
+  /** Appender on the empty staging table, made ready at the end of the previous write. */
+  private appender: DuckDBAppender | undefined;
+  private initialised = false;
+  private closed = false;
+  private readonly ready: Promise<void>;
+  private readonly createSql: string;
+
+  private constructor(
+    readonly dim: number,
+    threads: number,
+  ) {
+    this.createSql = `CREATE TABLE shard (fragment BIGINT, read_id VARCHAR, len_r1 INTEGER, len_r2 INTEGER, gc_r1 FLOAT, gc_r2 FLOAT, meanq_r1 FLOAT, meanq_r2 FLOAT, embedding FLOAT[${dim}])`;
+    this.ready = this.init(threads);
+    this.ready.catch(() => undefined); // reported by the first write
+  }
+
+  private async init(threads: number): Promise<void> {
     const db = await openDuckDB(threads);
-    // Return freed memory to the OS after every statement instead of keeping up to 128/512 MiB in DuckDB's
-    // allocator: the per-shard table and COPY buffers were retained and peak RSS grew with the number of shards
-    // (1M pairs: 1,094 MB vs 756 MB at 100k). Parquet bytes are unchanged (allocator settings only).
-    await db.conn.run(`SET allocator_flush_threshold = '0MB'`);
-    await db.conn.run(`SET allocator_bulk_deallocation_flush_threshold = '0MB'`);
-    const createSql = `CREATE TABLE shard (fragment BIGINT, read_id VARCHAR, len_r1 INTEGER, len_r2 INTEGER, gc_r1 FLOAT, gc_r2 FLOAT, meanq_r1 FLOAT, meanq_r2 FLOAT, embedding FLOAT[${dim}])`;
-    await db.conn.run(createSql);
-    return new ShardWriter(db, dim, createSql, await db.conn.createAppender('shard'));
+    this.db = db;
+    try {
+      // Return freed memory to the OS after every statement instead of keeping up to 128/512 MiB in DuckDB's
+      // allocator: the per-shard table and COPY buffers were retained and peak RSS grew with the number of
+      // shards (1M pairs: 1,094 MB vs 756 MB at 100k). Parquet bytes are unchanged (allocator settings only).
+      await db.conn.run(`SET allocator_flush_threshold = '0MB'`);
+      await db.conn.run(`SET allocator_bulk_deallocation_flush_threshold = '0MB'`);
+      await db.conn.run(this.createSql);
+      this.appender = await db.conn.createAppender('shard');
+      this.initialised = true;
+    } catch (err) {
+      this.db = undefined;
+      db.close();
+      throw err;
+    }
+  }
+
+  /**
+   * Starts DuckDB in the background and returns at once (the first batches are processed meanwhile: DuckDB's
+   * start-up was ~0.15 s of serial time before any batch); start-up errors are reported by the first write.
+   */
+  static open(dim: number, threads: number): Promise<ShardWriter> {
+    return Promise.resolve(new ShardWriter(dim, threads));
   }
 
   /**
@@ -66,6 +105,10 @@ export class ShardWriter {
    * calling write() again.
    */
   write(path: string, r: ShardRows): Promise<ShardInfo> {
+    if (!this.initialised) {
+      const copy = copyRows(r);
+      return this.ready.then(() => this.write(path, copy));
+    }
     const appender = this.appender;
     if (!appender) return Promise.reject(new Error('ShardWriter.write: the previous write has not finished'));
     this.appender = undefined;
@@ -140,7 +183,7 @@ export class ShardWriter {
   }
 
   private async finish(path: string, rows: number): Promise<ShardInfo> {
-    const { conn } = this.db;
+    const { conn } = this.db!;
     try {
       await produceAtomic(path, async (tmp) => {
         await conn.run(`COPY shard TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000)`);
@@ -156,9 +199,16 @@ export class ShardWriter {
   }
 
   close(): void {
-    this.appender?.closeSync();
-    this.appender = undefined;
-    this.db.close();
+    if (this.closed) return;
+    this.closed = true;
+    const shut = (): void => {
+      this.appender?.closeSync();
+      this.appender = undefined;
+      this.db?.close();
+      this.db = undefined;
+    };
+    if (this.initialised) shut();
+    else void this.ready.then(shut, () => undefined);
   }
 }
 
