@@ -35,7 +35,12 @@ QC (fastp-compatible semantics, docs/qc.md)
 dedup
   --no-dedup            keep exact duplicate pairs
   --dedup-mem SIZE      memory of the duplicate filter (default 64M)
-  --no-correct          skip error correction (correction is not implemented yet: accepted for compatibility)
+error correction (k-mer spectrum, Lighter-style; docs/correction.md)
+  --no-correct          skip error correction
+  --correct-k K         k-mer size, 17..31 (default 21)
+  --correct-mem SIZE    memory of the k-mer sketch (default 256M)
+  --max-corrections N   most bases changed within any 20 bp (default 4, as Lighter -maxcor)
+  --genome-size SIZE    total genome size of the community (e.g. 30M); estimated from the data otherwise
 embedding
   --embed kmer          canonical k-mer profile (default)
   --kmer K              3..6 (default 4: 136 dimensions)
@@ -78,6 +83,10 @@ export const PREP_OPTIONS = {
   'no-dedup': { type: 'boolean' },
   'dedup-mem': { type: 'string' },
   'no-correct': { type: 'boolean' },
+  'correct-k': { type: 'string' },
+  'correct-mem': { type: 'string' },
+  'max-corrections': { type: 'string' },
+  'genome-size': { type: 'string' },
   embed: { type: 'string' },
   kmer: { type: 'string' },
   normalise: { type: 'string' },
@@ -111,6 +120,11 @@ export function prepOptionsFrom(cmd: string, v: Partial<PrepValues>, progress: P
     writeFastq: v['write-fastq'] ?? false,
     phred: choiceOption(cmd, 'phred', v.phred, 'auto', ['auto', '33', '64'] as const),
     detectAdapters: !(v['no-detect-adapter'] ?? false),
+    correct: !(v['no-correct'] ?? false),
+    correctK: intOption(cmd, 'correct-k', v['correct-k'], 21, 17, 31),
+    correctMemBytes: sizeOption(cmd, 'correct-mem', v['correct-mem'], 256 << 20),
+    maxCorrections: intOption(cmd, 'max-corrections', v['max-corrections'], 4, 1, 1000),
+    ...(v['genome-size'] !== undefined ? { genomeSize: baseCount(cmd, v['genome-size']) } : {}),
     ...(v['adapter-r1'] ? { adapterR1: checkAdapter(cmd, 'adapter-r1', v['adapter-r1']) } : {}),
     ...(v['adapter-r2'] ? { adapterR2: checkAdapter(cmd, 'adapter-r2', v['adapter-r2']) } : {}),
     ...(v['median-quality'] !== undefined ? { medianQuality: intOption(cmd, 'median-quality', v['median-quality'], 20, 0, 93) } : {}),
@@ -138,4 +152,14 @@ export function prepOptionsFrom(cmd: string, v: Partial<PrepValues>, progress: P
 function checkAdapter(cmd: string, name: string, seq: string): string {
   if (!/^[ACGTacgt]{6,}$/.test(seq)) throw usageError(`${cmd}: --${name} must be at least 6 bases of A/C/G/T, got '${seq}'`);
   return seq.toUpperCase();
+}
+
+/** Genome sizes like 4.6M, 30m, 2G, 500k or plain numbers (bases). */
+function baseCount(cmd: string, v: string): number {
+  const m = /^(\d+(?:\.\d+)?)([kKmMgG]?)$/.exec(v);
+  if (!m) throw usageError(`${cmd}: --genome-size must be a number of bases like 5000000 or 5M, got '${v}'`);
+  const mult = { '': 1, k: 1e3, m: 1e6, g: 1e9 }[m[2]!.toLowerCase()] ?? 1;
+  const n = Math.round(Number(m[1]) * mult);
+  if (n < 1000) throw usageError(`${cmd}: --genome-size ${v} is implausibly small`);
+  return n;
 }

@@ -6,6 +6,9 @@ import { once } from 'node:events';
 import { DuplicateFilter } from '../dedup/bloom.js';
 import { kmerTable, type Normalisation } from '../embed/kmerProfile.js';
 import { LocalPrepEngine } from '../engines/local/prepPool.js';
+import { LocalSpectrumEngine } from '../engines/local/spectrumPool.js';
+import { trustThresholds } from '../correct/correct.js';
+import { estimateSpectrum, LevelSketch, mergeSubsample } from '../correct/sketch.js';
 import { inputError, usageError } from '../errors.js';
 import { commitTemp, tempPathFor, writeFileAtomic } from '../io/atomic.js';
 import { sha256File } from '../io/checksum.js';
@@ -42,6 +45,13 @@ export interface PrepOptions {
   detectAdapters: boolean;
   /** Median-quality rule threshold (Phred), undefined = off. */
   medianQuality?: number;
+  /** k-mer spectrum error correction between QC and dedup. */
+  correct: boolean;
+  correctK: number;
+  correctMemBytes: number;
+  maxCorrections: number;
+  /** Genome size (sum over the community) if known; estimated from the data otherwise. */
+  genomeSize?: number;
   progress: ProgressSink;
 }
 
@@ -220,6 +230,163 @@ async function clearPreviousOutput(dir: string): Promise<void> {
   }
 }
 
+
+/** Reads all inputs as record-aligned batches (mates checked for equal counts); reports each input when done. */
+async function* readBatches(
+  sets: InputSet[],
+  layout: PrepBatch['layout'],
+  format: SeqFormat,
+  qualShift: number,
+  batchSize: number,
+  onInput: (info: PrepManifest['inputs']) => void,
+): AsyncGenerator<PrepBatch> {
+  let index = 0;
+  let fragmentBase = 0;
+  for (const set of sets) {
+    const rd1 = new RecordReader(set.r1);
+    const rd2 = set.r2 ? new RecordReader(set.r2) : undefined;
+    const f1 = await rd1.detect();
+    if (f1 !== format) throw inputError(`${set.r1.label}: is ${f1.toUpperCase()} but the first input is ${format.toUpperCase()}`);
+    if (rd2) await rd2.detect();
+    const perBatch = layout === 'interleaved' ? batchSize * 2 : batchSize;
+    for (;;) {
+      const c1 = await rd1.next(perBatch);
+      if (!c1) {
+        if (rd2) {
+          const extra = await rd2.next(1);
+          if (extra) {
+            throw inputError(
+              `${format}: ${set.r1.label} ends after ${rd1.recordsRead} records but ${set.r2!.label} continues (record ${rd2.recordsRead}, line ${extra.firstLine}): mate files have different numbers of reads`,
+            );
+          }
+        }
+        break;
+      }
+      if (layout === 'interleaved' && c1.records % 2 === 1) {
+        throw inputError(
+          `${format}: ${set.r1.label} record ${c1.firstRecord + c1.records}: interleaved input has an odd number of records (the last read has no mate)`,
+        );
+      }
+      const fragments = layout === 'interleaved' ? c1.records / 2 : c1.records;
+      let c2;
+      if (rd2) {
+        c2 = await rd2.next(c1.records);
+        const got = c2?.records ?? 0;
+        if (got < c1.records) {
+          throw inputError(
+            `${format}: ${set.r2!.label} ends after ${rd2.recordsRead} records but ${set.r1.label} continues (record ${c1.firstRecord + got + 1}): mate files have different numbers of reads`,
+          );
+        }
+      }
+      const batch: PrepBatch = {
+        index: index++,
+        firstFragment: fragmentBase,
+        format,
+        qualShift,
+        fragments,
+        layout,
+        r1: { label: set.r1.label, bytes: c1.bytes, records: c1.records, firstRecord: c1.firstRecord, firstLine: c1.firstLine },
+      };
+      if (c2 && set.r2) batch.r2 = { label: set.r2.label, bytes: c2.bytes, records: c2.records, firstRecord: c2.firstRecord, firstLine: c2.firstLine };
+      fragmentBase += fragments;
+      yield batch;
+    }
+    const info: PrepManifest['inputs'] = [{ uri: set.r1.uri, bytes: set.r1.size, format, compression: set.r1.compression, mate: 1, records: rd1.recordsRead }];
+    if (set.r2 && rd2) info.push({ uri: set.r2.uri, bytes: set.r2.size, format, compression: set.r2.compression, mate: 2, records: rd2.recordsRead });
+    onInput(info);
+  }
+}
+
+/**
+ * Runs batches on an engine with at most `depth` in flight and hands results to `consume` in batch order
+ * (so everything downstream is independent of the thread count).
+ */
+async function runOrdered<R>(
+  batches: AsyncIterable<PrepBatch>,
+  run: (b: PrepBatch) => Promise<R>,
+  depth: number,
+  consume: (r: R, b: PrepBatch) => Promise<void>,
+): Promise<void> {
+  // The engine transfers a batch's byte buffers away; its metadata fields stay readable for consume().
+  const pending: { promise: Promise<R>; batch: PrepBatch }[] = [];
+  try {
+    for await (const batch of batches) {
+      const promise = run(batch);
+      promise.catch(() => undefined); // awaited in order below
+      pending.push({ promise, batch });
+      while (pending.length >= depth) {
+        const head = pending.shift()!;
+        await consume(await head.promise, head.batch);
+      }
+    }
+    while (pending.length > 0) {
+      const head = pending.shift()!;
+      await consume(await head.promise, head.batch);
+    }
+  } finally {
+    for (const p of pending) p.promise.catch(() => undefined);
+  }
+}
+
+/** Pass 1 of error correction; returns the pass-2 parameters (or why correction was skipped). */
+async function buildSpectrum(
+  opts: PrepOptions,
+  batches: AsyncIterable<PrepBatch>,
+  tick: (fragments: number) => void,
+  inputBases: number,
+): Promise<{ params?: NonNullable<BatchParams['correction']>; info: Record<string, unknown> }> {
+  const k = opts.correctK;
+  // One byte per expected k-mer occurrence (an upper bound of the distinct k-mers), at least 16 MiB, at most
+  // --correct-mem: a small run gets a small, cache-friendly sketch.
+  const sketch = LevelSketch.allocate(Math.min(opts.correctMemBytes, Math.max(16 << 20, 2 * inputBases)), true);
+  const sub = new Map<number, number>();
+  let kmers = 0;
+  const engine = new LocalSpectrumEngine(opts.threads);
+  try {
+    await runOrdered(
+      batches,
+      (b) => engine.run(b, k, sketch.cells),
+      engine.queueDepth,
+      (r, b) => {
+        mergeSubsample(sub, r.keys, r.counts);
+        kmers += r.kmers;
+        tick(b.firstFragment + b.fragments);
+        return Promise.resolve();
+      },
+    );
+  } finally {
+    await engine.close();
+  }
+  const est = estimateSpectrum(sub);
+  const genomeSize = opts.genomeSize ?? est.genomeSize;
+  const coverage = opts.genomeSize ? kmers / opts.genomeSize : est.kmerCoverage;
+  const info: Record<string, unknown> = {
+    enabled: true,
+    k,
+    sketch_bytes: sketch.cells.length,
+    kmer_occurrences: kmers,
+    genome_size: genomeSize,
+    genome_size_source: opts.genomeSize ? 'given' : 'estimated from the subsampled k-mer spectrum',
+    kmer_coverage: +coverage.toFixed(2),
+    solid_threshold: est.solidThreshold,
+  };
+  if (!(coverage >= MIN_CORRECTION_COVERAGE)) {
+    info.skipped = `k-mer coverage ${coverage.toFixed(1)} is below ${MIN_CORRECTION_COVERAGE}: too low to tell errors from rare k-mers; reads left uncorrected`;
+    return { info };
+  }
+  // Lighter's sampling rate alpha = 7 / coverage, rounded to a power of two (sketch levels).
+  const level = Math.max(1, Math.min(20, Math.round(Math.log2(coverage / 7))));
+  const alpha = 2 ** -level;
+  const occupancy = sketch.occupancy(level);
+  const falseMembership = occupancy ** 3;
+  const trustThreshold = trustThresholds(k, Math.min(0.99, alpha + falseMembership));
+  Object.assign(info, { alpha, level, sketch_occupancy: +occupancy.toFixed(4), false_membership: +falseMembership.toExponential(3), trust_threshold: trustThreshold, max_corrections_per_read: opts.maxCorrections });
+  return { params: { k, level, trustThreshold, maxCorrections: opts.maxCorrections, cells: sketch.cells }, info };
+}
+
+/** Below this k-mer coverage the spectrum cannot separate errors from rare k-mers. */
+const MIN_CORRECTION_COVERAGE = 4;
+
 /** Phase 1: FASTQ/FASTA -> QC -> dedup -> embedding -> Parquet shards + manifest (written last). */
 export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
   const t0 = performance.now();
@@ -243,8 +410,8 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
   await mkdir(join(opts.output, 'shards'), { recursive: true });
   await clearPreviousOutput(opts.output);
 
-  const engine = new LocalPrepEngine(opts.threads);
   const writer = await ShardWriter.open(dim, opts.threads);
+  let correctionInfo: Record<string, unknown> = { enabled: false };
   const dedup = opts.dedup ? new DuplicateFilter(opts.dedupMemBytes) : undefined;
   const counters = new Float64Array(COUNTER_NAMES.length);
   const stats = allocStats();
@@ -255,7 +422,6 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
   let duplicates = 0;
   let fragmentsOut = 0;
   let fragmentBase = 0;
-  let rawDone = 0;
   const fq =
     opts.writeFastq
       ? {
@@ -318,78 +484,37 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
     }
   };
 
+  const batchesOf = (onInput: (info: PrepManifest['inputs']) => void) =>
+    readBatches(sets, layout, resolved.format, resolved.qualShift, opts.batchSize, onInput);
+  const progressTick = (fragments: number) =>
+    opts.progress.update({ fragments, bytes: sets.reduce((a, st) => a + st.r1.rawBytesRead() + (st.r2?.rawBytesRead() ?? 0), 0) - rawBase, totalBytes });
+  let rawBase = 0;
+
+  // Pass 1 of error correction: the k-mer spectrum of all reads.
+  if (opts.correct) {
+    opts.progress.phase('correct: k-mer spectrum');
+    // bases in the input, roughly: FASTQ is about half bases; gzip compresses FASTQ about 4x
+    const inputBases = sets.reduce((a, st) => a + [st.r1, st.r2].reduce((b, src) => b + (src ? (src.size * (src.compression === 'gzip' ? 4 : 1)) / 2 : 0), 0), 0);
+    const spectrum = await buildSpectrum(opts, batchesOf(() => undefined), progressTick, inputBases);
+    rawBase = sets.reduce((a, st) => a + st.r1.rawBytesRead() + (st.r2?.rawBytesRead() ?? 0), 0);
+    correctionInfo = spectrum.info;
+    if (spectrum.params) params.correction = spectrum.params;
+    else opts.progress.log(`correct: ${spectrum.info.skipped as string}`);
+  }
+
   opts.progress.phase('prep');
-  const pending: { promise: Promise<PrepBatchResult>; start: number }[] = [];
-  let batchIndex = 0;
+  const engine = new LocalPrepEngine(opts.threads);
   try {
-    for (const set of sets) {
-      const rd1 = new RecordReader(set.r1);
-      const rd2 = set.r2 ? new RecordReader(set.r2) : undefined;
-      const f1 = await rd1.detect();
-      if (f1 !== resolved.format) throw inputError(`${set.r1.label}: is ${f1.toUpperCase()} but the first input is ${resolved.format.toUpperCase()}`);
-      if (rd2) await rd2.detect();
-      const perBatch = layout === 'interleaved' ? opts.batchSize * 2 : opts.batchSize;
-      for (;;) {
-        const c1 = await rd1.next(perBatch);
-        if (!c1) {
-          if (rd2) {
-            const extra = await rd2.next(1);
-            if (extra) {
-              throw inputError(
-                `${resolved.format}: ${set.r1.label} ends after ${rd1.recordsRead} records but ${set.r2!.label} continues (record ${rd2.recordsRead}, line ${extra.firstLine}): mate files have different numbers of reads`,
-              );
-            }
-          }
-          break;
-        }
-        let fragments = c1.records;
-        if (layout === 'interleaved' && c1.records % 2 === 1) {
-          throw inputError(
-            `${resolved.format}: ${set.r1.label} record ${c1.firstRecord + c1.records}: interleaved input has an odd number of records (the last read has no mate)`,
-          );
-        }
-        if (layout === 'interleaved') fragments = c1.records / 2;
-        let c2;
-        if (rd2) {
-          c2 = await rd2.next(c1.records);
-          const got = c2?.records ?? 0;
-          if (got < c1.records) {
-            throw inputError(
-              `${resolved.format}: ${set.r2!.label} ends after ${rd2.recordsRead} records but ${set.r1.label} continues (record ${c1.firstRecord + got + 1}): mate files have different numbers of reads`,
-            );
-          }
-        }
-        const batch: PrepBatch = {
-          index: batchIndex++,
-          format: resolved.format,
-          qualShift: resolved.qualShift,
-          fragments,
-          layout,
-          r1: { label: set.r1.label, bytes: c1.bytes, records: c1.records, firstRecord: c1.firstRecord, firstLine: c1.firstLine },
-        };
-        if (c2 && set.r2) batch.r2 = { label: set.r2.label, bytes: c2.bytes, records: c2.records, firstRecord: c2.firstRecord, firstLine: c2.firstLine };
-        const promise = engine.run(batch, params);
-        promise.catch(() => undefined); // handled in order below
-        pending.push({ promise, start: fragmentBase });
-        fragmentBase += fragments;
-        while (pending.length >= engine.queueDepth) {
-          const head = pending.shift()!;
-          await consume(await head.promise, head.start);
-        }
-        opts.progress.update({
-          fragments: fragmentBase,
-          bytes: rawDone + set.r1.rawBytesRead() + (set.r2?.rawBytesRead() ?? 0),
-          totalBytes,
-        });
-      }
-      while (pending.length > 0) {
-        const head = pending.shift()!;
-        await consume(await head.promise, head.start);
-      }
-      rawDone += set.r1.size + (set.r2?.size ?? 0);
-      inputsInfo.push({ uri: set.r1.uri, bytes: set.r1.size, format: resolved.format, compression: set.r1.compression, mate: 1, records: rd1.recordsRead });
-      if (set.r2 && rd2) inputsInfo.push({ uri: set.r2.uri, bytes: set.r2.size, format: resolved.format, compression: set.r2.compression, mate: 2, records: rd2.recordsRead });
-    }
+    await runOrdered(
+      batchesOf((info) => inputsInfo.push(...info)),
+      (batch) => engine.run(batch, params),
+      engine.queueDepth,
+      async (r, batch) => {
+        await consume(r, batch.firstFragment);
+        fragmentBase = batch.firstFragment + batch.fragments;
+        progressTick(fragmentBase);
+      },
+    );
     await flushShard();
     if (fq) {
       for (const sink of [fq.r1, fq.r2]) {
@@ -399,7 +524,6 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
       }
     }
   } catch (err) {
-    for (const p of pending) p.promise.catch(() => undefined);
     if (fq) for (const sink of [fq.r1, fq.r2]) if (sink) {
       sink.gz.destroy();
       sink.file.destroy();
@@ -444,6 +568,7 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
       dedup_memory_bytes: dedup?.bytes ?? 0,
       phred: opts.phred,
       median_quality: opts.medianQuality ?? null,
+      correction: correctionInfo,
       qc: resolved.qc,
       ...(Object.keys(outputs).length > 0 ? { outputs } : {}),
     },

@@ -1,4 +1,6 @@
 import { inputError } from '../errors.js';
+import { ReadCorrector } from '../correct/correct.js';
+import { LevelSketch } from '../correct/sketch.js';
 import { countKmers, kmerTable, normaliseRow } from '../embed/kmerProfile.js';
 import { fragmentHash } from '../dedup/hash.js';
 import { allocParsed, parseRecords, type ParsedRecords } from '../io/seqParser.js';
@@ -46,6 +48,16 @@ function sameId(a: Mate, b: Mate): boolean {
   if (ae - as !== be - bs) return false;
   for (let i = 0; i < ae - as; i++) if (a.bytes[as + i] !== b.bytes[bs + i]) return false;
   return true;
+}
+
+let cachedCorrector: { cells: Uint8Array; key: string; corrector: ReadCorrector } | undefined;
+/** One corrector per worker and sketch (its scratch buffers are reused across batches). */
+function correctorFor(c: NonNullable<BatchParams['correction']>): ReadCorrector {
+  const key = `${c.k}/${c.level}/${c.maxCorrections}/${c.trustThreshold.join(',')}`;
+  if (!cachedCorrector || cachedCorrector.cells.buffer !== c.cells.buffer || cachedCorrector.key !== key) {
+    cachedCorrector = { cells: c.cells, key, corrector: new ReadCorrector(new LevelSketch(c.cells), c) };
+  }
+  return cachedCorrector.corrector;
 }
 
 /** Growable byte sink for the cleaned FASTQ output. */
@@ -179,6 +191,7 @@ export function processBatch(batch: PrepBatch, params: BatchParams): PrepBatchRe
   const ad1 = qc.adapterTrim ? adapters(qc.adaptersR1) : [];
   const ad2 = qc.adapterTrim ? adapters(qc.adaptersR2) : [];
 
+  const corrector = params.correction ? correctorFor(params.correction) : undefined;
   const counters = new Float64Array(COUNTER_NAMES.length);
   const stats = allocStats();
   const tmp = new Float64Array(2);
@@ -274,6 +287,27 @@ export function processBatch(batch: PrepBatch, params: BatchParams): PrepBatchRe
     if (reason !== FilterReason.Pass) {
       counters[C.filtered_too_short - 1 + reason]! += 1;
       continue;
+    }
+
+    // error correction (between QC and dedup: corrected pairs are fingerprinted and embedded)
+    if (corrector) {
+      let readsFixed = 0;
+      let readsStuck = 0;
+      const r1c = corrector.correct(m1.bytes, v1.start, v1.len, qv1);
+      let bases = r1c >= 0 ? r1c : -1 - r1c;
+      if (r1c > 0) readsFixed++;
+      else if (r1c < 0) readsStuck++;
+      if (paired) {
+        const pp = m2.parsed;
+        const qs2 = pp.qualStart[m2.index]!;
+        const r2c = corrector.correct(m2.bytes, v2.start, v2.len, qs2 >= 0 ? qs2 + (v2.start - pp.seqStart[m2.index]!) : -1);
+        bases += r2c >= 0 ? r2c : -1 - r2c;
+        if (r2c > 0) readsFixed++;
+        else if (r2c < 0) readsStuck++;
+      }
+      counters[C.bases_corrected]! += bases;
+      counters[C.reads_corrected]! += readsFixed;
+      counters[C.reads_uncorrectable]! += readsStuck;
     }
 
     // kept: statistics after QC, attributes, embedding, fingerprint

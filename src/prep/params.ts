@@ -1,10 +1,13 @@
 import type { Normalisation } from '../embed/kmerProfile.js';
 import type { QcParams } from '../qc/params.js';
+import type { CorrectionParams } from '../correct/correct.js';
 import type { SeqFormat } from '../io/recordReader.js';
 
 /** Everything a worker needs to process a batch; plain data so it crosses thread/process boundaries. */
 export interface BatchParams {
   qc: QcParams;
+  /** Error correction (pass 2), with the pass-1 sketch cells (shared memory in the local engine). */
+  correction?: CorrectionParams & { cells: Uint8Array };
   kmer: number;
   normalisation: Normalisation;
   writeFastq: boolean;
@@ -13,6 +16,8 @@ export interface BatchParams {
 /** One unit of work: `records` fragments from one or two inputs, with positions for error messages. */
 export interface PrepBatch {
   index: number;
+  /** Run-wide index of the batch's first fragment (input order). */
+  firstFragment: number;
   format: SeqFormat;
   /** Offset subtracted from quality bytes (31 for Phred+64 input). */
   qualShift: number;
@@ -41,6 +46,9 @@ export const COUNTER_NAMES = [
   'filtered_low_complexity',
   'fragments_passed_qc',
   'bases_passed_qc',
+  'bases_corrected',
+  'reads_corrected',
+  'reads_uncorrectable',
 ] as const;
 export type CounterName = (typeof COUNTER_NAMES)[number];
 export const C = Object.fromEntries(COUNTER_NAMES.map((n, i) => [n, i])) as Record<CounterName, number>;
@@ -72,3 +80,12 @@ export interface PrepBatchResult {
 }
 
 export const ATTRS_PER_FRAGMENT = 4;
+
+/** Pass 1 of error correction: what one batch contributes to the spectrum (the sketch is updated in place). */
+export interface SpectrumBatchResult {
+  index: number;
+  kmers: number;
+  /** subsampled k-mer keys and their counts in this batch */
+  keys: Uint32Array;
+  counts: Uint32Array;
+}
