@@ -3,6 +3,12 @@
  *
  *   npx tsc -p tsconfig.json && node dist/bench/kmeans-vs-sklearn.js [--n 1000000] [--k 7] [--threads 2]
  *       [--n-init 3] [--max-iter 300] [--tol 1e-4] [--matrix file.bin|file.npy --d 136] [--python /usr/bin/python3]
+ *       [--repeat 3] [--kernels wasm|js|js,wasm] [--chooseK [--choosek-kernels wasm]]
+ *
+ * Each data set is run --repeat times, alternating sklearn and ours (each --kernels value, via
+ * METAVEC_KMEANS_KERNEL); medians of the wall times (and of the process CPU times) are reported, with the 1-min
+ * load average around every run (the machine may be shared). --chooseK also times chooseK (gap statistic,
+ * k = 1..12, nInit 3) on the last data set.
  *
  * (a) a synthetic n x 136 float32 matrix: 7 Dirichlet(1)-like composition centers plus Gaussian noise (sd 0.008,
  *     overlapping like per-read 4-mer profiles); (b) optionally a matrix file. Prints wall time, iterations and
@@ -13,7 +19,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { kmeans } from '../src/cluster/index.js';
+import { chooseK, kmeans } from '../src/cluster/index.js';
 import type { KMeansOptions } from '../src/cluster/index.js';
 import { profileMixture } from '../src/cluster/synthetic.js';
 import { createLocalKMeansExecutor } from '../src/engines/local/kmeansPool.js';
@@ -54,17 +60,46 @@ function readMatrix(file: string, dArg: number | undefined): { x: Float32Array; 
   return { x, n: x.length / d, d };
 }
 
-interface Side { wallSeconds: number; iterations: number; inertia: number }
+interface Side { wallSeconds: number; cpuSeconds?: number; iterations: number; inertia: number; load1m?: number }
 
-async function runOurs(x: Float32Array, n: number, d: number, threads: number, opts: KMeansOptions): Promise<Side & { init: string }> {
+function cpuSeconds(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+}
+
+async function runOurs(x: Float32Array, n: number, d: number, threads: number, opts: KMeansOptions, kernel: string): Promise<Side & { init: string; kernel: string }> {
+  process.env.METAVEC_KMEANS_KERNEL = kernel;
+  const c0 = cpuSeconds();
   const t0 = performance.now();
   const exec = await createLocalKMeansExecutor(x, n, d, threads);
   try {
     const r = await kmeans(exec, opts);
-    return { wallSeconds: (performance.now() - t0) / 1000, iterations: r.iterations, inertia: r.inertia, init: r.init };
+    return {
+      kernel, wallSeconds: (performance.now() - t0) / 1000, cpuSeconds: cpuSeconds() - c0, iterations: r.iterations, inertia: r.inertia,
+      init: r.init, load1m: loadavg()[0] ?? 0,
+    };
   } finally {
     await exec.close();
   }
+}
+
+async function runChooseK(x: Float32Array, n: number, d: number, threads: number, kernel: string): Promise<{ kernel: string; wallSeconds: number; cpuSeconds: number; k: number; load1m: number }> {
+  process.env.METAVEC_KMEANS_KERNEL = kernel;
+  const c0 = cpuSeconds();
+  const t0 = performance.now();
+  const exec = await createLocalKMeansExecutor(x, n, d, threads);
+  try {
+    const r = await chooseK(exec, { kMin: 1, kMax: 12, seed: 0, nInit: 3, maxIter: 300, tol: 1e-4 });
+    return { kernel, wallSeconds: (performance.now() - t0) / 1000, cpuSeconds: cpuSeconds() - c0, k: r.k, load1m: loadavg()[0] ?? 0 };
+  } finally {
+    await exec.close();
+  }
+}
+
+function median(v: number[]): number {
+  const s = [...v].sort((a, b) => a - b);
+  const h = s.length >> 1;
+  return s.length % 2 ? s[h]! : (s[h - 1]! + s[h]!) / 2;
 }
 
 function runSklearn(py: string, file: string, n: number, d: number, threads: number, o: KMeansOptions): Side {
@@ -91,27 +126,57 @@ async function main(): Promise<void> {
   ];
   const matrix = arg('matrix');
   if (matrix) datasets.push({ name: matrix, load: () => readMatrix(matrix, arg('d') ? Number(arg('d')) : undefined) });
+  const repeat = Number(arg('repeat', '3'));
+  const kernels = (arg('kernels', 'wasm') ?? 'wasm').split(',');
   const results = [];
+  let chooseKRuns: Awaited<ReturnType<typeof runChooseK>>[] = [];
   try {
-    for (const ds of datasets) {
+    for (const [di, ds] of datasets.entries()) {
       const { x, n: rows, d } = ds.load();
       const file = join(dir, 'x.bin');
       writeFileSync(file, new Uint8Array(x.buffer, x.byteOffset, x.byteLength));
       const loadBefore = loadavg()[0] ?? 0;
-      const sk = py ? runSklearn(py, file, rows, d, threads, base) : undefined;
-      const ours = await runOurs(x, rows, d, threads, base);
+      const sk: Side[] = [];
+      const ours: Record<string, Awaited<ReturnType<typeof runOurs>>[]> = Object.fromEntries(kernels.map((k) => [k, []]));
+      for (let rep = 0; rep < repeat; rep++) {
+        if (py) sk.push({ ...runSklearn(py, file, rows, d, threads, base), load1m: loadavg()[0] ?? 0 });
+        for (const kern of kernels) ours[kern]!.push(await runOurs(x, rows, d, threads, base, kern));
+      }
+      const skWall = sk.length ? median(sk.map((s) => s.wallSeconds)) : null;
+      const summary = Object.fromEntries(kernels.map((kern) => {
+        const runs = ours[kern]!;
+        const wall = median(runs.map((r) => r.wallSeconds));
+        return [kern, {
+          medianWallSeconds: wall, medianCpuSeconds: median(runs.map((r) => r.cpuSeconds!)),
+          timeRatio: skWall ? wall / skWall : null, inertiaRatio: sk[0] ? runs[0]!.inertia / sk[0].inertia : null,
+          iterations: runs[0]!.iterations, inertia: runs[0]!.inertia,
+        }];
+      }));
       const row = {
         loadAverage1m: { before: loadBefore, after: loadavg()[0] ?? 0 },
-        dataset: ds.name, n: rows, d, k, nInit: base.nInit, maxIter: base.maxIter, tol: base.tol, threads,
-        ours, sklearn: sk, timeRatio: sk ? ours.wallSeconds / sk.wallSeconds : null, inertiaRatio: sk ? ours.inertia / sk.inertia : null,
+        dataset: ds.name, n: rows, d, k, nInit: base.nInit, maxIter: base.maxIter, tol: base.tol, threads, repeat,
+        sklearn: sk.length ? { medianWallSeconds: skWall, medianCpuSeconds: median(sk.map((s) => s.cpuSeconds ?? NaN)), runs: sk } : undefined,
+        ours: summary, oursRuns: ours,
       };
       results.push(row);
-      console.log(`\n${ds.name}: n=${rows} d=${d} k=${k} n_init=${base.nInit} max_iter=${base.maxIter} tol=${base.tol} threads=${threads}`
+      console.log(`\n${ds.name}: n=${rows} d=${d} k=${k} n_init=${base.nInit} max_iter=${base.maxIter} tol=${base.tol} threads=${threads}, ${repeat} runs each`
         + ` (1-min load average ${row.loadAverage1m.before.toFixed(2)} -> ${row.loadAverage1m.after.toFixed(2)} on ${cpus().length} CPUs)`);
-      console.log(`  metavec (${ours.init}, lloyd): ${ours.wallSeconds.toFixed(2)} s, ${ours.iterations} iterations (best run), objective ${ours.inertia.toFixed(4)}`);
-      if (sk) {
-        console.log(`  sklearn (k-means++, lloyd): ${sk.wallSeconds.toFixed(2)} s, ${sk.iterations} iterations (best run), objective ${sk.inertia.toFixed(4)}`);
-        console.log(`  ratio ours/sklearn: time ${row.timeRatio!.toFixed(2)}, objective ${row.inertiaRatio!.toFixed(5)}`);
+      if (sk.length) {
+        console.log(`  sklearn (k-means++, lloyd): median ${skWall!.toFixed(2)} s [${sk.map((s) => s.wallSeconds.toFixed(2)).join(', ')}], ${sk[0]!.iterations} iterations, objective ${sk[0]!.inertia.toFixed(4)}`);
+      }
+      for (const kern of kernels) {
+        const s = summary[kern]!;
+        console.log(`  metavec ${kern}: median ${s.medianWallSeconds.toFixed(2)} s [${ours[kern]!.map((r) => r.wallSeconds.toFixed(2)).join(', ')}], cpu ${s.medianCpuSeconds.toFixed(2)} s, `
+          + `${s.iterations} iterations, objective ${s.inertia.toFixed(4)}${s.timeRatio !== null ? `, ratio ours/sklearn: time ${s.timeRatio.toFixed(2)}, objective ${s.inertiaRatio!.toFixed(5)}` : ''}`);
+      }
+      if (process.argv.includes('--chooseK') && di === datasets.length - 1) {
+        chooseKRuns = [];
+        const ckKernels = (arg('choosek-kernels', 'wasm') ?? 'wasm').split(',');
+        for (let rep = 0; rep < repeat; rep++) for (const kern of ckKernels) chooseKRuns.push(await runChooseK(x, rows, d, threads, kern));
+        for (const kern of ckKernels) {
+          const runs = chooseKRuns.filter((r) => r.kernel === kern);
+          console.log(`  chooseK (gap, k=1..12, nInit 3) ${kern}: median ${median(runs.map((r) => r.wallSeconds)).toFixed(1)} s [${runs.map((r) => r.wallSeconds.toFixed(1)).join(', ')}], k=${runs[0]!.k}`);
+        }
       }
     }
   } finally {
@@ -120,7 +185,7 @@ async function main(): Promise<void> {
   const date = new Date().toISOString().slice(0, 10);
   mkdirSync(join(ROOT, 'bench/results'), { recursive: true });
   const out = join(ROOT, `bench/results/kmeans-${date}.json`);
-  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), metavec: TOOL_VERSION, node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, results }, null, 2) + '\n');
+  writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), metavec: TOOL_VERSION, node: process.version, cpus: cpus().length, cpu: cpus()[0]?.model, results, chooseK: chooseKRuns }, null, 2) + '\n');
   console.log(`\nwrote ${out}`);
 }
 

@@ -11,7 +11,7 @@ import type {
 } from './types.js';
 import { numBlocks, opCenters, partWidth, runBlockOp, Scratch } from './blockOps.js';
 import type { BlockOp, RowBuffers } from './blockOps.js';
-import { ensureMemory, matrixMemory, newKMeansMemory, scratchBytes, selectedKernel, WASM_MAX_BYTES } from './wasmKernels.js';
+import { ensureMemory, matrixMemory, newKMeansMemory, scratchBytes, selectedKernel, WASM_IN_PLACE_MAX_BYTES } from './wasmKernels.js';
 import type { WasmMemory } from './wasmKernels.js';
 
 /** The in-process executor copies the matrix into a WASM memory (no per-pass copies) up to this size. */
@@ -19,15 +19,15 @@ const IN_PROCESS_WASM_COPY_MAX = 256 * 1024 * 1024;
 
 /**
  * Where the matrix lives for the selected kernel: in a shared WebAssembly memory (WASM kernel in place) when it
- * already does (allocateKMeansMatrix) or when `copy` allows copying it there (and it fits in 4 GiB with room
- * for the scratch regions); else `data` itself (the WASM kernel then copies rows chunk by chunk).
+ * already does (allocateKMeansMatrix) or when `copy` allows copying it there (at most WASM_IN_PLACE_MAX_BYTES);
+ * else `data` itself (the WASM kernel then copies rows chunk by chunk).
  */
 export function placeMatrix(data: Float32Array, n: number, d: number, copy: boolean): { x: Float32Array; memory?: WasmMemory } {
   if (selectedKernel() !== 'wasm') return { x: data };
   const known = matrixMemory(data);
   if (known) return { x: data, memory: known };
   const bytes = 4 * n * d;
-  if (!copy || bytes > WASM_MAX_BYTES - (256 << 20)) return { x: data };
+  if (!copy || bytes > WASM_IN_PLACE_MAX_BYTES) return { x: data };
   const memory = newKMeansMemory(bytes);
   const x = new Float32Array(memory.buffer, 0, n * d);
   x.set(data);

@@ -140,14 +140,17 @@ export function gapReferences(x: Float32Array, m: number, d: number, B: number, 
   }
   for (let p = 0; p < d; p++) for (let q = 0; q < p; q++) cov[p * d + q] = cov[q * d + p]!;
   const V = symmetricEigenvectors(cov, d);
-  // Projections' ranges.
+  // Projections' ranges (VT = V transposed: contiguous reads, same sums in the same order).
+  const VT = new Float64Array(d * d);
+  for (let t = 0; t < d; t++) for (let c = 0; c < d; c++) VT[c * d + t] = V[t * d + c]!;
   const lo = new Float64Array(d).fill(Infinity);
   const hi = new Float64Array(d).fill(-Infinity);
   for (let i = 0; i < m; i++) {
     for (let t = 0; t < d; t++) row[t] = x[i * d + t]! - mean[t]!;
     for (let c = 0; c < d; c++) {
       let s = 0;
-      for (let t = 0; t < d; t++) s += row[t]! * V[t * d + c]!;
+      const o = c * d;
+      for (let t = 0; t < d; t++) s += row[t]! * VT[o + t]!;
       if (s < lo[c]!) lo[c] = s;
       if (s > hi[c]!) hi[c] = s;
     }

@@ -121,7 +121,7 @@ class Fn {
 
 const OP = {
   i32load: 0x28, f32load: 0x2a, f64load: 0x2b, i32store: 0x36, f64store: 0x39,
-  i32add: 0x6a, i32sub: 0x6b, i32mul: 0x6c, i32ltS: 0x48, i32leS: 0x4c,
+  i32add: 0x6a, i32sub: 0x6b, i32mul: 0x6c, i32ltS: 0x48, i32ltU: 0x49, i32leS: 0x4c,
   f64lt: 0x63, f64gt: 0x64, f64add: 0xa0, f64sub: 0xa1, f64mul: 0xa2, f64promote: 0xbb, select: 0x1b,
 } as const;
 const SIMD = {
@@ -137,6 +137,11 @@ const PAGE = 65536;
 const MAX_PAGES = 65536;
 /** Largest WebAssembly (wasm32) memory: 4 GiB. */
 export const WASM_MAX_BYTES = PAGE * MAX_PAGES;
+/**
+ * Largest matrix placed in a WASM memory (in place). Pointer loops compare unsigned, so up to 4 GiB should work,
+ * but addresses >= 2^31 are untested: larger matrices use the chunk-copy mode.
+ */
+export const WASM_IN_PLACE_MAX_BYTES = 2 ** 31 - (64 << 20);
 
 function moduleBytes(fns: Fn[]): Uint8Array {
   const types = fns.map((fn) => [0x60, ...vec(new Array<number[]>(fn.nParams).fill([I32])), 0]);
@@ -189,7 +194,7 @@ function emitNearest(name: string, R: number, Vs: readonly number[]): Fn {
           for (let r = 0; r < R; r++) f.get(xP).get(i).i32(r).op(OP.i32add).get(rowB).op(OP.i32mul).op(OP.i32add).set(xp[r]!);
           f.get(xp[0]!).get(rowB).op(OP.i32add).set(xend);
           f.get(ctP).get(jg).i32(8).op(OP.i32mul).op(OP.i32add).set(cp);
-          f.while(() => f.get(xp[0]!).get(xend).op(OP.i32ltS), () => {
+          f.while(() => f.get(xp[0]!).get(xend).op(OP.i32ltU), () => {
             for (let r = 0; r < R; r++) f.get(xp[r]!).mem(OP.f32load, 2).op(OP.f64promote).simd(SIMD.f64x2splat).set(xs[r]!);
             for (let v = 0; v < V; v++) f.get(cp).simdMem(SIMD.load, 3, 16 * v).set(cv[v]!);
             for (let r = 0; r < R; r++) {
@@ -336,7 +341,7 @@ function emitOwn(): Fn {
       f.get(xP).get(i).i32(r).op(OP.i32add).get(rowB).op(OP.i32mul).op(OP.i32add).set(xp[r]!);
     }
     f.get(xp[0]!).get(rowB).op(OP.i32add).set(xend);
-    f.while(() => f.get(xp[0]!).get(xend).op(OP.i32ltS), () => {
+    f.while(() => f.get(xp[0]!).get(xend).op(OP.i32ltU), () => {
       for (let r = 0; r < R; r++) {
         f.get(acc[r]!).get(xp[r]!).mem(OP.f32load, 2).op(OP.f64promote).get(cp[r]!).mem(OP.f64load, 3).op(OP.f64mul).op(OP.f64add).set(acc[r]!);
         f.inc(xp[r]!, 4).incBy(cp[r]!, cstr);
@@ -671,7 +676,7 @@ const matrixMemories = new WeakMap<SharedArrayBuffer, WasmMemory>();
  */
 export function allocateKMeansMatrix(n: number, d: number): Float32Array {
   const bytes = 4 * n * d;
-  if (selectedKernel() !== 'wasm' || bytes > WASM_MAX_BYTES - 64 * PAGE) return new Float32Array(new SharedArrayBuffer(bytes));
+  if (selectedKernel() !== 'wasm' || bytes > WASM_IN_PLACE_MAX_BYTES) return new Float32Array(new SharedArrayBuffer(bytes));
   const mem = newKMeansMemory(bytes);
   const x = new Float32Array(mem.buffer, 0, n * d);
   matrixMemories.set(mem.buffer, mem);
