@@ -112,10 +112,11 @@ function score(orig, corrected) {
 }
 
 function timed(cmd, argv) {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', cmd, ...argv], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M %U %S', cmd, ...argv], { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr.slice(-2000)}`);
-  const [wall, rss] = r.stderr.trim().split('\n').pop().split(' ').map(Number);
-  return { wall_s: wall, peak_rss_mb: Math.round(rss / 1024) };
+  const [wall, rss, user, sys] = r.stderr.trim().split('\n').pop().split(' ').map(Number);
+  // CPU seconds are far less sensitive than wall time to other load on a shared machine
+  return { wall_s: wall, cpu_s: +(user + sys).toFixed(2), peak_rss_mb: Math.round(rss / 1024) };
 }
 
 const orig = new Map([...(await readFastq(`${prefix}1.fq`)).entries()].map(([n, s]) => [n, s]));
@@ -134,9 +135,13 @@ for (const [n, s] of await readFastq(join(lod, 'sim_2.cor.fq'))) lcor.set(n, s);
 const mod = join(work, 'metavec');
 rmSync(mod, { recursive: true, force: true });
 const mt = timed('node', [join(repo, 'dist/src/cli/main.js'), 'prep', '--input', `${prefix}1.fq`, '--input2', `${prefix}2.fq`, '--output', mod,
-  '--threads', String(threads), '--correct-k', String(k), '--genome-size', String(genomeSize),
+  '--threads', String(threads), '--correct-k', String(k), ...(opt('correct-mem') ? ['--correct-mem', opt('correct-mem')] : []), '--genome-size', String(genomeSize),
   '--no-adapter-trim', '--no-cut-front', '--no-cut-tail', '--min-length', '1', '--max-n-frac', '1', '--unqualified-percent', '100',
   '--complexity-threshold', '0', '--no-dedup', '--write-fastq', '--quiet']);
+// the same prep without correction: the difference is what correction itself costs
+const base = timed('node', [join(repo, 'dist/src/cli/main.js'), 'prep', '--input', `${prefix}1.fq`, '--input2', `${prefix}2.fq`, '--output', join(work, 'metavec-nocorrect'),
+  '--threads', String(threads), '--no-correct', '--no-adapter-trim', '--no-cut-front', '--no-cut-tail', '--min-length', '1', '--max-n-frac', '1',
+  '--unqualified-percent', '100', '--complexity-threshold', '0', '--no-dedup', '--quiet']);
 const mcor = await readFastq(join(mod, 'clean_R1.fastq.gz'));
 for (const [n, s] of await readFastq(join(mod, 'clean_R2.fastq.gz'))) mcor.set(n, s);
 const manifest = JSON.parse(readFileSync(join(mod, 'manifest.json'), 'utf8'));
@@ -157,6 +162,10 @@ const result = {
 };
 result.ratio_gain = +(result.metavec.gain / result.lighter.gain).toFixed(3);
 result.ratio_reads_per_s = +(result.metavec.reads_per_s / result.lighter.reads_per_s).toFixed(3);
-console.log(JSON.stringify({ lighter: { ...result.lighter }, metavec: { ...result.metavec, correction: undefined }, ratio_gain: result.ratio_gain, ratio_reads_per_s: result.ratio_reads_per_s }, null, 1));
+// correction work alone: CPU of prep minus CPU of the same prep with --no-correct, against Lighter's CPU
+result.metavec.prep_without_correction = base;
+result.metavec.correction_cpu_s = +(mt.cpu_s - base.cpu_s).toFixed(2);
+result.ratio_correction_reads_per_cpu_s = +(lt.cpu_s / result.metavec.correction_cpu_s).toFixed(3);
+console.log(JSON.stringify({ lighter: { ...result.lighter }, metavec: { ...result.metavec, correction: undefined }, ratio_gain: result.ratio_gain, ratio_reads_per_s: result.ratio_reads_per_s, correction_cpu_s: result.metavec.correction_cpu_s, ratio_correction_reads_per_cpu_s: result.ratio_correction_reads_per_cpu_s }, null, 1));
 mkdirSync(join(repo, 'bench/results'), { recursive: true });
 writeFileSync(join(repo, `bench/results/correct-${result.date}.json`), JSON.stringify(result, null, 2) + '\n');

@@ -56,6 +56,11 @@ export function trustThresholds(k: number, p: number, tail = 0.01): number[] {
   return y;
 }
 
+/** Number of k-mers covering position j of a read with n k-mers. */
+function coverOf(j: number, n: number, k: number): number {
+  return Math.min(j, n - 1) - Math.max(0, j - k + 1) + 1;
+}
+
 export class ReadCorrector {
   private fhi: Uint32Array;
   private flo: Uint32Array;
@@ -66,6 +71,7 @@ export class ReadCorrector {
   private trusted: Uint8Array;
   private tried: Uint8Array;
   private changedAt: Int32Array;
+  private sup: Int32Array;
   private readonly h = new Uint32Array(2);
 
   constructor(
@@ -81,6 +87,7 @@ export class ReadCorrector {
     this.trusted = new Uint8Array(512);
     this.tried = new Uint8Array(512);
     this.changedAt = new Int32Array(512);
+    this.sup = new Int32Array(512);
   }
 
   private ensure(len: number): void {
@@ -95,6 +102,7 @@ export class ReadCorrector {
     this.trusted = new Uint8Array(n);
     this.tried = new Uint8Array(n);
     this.changedAt = new Int32Array(n);
+    this.sup = new Int32Array(n);
   }
 
   /** Is the canonical form of (fh, fl | rh, rl) sampled? */
@@ -219,9 +227,14 @@ export class ReadCorrector {
     kmerCodes(s, start, len, k, this.fhi, this.flo, this.rhi, this.rlo, this.valid);
     for (let i = 0; i < n; i++) this.sampled[i] = this.isSampled(i);
     let untrusted = 0;
+    // support of each position: a sliding sum of sampled flags over the k-mers covering it
+    const sup = this.sup;
+    let window = 0;
     for (let j = 0; j < len; j++) {
-      const t = this.support(j, n);
-      const ok = t >= this.p.trustThreshold[this.cov]! ? 1 : 0;
+      if (j < n) window += this.sampled[j]!;
+      if (j - k >= 0) window -= this.sampled[j - k]!;
+      sup[j] = window;
+      const ok = window >= this.p.trustThreshold[coverOf(j, n, k)]! ? 1 : 0;
       this.trusted[j] = ok;
       this.tried[j] = 0;
       if (!ok) untrusted++;
@@ -244,8 +257,7 @@ export class ReadCorrector {
       let bestQ = 256;
       for (let j = 0; j < len; j++) {
         if (this.trusted[j] || this.tried[j]) continue;
-        const t = this.support(j, n);
-        const r = t / this.cov;
+        const r = sup[j]! / coverOf(j, n, k);
         const q = qualStart >= 0 ? s[qualStart + j]! : 0;
         if (r < bestRatio || (r === bestRatio && q < bestQ)) {
           best = j;
@@ -258,7 +270,7 @@ export class ReadCorrector {
       if (best < 0 || bestRatio > MAX_ERROR_SUPPORT) break;
       this.tried[best] = 1;
       const orig = s[start + best]!;
-      const cov = Math.min(best, n - 1) - Math.max(0, best - k + 1) + 1;
+      const cov = coverOf(best, n, k);
       const need = this.p.trustThreshold[cov]!;
       // a run of minRun sampled k-mers happens by chance for a wrong base with probability ~p^minRun
       const minRun = Math.min(cov, MIN_RUN);
@@ -293,6 +305,7 @@ export class ReadCorrector {
       for (let i = lo; i <= hi; i++) this.sampled[i] = this.isSampled(i);
       for (let j = lo; j < Math.min(len, hi + k); j++) {
         const t = this.support(j, n);
+        sup[j] = t;
         this.trusted[j] = t >= this.p.trustThreshold[this.cov]! ? 1 : 0;
         this.tried[j] = 0;
       }

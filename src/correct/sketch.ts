@@ -40,6 +40,9 @@ export class LevelSketch {
     const line = (h1 & this.mask & ~63) >>> 0;
     for (let i = 0; i < PROBES; i++) {
       const idx = line + ((h2 >>> (6 * i)) & 63);
+      // Cells only grow, so a plain read that already shows >= level is final; only smaller values need the
+      // atomic compare-and-swap (most occurrences of a frequent k-mer stop here).
+      if (cells[idx]! >= level) continue;
       let cur = Atomics.load(cells, idx);
       while (level > cur) {
         const prev = Atomics.compareExchange(cells, idx, cur, level);
