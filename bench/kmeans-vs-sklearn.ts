@@ -3,7 +3,7 @@
  *
  *   npx tsc -p tsconfig.json && node dist/bench/kmeans-vs-sklearn.js [--n 1000000] [--k 7] [--threads 2]
  *       [--n-init 3] [--max-iter 300] [--tol 1e-4] [--matrix file.bin|file.npy --d 136] [--python /usr/bin/python3]
- *       [--repeat 3] [--kernels wasm|js|js,wasm] [--chooseK [--choosek-kernels wasm]]
+ *       [--repeat 3] [--kernels wasm|js|js,wasm] [--chooseK [--choosek-kernels wasm,js-inprocess]]
  *
  * Each data set is run --repeat times, alternating sklearn and ours (each --kernels value, via
  * METAVEC_KMEANS_KERNEL); medians of the wall times (and of the process CPU times) are reported, with the 1-min
@@ -19,7 +19,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chooseK, kmeans } from '../src/cluster/index.js';
+import { chooseK, createInProcessExecutor, kmeans } from '../src/cluster/index.js';
 import type { KMeansOptions } from '../src/cluster/index.js';
 import { profileMixture } from '../src/cluster/synthetic.js';
 import { createLocalKMeansExecutor } from '../src/engines/local/kmeansPool.js';
@@ -84,10 +84,12 @@ async function runOurs(x: Float32Array, n: number, d: number, threads: number, o
 }
 
 async function runChooseK(x: Float32Array, n: number, d: number, threads: number, kernel: string): Promise<{ kernel: string; wallSeconds: number; cpuSeconds: number; k: number; load1m: number }> {
-  process.env.METAVEC_KMEANS_KERNEL = kernel;
+  // 'js-inprocess': the JS kernel on the calling thread only (chooseK as it was before runIndependent).
+  const inProcess = kernel.endsWith('-inprocess');
+  process.env.METAVEC_KMEANS_KERNEL = kernel.replace('-inprocess', '');
   const c0 = cpuSeconds();
   const t0 = performance.now();
-  const exec = await createLocalKMeansExecutor(x, n, d, threads);
+  const exec = inProcess ? Object.assign(createInProcessExecutor(x, n, d), { close: () => Promise.resolve() }) : await createLocalKMeansExecutor(x, n, d, threads);
   try {
     const r = await chooseK(exec, { kMin: 1, kMax: 12, seed: 0, nInit: 3, maxIter: 300, tol: 1e-4 });
     return { kernel, wallSeconds: (performance.now() - t0) / 1000, cpuSeconds: cpuSeconds() - c0, k: r.k, load1m: loadavg()[0] ?? 0 };

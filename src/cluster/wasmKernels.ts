@@ -409,7 +409,7 @@ export function kmeansWasmModule(): WasmModule | null {
 
 /** The module's bytes (exported for tests). */
 export function kmeansWasmBytes(): Uint8Array {
-  return moduleBytes([emitNearest('nearest', 2, [4, 1]), emitNearest('nearestTall', 4, [1]), emitTrial(), emitAccum(), emitOwn()]);
+  return moduleBytes([emitNearest('nearest', 2, [4, 2, 1]), emitNearest('nearestTall', 4, [1]), emitTrial(), emitAccum(), emitOwn()]);
 }
 
 /** Kernel selected by METAVEC_KMEANS_KERNEL (default 'wasm' when available). */
