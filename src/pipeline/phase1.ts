@@ -430,10 +430,15 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
         }
       : undefined;
 
+  // ShardWriter.write takes the rows synchronously: the buffer refills while DuckDB encodes the shard.
+  let writing: Promise<void> | undefined;
   const flushShard = async (): Promise<void> => {
     if (buffer.rows === 0) return;
+    await writing; // one shard write at a time
     const rel = `shards/part-${String(shards.length).padStart(5, '0')}.parquet`;
-    const info = await writer.write(join(opts.output, rel), {
+    const entry: ManifestShard = { path: rel, rows: buffer.rows, bytes: 0, sha256: '' };
+    shards.push(entry);
+    writing = writer.write(join(opts.output, rel), {
       rows: buffer.rows,
       dim,
       fragment: buffer.fragment,
@@ -443,8 +448,11 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
       attrs: buffer.attrs,
       embedding: buffer.embedding,
       paired: layout !== 'se',
+    }).then((info) => {
+      entry.bytes = info.bytes;
+      entry.sha256 = info.sha256;
     });
-    shards.push({ path: rel, rows: info.rows, bytes: info.bytes, sha256: info.sha256 });
+    writing.catch(() => undefined); // awaited at the next flush, at the end, or before closing
     buffer.reset();
   };
 
@@ -516,6 +524,7 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
       },
     );
     await flushShard();
+    await writing;
     if (fq) {
       for (const sink of [fq.r1, fq.r2]) {
         if (!sink) continue;
@@ -532,6 +541,7 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
     throw err;
   } finally {
     await engine.close();
+    await writing?.catch(() => undefined);
     writer.close();
     opts.progress.finish();
   }
