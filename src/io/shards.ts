@@ -221,7 +221,7 @@ export interface ShardMatrix {
 }
 
 /** Reads shard files (already verified) into one matrix, in shard order. */
-export async function readShards(paths: string[], dim: number, opts: { shared?: boolean } = {}): Promise<ShardMatrix> {
+export async function readShards(paths: string[], dim: number, opts: { shared?: boolean; allocate?: (n: number, d: number) => Float32Array } = {}): Promise<ShardMatrix> {
   const db = await openDuckDB();
   try {
     const counts: number[] = [];
@@ -240,7 +240,7 @@ export async function readShards(paths: string[], dim: number, opts: { shared?: 
     }
     const n = counts.reduce((a, b) => a + b, 0);
     const bytes = n * dim * 4;
-    const data = opts.shared ? new Float32Array(new SharedArrayBuffer(bytes)) : new Float32Array(n * dim);
+    const data = opts.allocate ? opts.allocate(n, dim) : opts.shared ? new Float32Array(new SharedArrayBuffer(bytes)) : new Float32Array(n * dim);
     const readIds: string[] = new Array<string>(n);
     let row = 0;
     for (const [si, p] of paths.entries()) {

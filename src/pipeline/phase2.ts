@@ -1,6 +1,6 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { chooseK, kmeans, type ChooseKResult, type KMeansOptions } from '../cluster/index.js';
+import { allocateKMeansMatrix, chooseK, kmeans, type ChooseKResult, type KMeansOptions } from '../cluster/index.js';
 import { createLocalKMeansExecutor } from '../engines/local/kmeansPool.js';
 import { MetavecError, usageError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
@@ -62,7 +62,8 @@ export async function runCluster(opts: ClusterOptions): Promise<ClusterSummary> 
   const dim = manifest.embedding.dim;
   opts.progress.phase('cluster');
   opts.progress.log(`cluster: reading ${paths.length} shard(s), ${manifest.shards.reduce((a, s) => a + s.rows, 0)} fragments x ${dim}`);
-  const m = await readShards(paths, dim, { shared: true });
+  // in the k-means engine's own (shared WebAssembly) memory when it fits, so workers use it in place
+  const m = await readShards(paths, dim, { shared: true, allocate: allocateKMeansMatrix });
   const expectedRows = manifest.shards.reduce((a, s) => a + s.rows, 0);
   if (m.n !== expectedRows) throw new MetavecError('MANIFEST', `shard: rows read (${m.n}) != rows in the manifest (${expectedRows})`);
   if (m.n === 0) throw new MetavecError('INPUT', `cluster: ${opts.input} has no fragments (every read was filtered?)`);
