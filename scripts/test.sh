@@ -7,3 +7,4 @@ echo "test: lint" >&2
 npx eslint --no-error-on-unmatched-pattern src test bench
 echo "test: tests" >&2
 node scripts/run-tests.mjs "$@"
+bash infra/test.sh
