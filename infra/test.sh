@@ -19,7 +19,7 @@ npm install --no-audit --no-fund --loglevel=error 2>&1 | grep -v 'Unknown user c
 [ -d node_modules/aws-cdk-lib ] || { log "FAIL: npm install did not install aws-cdk-lib"; exit 1; }
 
 PY=${PYTHON:-python3}
-cfnlint() { "$PY" -c 'import sys; from cfnlint.runner import main; sys.exit(main())' "$@"; }
+cfnlint() { "$PY" -c 'import sys; sys.argv[0] = "cfn-lint"; from cfnlint.runner import main; sys.exit(main())' "$@"; }
 have_cfnlint() { cfnlint --version >/dev/null 2>&1; }
 have_ray() { "$PY" -c 'import ray, jsonschema, yaml' >/dev/null 2>&1; }
 if ! have_cfnlint; then log "pip install cfn-lint"; "$PY" -m pip install --quiet cfn-lint >&2 || true; fi

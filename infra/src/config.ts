@@ -56,8 +56,6 @@ export interface MetavecConfig {
     rayVersion: string;
   };
   hpc: {
-    /** 'pcs' (deployed by the CDK app) or 'parallelcluster' (config generated; see docs/deploy.md). */
-    scheduler: 'pcs' | 'parallelcluster';
     slurmVersion: string;
     controllerSize: 'SMALL' | 'MEDIUM' | 'LARGE';
     loginInstanceType: string;
@@ -100,7 +98,6 @@ export const defaultConfig: MetavecConfig = {
     rayVersion: '2.60.0',
   },
   hpc: {
-    scheduler: 'pcs',
     slurmVersion: '24.11',
     controllerSize: 'SMALL',
     loginInstanceType: 'c6i.xlarge',
