@@ -25,6 +25,10 @@ have_ray() { "$PY" -c 'import ray, jsonschema, yaml' >/dev/null 2>&1; }
 if ! have_cfnlint; then log "pip install cfn-lint"; "$PY" -m pip install --quiet cfn-lint >&2 || true; fi
 if ! have_ray; then log "pip install ray (no extras)"; timeout 300 "$PY" -m pip install --quiet ray >&2 || true; fi
 
+log "syntax: scaling Lambda, batch and metrics scripts"
+node --check lambda/scale.mjs
+bash -n scripts/phase2.sbatch scripts/publish-metrics.sh
+
 log "build"
 rm -rf dist test-out cdk.out
 npx tsc -p tsconfig.json
