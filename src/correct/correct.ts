@@ -1,4 +1,5 @@
-import { BASE2, hashCode, kmerCodes } from './kmerCode.js';
+import { BASE2 } from '../seq/twoBit.js';
+import { hashCode, kmerCodes } from './kmerCode.js';
 import { LevelSketch } from './sketch.js';
 
 /**

@@ -1,3 +1,5 @@
+import { BASE2 } from '../seq/twoBit.js';
+
 /**
  * Canonical k-mer fingerprints for error correction, k in 17..31: the 2-bit code is kept in two 32-bit
  * words (hi = first k-16 bases, lo = last 16), rolled forward and as reverse complement, and the smaller
@@ -6,14 +8,6 @@
 export const MIN_K = 17;
 export const MAX_K = 31;
 
-export const BASE2 = (() => {
-  const t = new Int8Array(256).fill(-1);
-  t[0x41] = 0;
-  t[0x43] = 1;
-  t[0x47] = 2;
-  t[0x54] = 3;
-  return t;
-})();
 
 function fmix(h: number): number {
   h ^= h >>> 16;

@@ -1,3 +1,4 @@
+import { BASE2 } from '../seq/twoBit.js';
 /**
  * Canonical k-mer frequency profile of a whole fragment (both mates), the default embedding.
  * A k-mer and its reverse complement share one dimension; k-mers containing N are skipped.
@@ -17,15 +18,6 @@ export interface KmerTable {
   /** canonical dimension -> representative k-mer string (the lexicographically smaller strand) */
   names: string[];
 }
-
-const CODE = (() => {
-  const t = new Int8Array(256).fill(-1);
-  t[0x41] = 0;
-  t[0x43] = 1;
-  t[0x47] = 2;
-  t[0x54] = 3;
-  return t;
-})();
 
 const tables = new Map<number, KmerTable>();
 
@@ -74,7 +66,7 @@ export function countKmers(t: KmerTable, s: Uint8Array, start: number, len: numb
   let n = 0;
   const end = start + len;
   for (let i = start; i < end; i++) {
-    const c = CODE[s[i]!]!;
+    const c = BASE2[s[i]!]!;
     if (c < 0) {
       valid = 0;
       code = 0;
