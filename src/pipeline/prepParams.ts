@@ -1,0 +1,190 @@
+import { trustThresholds } from '../correct/correct.js';
+import { estimateSpectrum, LevelSketch } from '../correct/sketch.js';
+import { inputError, usageError } from '../errors.js';
+import { RecordReader, type SeqFormat } from '../io/recordReader.js';
+import { openLocalSource, type ByteSource } from '../io/source.js';
+import { allocParsed, detectPhredOffset, parseRecords } from '../io/seqParser.js';
+import { detectAdapter } from '../qc/adapters.js';
+import { DEFAULT_QC, type QcParams } from '../qc/params.js';
+import { medianCutoff } from '../qc/quality.js';
+import type { BatchParams, PrepBatch } from '../prep/params.js';
+import type { PlanOptions } from '../prep/plan.js';
+import type { InputSet } from '../prep/readBatches.js';
+import type { PrepOptions } from './phase1.js';
+
+/**
+ * Run-wide decisions of Phase 1 shared by every engine: input validation, parameters resolved from the first
+ * records, and the pass-1 spectrum -> pass-2 correction parameters.
+ */
+
+const SAMPLE_RECORDS = 20_000;
+/** Below this k-mer coverage the spectrum cannot separate errors from rare k-mers. */
+const MIN_CORRECTION_COVERAGE = 4;
+
+/** Validates the input options and opens the sources; returns the layout. */
+export async function openInputSets(opts: Pick<PrepOptions, 'inputs' | 'inputs2' | 'interleaved'>): Promise<{ sets: InputSet[]; layout: PrepBatch['layout'] }> {
+  if (opts.inputs.length === 0) throw usageError('prep: --input is required');
+  if (opts.inputs2.length > 0 && opts.inputs2.length !== opts.inputs.length) {
+    throw usageError(`prep: ${opts.inputs.length} --input but ${opts.inputs2.length} --input2 (give one --input2 per --input)`);
+  }
+  if (opts.interleaved && opts.inputs2.length > 0) throw usageError('prep: --interleaved and --input2 are exclusive');
+  const layout: PrepBatch['layout'] = opts.inputs2.length > 0 ? 'pe' : opts.interleaved ? 'interleaved' : 'se';
+  const sets: InputSet[] = [];
+  for (const [i, p] of opts.inputs.entries()) {
+    const r1 = await openLocalSource(p);
+    const r2 = layout === 'pe' ? await openLocalSource(opts.inputs2[i]!) : undefined;
+    sets.push(r2 ? { r1, r2 } : { r1 });
+  }
+  return { sets, layout };
+}
+
+async function sampleChunk(src: ByteSource, records: number): Promise<{ bytes: Uint8Array; records: number; format: SeqFormat }> {
+  const reader = new RecordReader(src);
+  const format = await reader.detect();
+  const c = await reader.next(records);
+  return { bytes: c?.bytes ?? new Uint8Array(0), records: c?.records ?? 0, format };
+}
+
+export interface ResolvedParameters {
+  format: SeqFormat;
+  qualShift: number;
+  qc: QcParams;
+  encoding: string;
+  adapterInfo: Record<string, unknown>;
+}
+
+/** Decides Phred offset, adapters and the median-rule cut-offs from the first records of the first input. */
+export async function resolveParameters(set: InputSet, opts: PrepOptions, layout: PrepBatch['layout']): Promise<ResolvedParameters> {
+  const s1 = await sampleChunk(set.r1, SAMPLE_RECORDS);
+  const s2 = set.r2 ? await sampleChunk(set.r2, SAMPLE_RECORDS) : undefined;
+  if (s2 && s2.format !== s1.format) {
+    throw inputError(`${set.r1.label} is ${s1.format.toUpperCase()} but ${set.r2!.label} is ${s2.format.toUpperCase()}`);
+  }
+  const format = s1.format;
+  let qualShift = 0;
+  let encoding = format === 'fasta' ? 'none (FASTA)' : 'phred33';
+  if (format === 'fastq') {
+    const detected = detectPhredOffset(s1.bytes, s1.records);
+    if (opts.phred === '64' || (opts.phred === 'auto' && detected === 64)) {
+      qualShift = 31;
+      encoding = opts.phred === '64' ? 'phred64 (given; converted to phred33)' : 'phred64 (detected; converted to phred33)';
+    } else if (opts.phred === '33' && detected === 64) {
+      opts.progress.log(`warning: ${set.r1.label} looks like Phred+64 but --phred 33 was given`);
+    }
+  }
+  const qc: QcParams = { ...DEFAULT_QC, ...opts.qc };
+  const adapterInfo: Record<string, unknown> = {};
+  // Parse the sample once (in place: these bytes come from a separate reader and are used only here) for
+  // adapter detection and the median rule.
+  const parseSample = (bytes: Uint8Array, records: number, label: string) =>
+    parseRecords(bytes, records, { label, firstRecord: 0, firstLine: 1, format, qualShift }, allocParsed(records));
+  type Parsed = ReturnType<typeof parseSample>;
+  const readsOf = (bytes: Uint8Array, p: Parsed, step: number, first: number): Uint8Array[] => {
+    const out: Uint8Array[] = [];
+    for (let i = first; i < p.n; i += step) out.push(bytes.subarray(p.seqStart[i], p.seqStart[i]! + p.seqLen[i]!));
+    return out;
+  };
+  const b1 = s1.bytes;
+  const pp1 = parseSample(b1, s1.records, set.r1.label);
+  const reads1 = readsOf(b1, pp1, layout === 'interleaved' ? 2 : 1, 0);
+  let reads2: Uint8Array[] = [];
+  let b2: Uint8Array | undefined;
+  let pp2: Parsed | undefined;
+  if (layout === 'interleaved') reads2 = readsOf(b1, pp1, 2, 1);
+  else if (s2) {
+    b2 = s2.bytes;
+    pp2 = parseSample(b2, s2.records, set.r2!.label);
+    reads2 = readsOf(b2, pp2, 1, 0);
+  }
+  if (qc.adapterTrim) {
+    const pick = (given: string | undefined, reads: Uint8Array[], mate: string): string[] => {
+      if (given) {
+        adapterInfo[mate] = { sequence: given.toUpperCase(), source: 'given' };
+        return [given.toUpperCase()];
+      }
+      if (!opts.detectAdapters || reads.length === 0) return [];
+      const d = detectAdapter(reads);
+      if (!d) {
+        adapterInfo[mate] = { sequence: null, source: 'detection found none' };
+        return [];
+      }
+      adapterInfo[mate] = { name: d.name, sequence: d.sequence, source: 'detected', sample_fraction: +d.fraction.toFixed(5) };
+      return [d.sequence];
+    };
+    qc.adaptersR1 = pick(opts.adapterR1, reads1, 'read1');
+    if (layout !== 'se') qc.adaptersR2 = pick(opts.adapterR2 ?? opts.adapterR1, reads2, 'read2');
+    adapterInfo.pair_overlap = layout !== 'se';
+  }
+  if (opts.medianQuality !== undefined && format === 'fastq') {
+    const cut = (bytes: Uint8Array, p: Parsed, step: number, first: number): number => {
+      const maxPos = 1024;
+      const hist = new Float64Array(maxPos * 94);
+      for (let i = first; i < p.n; i += step) {
+        const q0 = p.qualStart[i]!;
+        const len = Math.min(p.seqLen[i]!, maxPos);
+        for (let j = 0; j < len; j++) hist[j * 94 + bytes[q0 + j]! - 33]! += 1;
+      }
+      return medianCutoff(hist, maxPos, opts.medianQuality!);
+    };
+    qc.medianCutR1 = cut(b1, pp1, layout === 'interleaved' ? 2 : 1, 0);
+    if (layout === 'interleaved') qc.medianCutR2 = cut(b1, pp1, 2, 1);
+    else if (b2 && pp2) qc.medianCutR2 = cut(b2, pp2, 1, 0);
+  }
+  return { format, qualShift, qc, encoding, adapterInfo };
+}
+
+/**
+ * Bytes of the pass-1 sketch: one byte per expected k-mer occurrence (an upper bound of the distinct k-mers),
+ * at least 16 MiB, at most --correct-mem, so a small run gets a small, cache-friendly sketch. The bases are
+ * estimated from the file sizes: FASTQ is about half bases; gzip compresses FASTQ about 4x.
+ */
+export function sketchBytesFor(sets: InputSet[], correctMemBytes: number): number {
+  const inputBases = sets.reduce((a, st) => a + [st.r1, st.r2].reduce((b, src) => b + (src ? (src.size * (src.compression === 'gzip' ? 4 : 1)) / 2 : 0), 0), 0);
+  const bytes = Math.min(correctMemBytes, Math.max(16 << 20, 2 * inputBases));
+  let n = 1 << 16; // the power-of-two rule of LevelSketch.allocate
+  while (n * 2 <= bytes && n < 2 ** 31) n *= 2;
+  return n;
+}
+
+/** The pass-2 parameters from the merged pass-1 spectrum (or why correction is skipped). */
+export function spectrumParams(
+  opts: Pick<PlanOptions, 'correctK' | 'maxCorrections' | 'genomeSize'>,
+  sub: Map<number, number>,
+  kmers: number,
+  cells: Uint8Array,
+): { params?: NonNullable<BatchParams['correction']>; info: Record<string, unknown> } {
+  const k = opts.correctK;
+  const sketch = new LevelSketch(cells);
+  const est = estimateSpectrum(sub);
+  const genomeSize = opts.genomeSize ?? est.genomeSize;
+  const coverage = opts.genomeSize ? kmers / opts.genomeSize : est.kmerCoverage;
+  const info: Record<string, unknown> = {
+    enabled: true,
+    k,
+    sketch_bytes: cells.length,
+    kmer_occurrences: kmers,
+    genome_size: genomeSize,
+    genome_size_source: opts.genomeSize ? 'given' : 'estimated from the subsampled k-mer spectrum',
+    kmer_coverage: +coverage.toFixed(2),
+    solid_threshold: est.solidThreshold,
+  };
+  if (!(coverage >= MIN_CORRECTION_COVERAGE)) {
+    info.skipped = `k-mer coverage ${coverage.toFixed(1)} is below ${MIN_CORRECTION_COVERAGE}: too low to tell errors from rare k-mers; reads left uncorrected`;
+    return { info };
+  }
+  // Lighter's sampling rate alpha = 7 / coverage, rounded to a power of two (sketch levels).
+  const level = Math.max(1, Math.min(20, Math.round(Math.log2(coverage / 7))));
+  const alpha = 2 ** -level;
+  const occupancy = sketch.occupancy(level);
+  const falseMembership = occupancy ** 3;
+  const trustThreshold = trustThresholds(k, Math.min(0.99, alpha + falseMembership));
+  Object.assign(info, {
+    alpha,
+    level,
+    sketch_occupancy: +occupancy.toFixed(4),
+    false_membership: +falseMembership.toExponential(3),
+    trust_threshold: trustThreshold,
+    max_corrections_per_read: opts.maxCorrections,
+  });
+  return { params: { k, level, trustThreshold, maxCorrections: opts.maxCorrections, cells }, info };
+}

@@ -1,0 +1,329 @@
+import { createWriteStream, type WriteStream } from 'node:fs';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createGzip } from 'node:zlib';
+import { once } from 'node:events';
+import { DuplicateFilter } from '../dedup/bloom.js';
+import { kmerTable, type Normalisation } from '../embed/kmerProfile.js';
+import { commitTemp, tempPathFor, writeFileAtomic } from '../io/atomic.js';
+import { sha256File } from '../io/checksum.js';
+import { PREP_SCHEMA, type ManifestShard, type PrepManifest } from '../io/manifest.js';
+import { ShardWriter } from '../io/shards.js';
+import { allocStats, mergeStats, statsToJson } from '../qc/stats.js';
+import type { QcParams } from '../qc/params.js';
+import { ATTRS_PER_FRAGMENT, COUNTER_NAMES, type PrepBatch, type PrepBatchResult } from '../prep/params.js';
+import { TOOL_NAME, TOOL_VERSION } from '../version.js';
+
+/**
+ * The sink side of Phase 1, shared by every engine: batch results arrive in input order; exact duplicates are
+ * removed (dedup/bloom.ts) in that order, kept rows fill fixed-size shards, the optional clean FASTQ is
+ * written, and at the end qc_stats.json and manifest.json (last, atomically). Because everything here depends
+ * only on the order of the fragments, not on how they were batched or where they ran, any engine that hands
+ * results over in fragment order produces byte-identical shards.
+ */
+
+/** Shard rows accumulated in memory (fixed capacity: memory does not grow with the input). */
+class ShardBuffer {
+  rows = 0;
+  readonly fragment: Float64Array;
+  idBytes: Uint8Array;
+  idLen = 0;
+  readonly idOffsets: Int32Array;
+  readonly lengths: Int32Array;
+  readonly attrs: Float32Array;
+  readonly embedding: Float32Array;
+  constructor(
+    readonly capacity: number,
+    readonly dim: number,
+  ) {
+    this.fragment = new Float64Array(capacity);
+    this.idBytes = new Uint8Array(capacity * 24);
+    this.idOffsets = new Int32Array(capacity + 1);
+    this.lengths = new Int32Array(capacity * 2);
+    this.attrs = new Float32Array(capacity * ATTRS_PER_FRAGMENT);
+    this.embedding = new Float32Array(capacity * dim);
+  }
+  add(r: PrepBatchResult, k: number, fragment: number): void {
+    const row = this.rows++;
+    this.fragment[row] = fragment;
+    const s = r.idOffsets[k]!;
+    const e = r.idOffsets[k + 1]!;
+    if (this.idLen + (e - s) > this.idBytes.length) {
+      const next = new Uint8Array(Math.max(this.idBytes.length * 2, this.idLen + e - s));
+      next.set(this.idBytes.subarray(0, this.idLen));
+      this.idBytes = next;
+    }
+    this.idBytes.set(r.idBytes.subarray(s, e), this.idLen);
+    this.idLen += e - s;
+    this.idOffsets[row + 1] = this.idLen;
+    this.lengths[2 * row] = r.lengths[2 * k]!;
+    this.lengths[2 * row + 1] = r.lengths[2 * k + 1]!;
+    this.attrs.set(r.attrs.subarray(k * ATTRS_PER_FRAGMENT, (k + 1) * ATTRS_PER_FRAGMENT), row * ATTRS_PER_FRAGMENT);
+    this.embedding.set(r.embedding.subarray(k * this.dim, (k + 1) * this.dim), row * this.dim);
+  }
+  reset(): void {
+    this.rows = 0;
+    this.idLen = 0;
+  }
+}
+
+interface GzipSink {
+  tmp: string;
+  gz: ReturnType<typeof createGzip>;
+  file: WriteStream;
+}
+
+function gzipSink(path: string): GzipSink {
+  const tmp = tempPathFor(path);
+  const gz = createGzip({ level: 4 });
+  const file = createWriteStream(tmp);
+  gz.pipe(file);
+  return { tmp, gz, file };
+}
+
+/** Removes a previous run's manifest and shards (the manifest first: the directory never looks complete). */
+export async function clearPreviousOutput(dir: string): Promise<void> {
+  await rm(join(dir, 'manifest.json'), { force: true });
+  const shardDir = join(dir, 'shards');
+  try {
+    for (const f of await readdir(shardDir)) if (/^part-\d+\.parquet$/.test(f) || f.endsWith('.tmp')) await rm(join(shardDir, f), { force: true });
+  } catch {
+    // no shards yet
+  }
+}
+
+export interface SinkConfig {
+  output: string;
+  layout: PrepBatch['layout'];
+  kmer: number;
+  rowsPerShard: number;
+  dedup: boolean;
+  dedupMemBytes: number;
+  writeFastq: boolean;
+  /** Threads DuckDB may use to encode shards. */
+  threads: number;
+}
+
+export class PrepSink {
+  readonly counters = new Float64Array(COUNTER_NAMES.length);
+  readonly stats = allocStats();
+  readonly shards: ManifestShard[] = [];
+  readonly dedupFilter: DuplicateFilter | undefined;
+  duplicates = 0;
+  fragmentsOut = 0;
+  private readonly buffer: ShardBuffer;
+  private readonly dim: number;
+  private writing: Promise<void> | undefined;
+  private readonly fq: { r1: GzipSink; r2: GzipSink | undefined } | undefined;
+  readonly outputs: Record<string, string> = {};
+
+  private constructor(
+    private readonly cfg: SinkConfig,
+    private readonly writer: ShardWriter,
+  ) {
+    this.dim = kmerTable(cfg.kmer).dim;
+    this.dedupFilter = cfg.dedup ? new DuplicateFilter(cfg.dedupMemBytes) : undefined;
+    this.buffer = new ShardBuffer(cfg.rowsPerShard, this.dim);
+    this.fq = cfg.writeFastq
+      ? {
+          r1: gzipSink(join(cfg.output, this.r1Name)),
+          r2: cfg.layout !== 'se' ? gzipSink(join(cfg.output, 'clean_R2.fastq.gz')) : undefined,
+        }
+      : undefined;
+  }
+
+  private get r1Name(): string {
+    return this.cfg.layout === 'se' ? 'clean.fastq.gz' : 'clean_R1.fastq.gz';
+  }
+
+  /** Creates the output directory, removes a previous run's manifest and shards, opens the shard writer. */
+  static async open(cfg: SinkConfig): Promise<PrepSink> {
+    await mkdir(join(cfg.output, 'shards'), { recursive: true });
+    await clearPreviousOutput(cfg.output);
+    const writer = await ShardWriter.open(kmerTable(cfg.kmer).dim, cfg.threads);
+    return new PrepSink(cfg, writer);
+  }
+
+  // ShardWriter.write takes the rows synchronously: the buffer refills while DuckDB encodes the shard.
+  private async flushShard(): Promise<void> {
+    const buffer = this.buffer;
+    if (buffer.rows === 0) return;
+    await this.writing; // one shard write at a time
+    const rel = `shards/part-${String(this.shards.length).padStart(5, '0')}.parquet`;
+    const entry: ManifestShard = { path: rel, rows: buffer.rows, bytes: 0, sha256: '' };
+    this.shards.push(entry);
+    this.writing = this.writer
+      .write(join(this.cfg.output, rel), {
+        rows: buffer.rows,
+        dim: this.dim,
+        fragment: buffer.fragment,
+        idBytes: buffer.idBytes,
+        idOffsets: buffer.idOffsets,
+        lengths: buffer.lengths,
+        attrs: buffer.attrs,
+        embedding: buffer.embedding,
+        paired: this.cfg.layout !== 'se',
+      })
+      .then((info) => {
+        entry.bytes = info.bytes;
+        entry.sha256 = info.sha256;
+      });
+    this.writing.catch(() => undefined); // awaited at the next flush, at the end, or before closing
+    buffer.reset();
+  }
+
+  private async writeFq(sink: GzipSink | undefined, data: Uint8Array | undefined, offs: Int32Array | undefined, keep: Uint8Array, n: number): Promise<void> {
+    if (!sink || !data || !offs) return;
+    const parts: Uint8Array[] = [];
+    let runStart = -1;
+    for (let k = 0; k <= n; k++) {
+      if (k < n && keep[k]) {
+        if (runStart < 0) runStart = k;
+      } else if (runStart >= 0) {
+        parts.push(data.subarray(offs[runStart], offs[k]));
+        runStart = -1;
+      }
+    }
+    const ok = sink.gz.write(Buffer.concat(parts));
+    if (!ok) await once(sink.gz, 'drain');
+  }
+
+  /** Adds a batch result whose first fragment has run-wide index `batchStart`; results must come in input order. */
+  async add(r: PrepBatchResult, batchStart: number): Promise<void> {
+    for (let i = 0; i < this.counters.length; i++) this.counters[i]! += r.counters[i]!;
+    mergeStats(this.stats, r.stats);
+    const keep = new Uint8Array(r.kept);
+    const dedup = this.dedupFilter;
+    for (let k = 0; k < r.kept; k++) {
+      if (dedup && dedup.testAndSet(r.hashes[2 * k]!, r.hashes[2 * k + 1]!)) {
+        this.duplicates++;
+        continue;
+      }
+      keep[k] = 1;
+      this.buffer.add(r, k, batchStart + r.positions[k]!);
+      this.fragmentsOut++;
+      if (this.buffer.rows === this.buffer.capacity) await this.flushShard();
+    }
+    if (this.fq) {
+      await this.writeFq(this.fq.r1, r.fastq1, r.fastqOffsets1, keep, r.kept);
+      await this.writeFq(this.fq.r2, r.fastq2, r.fastqOffsets2, keep, r.kept);
+    }
+  }
+
+  /** Writes the last shard and ends the FASTQ streams (call once, after the last add). */
+  async end(): Promise<void> {
+    await this.flushShard();
+    await this.writing;
+    if (this.fq) {
+      for (const sink of [this.fq.r1, this.fq.r2]) {
+        if (!sink) continue;
+        sink.gz.end();
+        await once(sink.file, 'close');
+      }
+    }
+  }
+
+  /** After a failure: drops the partial FASTQ outputs. */
+  async abort(): Promise<void> {
+    if (this.fq) {
+      for (const sink of [this.fq.r1, this.fq.r2]) {
+        if (!sink) continue;
+        sink.gz.destroy();
+        sink.file.destroy();
+        await rm(sink.tmp, { force: true });
+      }
+    }
+  }
+
+  /** Waits for a shard write in progress and releases DuckDB (always call, also after a failure). */
+  async close(): Promise<void> {
+    await this.writing?.catch(() => undefined);
+    this.writer.close();
+  }
+
+  /** Gives the finished FASTQ outputs their names (after end()). */
+  async commitFastq(): Promise<void> {
+    if (!this.fq) return;
+    await commitTemp(this.fq.r1.tmp, join(this.cfg.output, this.r1Name));
+    this.outputs.fastq_r1 = this.r1Name;
+    if (this.fq.r2) {
+      await commitTemp(this.fq.r2.tmp, join(this.cfg.output, 'clean_R2.fastq.gz'));
+      this.outputs.fastq_r2 = 'clean_R2.fastq.gz';
+    }
+  }
+
+  /** Per-stage counts for the manifest. */
+  counts(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    COUNTER_NAMES.forEach((n, i) => (counts[n] = this.counters[i]!));
+    counts.duplicates_removed = this.duplicates;
+    counts.fragments_out = this.fragmentsOut;
+    counts.filtered_total = counts.fragments_in! - counts.fragments_passed_qc!;
+    return counts;
+  }
+}
+
+export interface ManifestInfo {
+  output: string;
+  layout: PrepBatch['layout'];
+  batchSize: number;
+  rowsPerShard: number;
+  dedup: boolean;
+  phred: string;
+  medianQuality: number | undefined;
+  correction: Record<string, unknown>;
+  qc: QcParams;
+  inputs: PrepManifest['inputs'];
+  encoding: string;
+  adapterInfo: Record<string, unknown>;
+  kmer: number;
+  normalisation: Normalisation;
+}
+
+/** Writes qc_stats.json, then manifest.json (last, atomically: the run is complete exactly when it exists). */
+export async function writePrepManifest(sink: PrepSink, m: ManifestInfo): Promise<{ manifestPath: string; counts: Record<string, number> }> {
+  const counts = sink.counts();
+  const table = kmerTable(m.kmer);
+  const dim = table.dim;
+  const qcPath = join(m.output, 'qc_stats.json');
+  await writeFileAtomic(qcPath, JSON.stringify({ layout: m.layout, ...statsToJson(sink.stats, m.layout !== 'se') }) + '\n');
+  const manifest: PrepManifest = {
+    schema: PREP_SCHEMA,
+    tool: { name: TOOL_NAME, version: TOOL_VERSION },
+    created: new Date().toISOString(),
+    parameters: {
+      layout: m.layout,
+      batch_size: m.batchSize,
+      rows_per_shard: m.rowsPerShard,
+      dedup: m.dedup,
+      dedup_memory_bytes: sink.dedupFilter?.bytes ?? 0,
+      phred: m.phred,
+      median_quality: m.medianQuality ?? null,
+      correction: m.correction,
+      qc: m.qc,
+      ...(Object.keys(sink.outputs).length > 0 ? { outputs: sink.outputs } : {}),
+    },
+    inputs: m.inputs,
+    layout: m.layout,
+    quality_encoding: m.encoding,
+    adapters: m.adapterInfo,
+    counts,
+    embedding: { method: 'kmer', k: m.kmer, dim, normalisation: m.normalisation, columns: table.names },
+    shard_schema: {
+      fragment: 'BIGINT',
+      read_id: 'VARCHAR',
+      len_r1: 'INTEGER',
+      len_r2: 'INTEGER',
+      gc_r1: 'FLOAT',
+      gc_r2: 'FLOAT',
+      meanq_r1: 'FLOAT',
+      meanq_r2: 'FLOAT',
+      embedding: `FLOAT[${dim}]`,
+    },
+    shards: sink.shards,
+    qc_stats: { path: 'qc_stats.json', sha256: await sha256File(qcPath) },
+  };
+  const manifestPath = join(m.output, 'manifest.json');
+  await writeFileAtomic(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
+  return { manifestPath, counts };
+}

@@ -1,0 +1,77 @@
+import type { SeqFormat } from '../io/recordReader.js';
+import type { QcParams } from '../qc/params.js';
+import type { BatchParams, PrepBatch } from './params.js';
+
+/**
+ * A distributed Phase 1 run, decided once before any slice runs (docs/distributed-prep.md): the resolved
+ * parameters (Phred offset, adapters, median-rule cut-offs from the first records), the record-aligned input
+ * slices, and what the sink needs for the manifest. Plain JSON: written by `metavec prep-plan`, read by every
+ * slice worker (Ray actor, Slurm array task) and by the merge step.
+ */
+export const PLAN_SCHEMA = 'metavec.prep-plan/1';
+
+export interface SliceRange {
+  /** Path of the input file (read by the worker). */
+  uri: string;
+  label: string;
+  compression: 'gzip' | 'none';
+  /** Offsets in the decompressed stream: [start, end). For plain files these are file byte offsets. */
+  start: number;
+  end: number;
+  /** Records and lines of this file before the slice (for whole-file positions in error messages). */
+  records: number;
+  lines: number;
+}
+
+export interface PrepSlice {
+  index: number;
+  /** Input set the slice belongs to (a slice never spans two inputs). */
+  set: number;
+  firstBatch: number;
+  batches: number;
+  firstFragment: number;
+  fragments: number;
+  r1: SliceRange;
+  r2?: SliceRange;
+}
+
+/** Everything besides the slices that the sink and the manifest need (a subset of PrepOptions). */
+export interface PlanOptions {
+  batchSize: number;
+  rowsPerShard: number;
+  kmer: number;
+  normalisation: BatchParams['normalisation'];
+  dedup: boolean;
+  dedupMemBytes: number;
+  writeFastq: boolean;
+  phred: 'auto' | '33' | '64';
+  medianQuality?: number;
+  correct: boolean;
+  correctK: number;
+  correctMemBytes: number;
+  maxCorrections: number;
+  genomeSize?: number;
+}
+
+export interface PrepPlan {
+  schema: string;
+  output: string;
+  layout: PrepBatch['layout'];
+  format: SeqFormat;
+  qualShift: number;
+  qc: QcParams;
+  encoding: string;
+  adapterInfo: Record<string, unknown>;
+  options: PlanOptions;
+  /** Manifest `inputs` entries (records counted while planning). */
+  inputs: { uri: string; bytes: number; format: string; compression: string; mate: number; records: number }[];
+  fragments: number;
+  /** Size of the pass-1 k-mer sketch (the same rule as the local engine). */
+  sketchBytes: number;
+  slices: PrepSlice[];
+}
+
+/** The batch parameters of a plan (pass-2 correction is added after the spectrum stage). */
+export function planBatchParams(plan: PrepPlan): BatchParams {
+  return { qc: plan.qc, kmer: plan.options.kmer, normalisation: plan.options.normalisation, writeFastq: plan.options.writeFastq };
+}
