@@ -4,11 +4,10 @@ import { LocalSpectrumEngine } from '../engines/local/spectrumPool.js';
 import { LevelSketch, mergeSubsample } from '../correct/sketch.js';
 import { inputError } from '../errors.js';
 import type { PrepManifest } from '../io/manifest.js';
-import type { SeqFormat } from '../io/recordReader.js';
 import type { QcParams } from '../qc/params.js';
 import type { BatchParams, PrepBatch } from '../prep/params.js';
-import { readBatches, type InputSet, type SetSummary } from '../prep/readBatches.js';
-import { openInputSets, resolveParameters, sketchBytesFor, spectrumParams } from './prepParams.js';
+import { readBatches, type SetSummary } from '../prep/readBatches.js';
+import { inputInfo, openInputSets, resolveParameters, sketchBytesFor, spectrumParams } from './prepParams.js';
 import { PrepSink, writePrepManifest } from './prepSink.js';
 import type { ProgressSink } from './progress.js';
 
@@ -204,11 +203,4 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
     counts,
     resumed: false,
   };
-}
-
-/** The manifest's `inputs` entries of one input set. */
-export function inputInfo(set: InputSet, format: SeqFormat, s: SetSummary): PrepManifest['inputs'] {
-  const info: PrepManifest['inputs'] = [{ uri: set.r1.uri, bytes: set.r1.size, format, compression: set.r1.compression, mate: 1, records: s.records1 }];
-  if (set.r2) info.push({ uri: set.r2.uri, bytes: set.r2.size, format, compression: set.r2.compression, mate: 2, records: s.records2 });
-  return info;
 }

@@ -9,7 +9,8 @@ import { DEFAULT_QC, type QcParams } from '../qc/params.js';
 import { medianCutoff } from '../qc/quality.js';
 import type { BatchParams, PrepBatch } from '../prep/params.js';
 import type { PlanOptions } from '../prep/plan.js';
-import type { InputSet } from '../prep/readBatches.js';
+import type { InputSet, SetSummary } from '../prep/readBatches.js';
+import type { PrepManifest } from '../io/manifest.js';
 import type { PrepOptions } from './phase1.js';
 
 /**
@@ -187,4 +188,11 @@ export function spectrumParams(
     max_corrections_per_read: opts.maxCorrections,
   });
   return { params: { k, level, trustThreshold, maxCorrections: opts.maxCorrections, cells }, info };
+}
+
+/** The manifest's `inputs` entries of one input set. */
+export function inputInfo(set: InputSet, format: SeqFormat, s: SetSummary): PrepManifest['inputs'] {
+  const info: PrepManifest['inputs'] = [{ uri: set.r1.uri, bytes: set.r1.size, format, compression: set.r1.compression, mate: 1, records: s.records1 }];
+  if (set.r2) info.push({ uri: set.r2.uri, bytes: set.r2.size, format, compression: set.r2.compression, mate: 2, records: s.records2 });
+  return info;
 }

@@ -1,3 +1,5 @@
+import { readFile } from 'node:fs/promises';
+import { MetavecError } from '../errors.js';
 import type { SeqFormat } from '../io/recordReader.js';
 import type { QcParams } from '../qc/params.js';
 import type { BatchParams, PrepBatch } from './params.js';
@@ -74,4 +76,16 @@ export interface PrepPlan {
 /** The batch parameters of a plan (pass-2 correction is added after the spectrum stage). */
 export function planBatchParams(plan: PrepPlan): BatchParams {
   return { qc: plan.qc, kmer: plan.options.kmer, normalisation: plan.options.normalisation, writeFastq: plan.options.writeFastq };
+}
+
+/** Reads a plan written by `metavec prep-plan`. */
+export async function readPlan(path: string): Promise<PrepPlan> {
+  let plan: PrepPlan;
+  try {
+    plan = JSON.parse(await readFile(path, 'utf8')) as PrepPlan;
+  } catch (err) {
+    throw new MetavecError('INPUT', `plan: ${path}: cannot read (${(err as Error).message})`);
+  }
+  if (plan.schema !== PLAN_SCHEMA) throw new MetavecError('INPUT', `plan: ${path}: unknown schema ${JSON.stringify(plan.schema)} (expected ${PLAN_SCHEMA})`);
+  return plan;
 }

@@ -1,0 +1,163 @@
+import { readFile, rename, rm } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { MetavecError, usageError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { readPlan } from '../prep/plan.js';
+import { readFrames } from '../engines/slice/frame.js';
+import { handleRequest, serveStdio } from '../engines/slice/stdioWorker.js';
+import { mergePrep, mergeSpectrum } from '../pipeline/prepMerge.js';
+import { createProgress } from '../pipeline/progress.js';
+import { DEFAULT_SLICE_FRAGMENTS, writePlan } from '../pipeline/slices.js';
+import { defaultThreads, intOption, parseCommand } from './args.js';
+import { PREP_OPTIONS, prepOptionsFrom } from './prep.js';
+
+/**
+ * Internal commands of the distributed Phase 1 engines (docs/distributed-prep.md). A driver (the Ray job,
+ * a Slurm array) runs: prep-plan once; the spectrum stage (correction on) and the prep stage on every slice,
+ * through `prep-worker --stdio` (a long-lived process fed framed Arrow IPC) or `prep-slice` (one slice to a
+ * file); prep-spectrum after the spectrum stage; prep-merge last, which writes the shards and the manifest.
+ */
+
+export const PREP_DIST_HELP = `metavec internal commands of the distributed Phase 1 engines (docs/distributed-prep.md)
+
+  metavec prep-plan <prep options> [--slice-fragments N] [--json]
+      resolve parameters, cut the inputs into record-aligned slices -> OUTPUT/_prep_work/plan.json
+  metavec prep-worker --stdio
+      serve framed Arrow IPC slice requests on stdin/stdout until stdin closes (logs on stderr)
+  metavec prep-slice --plan PLAN --slice I --op spectrum|prep --out FILE
+      run one slice, write its Arrow IPC result to FILE (atomically)
+  metavec prep-spectrum --plan PLAN (--parts DIR | --stdin)
+      merge the slices' spectrum partials -> spectrum.json + sketch.bin next to the plan
+  metavec prep-merge --plan PLAN (--parts DIR | --stdin) [--threads N] [--json] [--keep-work]
+      merge the slices' prep results in slice order -> shards, qc_stats.json, manifest.json (last)
+`;
+
+export async function prepPlanCommand(argv: string[]): Promise<number> {
+  const { values } = parseCommand('prep-plan', argv, { ...PREP_OPTIONS, 'slice-fragments': { type: 'string' } });
+  if (values.help) {
+    process.stdout.write(PREP_DIST_HELP);
+    return 0;
+  }
+  const progress = createProgress({ quiet: values.quiet ?? false });
+  const opts = prepOptionsFrom('prep-plan', { ...values, engine: 'local' }, progress);
+  const sliceFragments = intOption('prep-plan', 'slice-fragments', values['slice-fragments'], DEFAULT_SLICE_FRAGMENTS, 1);
+  const { path, plan } = await writePlan(opts, sliceFragments);
+  const summary = {
+    plan: path,
+    slices: plan.slices.length,
+    fragments: plan.fragments,
+    correct: plan.options.correct,
+    // Slices of gzip inputs have no random access: a driver that can should ship their bytes inline.
+    gzip: plan.slices.some((s) => s.r1.compression === 'gzip' || s.r2?.compression === 'gzip'),
+  };
+  if (values.json) process.stdout.write(JSON.stringify(summary) + '\n');
+  else progress.log(`prep-plan: ${plan.fragments} fragments in ${plan.slices.length} slices -> ${path}`);
+  return 0;
+}
+
+export async function prepWorkerCommand(argv: string[]): Promise<number> {
+  const { values } = parseCommand('prep-worker', argv, { stdio: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
+  if (values.help) {
+    process.stdout.write(PREP_DIST_HELP);
+    return 0;
+  }
+  if (!values.stdio) throw usageError('prep-worker: --stdio is required (requests on stdin, results on stdout)');
+  // stdout carries only frames: anything else must go to stderr.
+  const log = (m: string) => process.stderr.write(m + '\n');
+  log(`prep-worker[${process.pid}]: ready`);
+  const served = await serveStdio(process.stdin, process.stdout, log);
+  log(`prep-worker[${process.pid}]: stdin closed after ${served} requests; exiting`);
+  return 0;
+}
+
+export async function prepSliceCommand(argv: string[]): Promise<number> {
+  const { values } = parseCommand('prep-slice', argv, {
+    plan: { type: 'string' }, slice: { type: 'string' }, op: { type: 'string' }, out: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+  });
+  if (values.help) {
+    process.stdout.write(PREP_DIST_HELP);
+    return 0;
+  }
+  if (!values.plan) throw usageError('prep-slice: --plan is required');
+  if (!values.out) throw usageError('prep-slice: --out is required');
+  const op = values.op;
+  if (op !== 'spectrum' && op !== 'prep') throw usageError(`prep-slice: --op must be spectrum or prep, got '${op ?? ''}'`);
+  const slice = intOption('prep-slice', 'slice', values.slice, -1, 0);
+  if (slice < 0) throw usageError('prep-slice: --slice is required');
+  const reply = await handleRequest({ op, plan: resolve(values.plan), slice });
+  await writeFileAtomic(resolve(values.out), reply);
+  return 0;
+}
+
+/** Payloads from a parts directory (OP-NNNNN.arrow per slice, in slice order) or framed on stdin. */
+async function* payloads(op: 'spectrum' | 'prep', slices: number, parts: string | undefined, stdin: boolean, cmd: string): AsyncGenerator<Uint8Array> {
+  if (stdin === (parts !== undefined)) throw usageError(`${cmd}: give exactly one of --parts DIR and --stdin`);
+  if (stdin) {
+    yield* readFrames(process.stdin, `${cmd} stdin`);
+    return;
+  }
+  for (let i = 0; i < slices; i++) {
+    const p = join(parts!, partName(op, i));
+    try {
+      yield new Uint8Array(await readFile(p));
+    } catch (err) {
+      throw new MetavecError('INPUT', `${cmd}: ${p}: missing result of slice ${i} (${(err as Error).message})`);
+    }
+  }
+}
+
+export function partName(op: 'spectrum' | 'prep', slice: number): string {
+  return `${op}-${String(slice).padStart(5, '0')}.arrow`;
+}
+
+const MERGE_OPTIONS = {
+  plan: { type: 'string' },
+  parts: { type: 'string' },
+  stdin: { type: 'boolean' },
+  threads: { type: 'string' },
+  json: { type: 'boolean' },
+  quiet: { type: 'boolean' },
+  'keep-work': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export async function prepSpectrumCommand(argv: string[]): Promise<number> {
+  const { values } = parseCommand('prep-spectrum', argv, MERGE_OPTIONS);
+  if (values.help) {
+    process.stdout.write(PREP_DIST_HELP);
+    return 0;
+  }
+  if (!values.plan) throw usageError('prep-spectrum: --plan is required');
+  const planPath = resolve(values.plan);
+  const plan = await readPlan(planPath);
+  const file = await mergeSpectrum(plan, payloads('spectrum', plan.slices.length, values.parts, values.stdin ?? false, 'prep-spectrum'), dirname(planPath));
+  if (values.json) process.stdout.write(JSON.stringify(file.info) + '\n');
+  else if (!values.quiet) process.stderr.write(`prep-spectrum: ${file.params ? `correction level ${String(file.info.level)}` : String(file.info.skipped)}\n`);
+  return 0;
+}
+
+export async function prepMergeCommand(argv: string[]): Promise<number> {
+  const { values } = parseCommand('prep-merge', argv, MERGE_OPTIONS);
+  if (values.help) {
+    process.stdout.write(PREP_DIST_HELP);
+    return 0;
+  }
+  if (!values.plan) throw usageError('prep-merge: --plan is required');
+  const planPath = resolve(values.plan);
+  const plan = await readPlan(planPath);
+  const progress = createProgress({ quiet: values.quiet ?? false });
+  const work = dirname(planPath);
+  const summary = await mergePrep(plan, payloads('prep', plan.slices.length, values.parts, values.stdin ?? false, 'prep-merge'), work, {
+    threads: intOption('prep-merge', 'threads', values.threads, defaultThreads(), 1, 256),
+    progress,
+  });
+  if (!values['keep-work'] && work === join(plan.output, '_prep_work')) {
+    // The work directory (plan, sketch, parts) is not part of the output; move it aside then delete it.
+    const gone = `${work}.done-${process.pid}`;
+    await rename(work, gone);
+    await rm(gone, { recursive: true, force: true });
+  }
+  if (values.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+  else progress.log(`prep-merge: ${summary.fragmentsIn} fragments in, ${summary.fragmentsOut} out in ${summary.shards} shards -> ${summary.manifest}`);
+  return 0;
+}

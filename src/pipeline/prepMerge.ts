@@ -1,0 +1,127 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { MetavecError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { decodePrepResult, decodeSpectrum } from '../engines/slice/codec.js';
+import type { SpectrumFile } from '../engines/slice/sliceWork.js';
+import type { PrepPlan } from '../prep/plan.js';
+import type { PrepSummary } from './phase1.js';
+import { spectrumParams } from './prepParams.js';
+import { PrepSink, writePrepManifest } from './prepSink.js';
+import type { ProgressSink } from './progress.js';
+
+/**
+ * The reduce side of a distributed Phase 1 run: the slices' partial results, merged exactly as the local
+ * engine merges its batches. Pass 1: sketches by element-wise max and subsample counts by addition (both
+ * order-independent), then the same pass-2 parameter rule. Prep: results in slice order through the same
+ * sink (dedup in input order, shards, qc_stats, manifest last).
+ */
+
+/** Merges every slice's spectrum partial (any order) and writes WORK/spectrum.json + WORK/sketch.bin. */
+export async function mergeSpectrum(plan: PrepPlan, partials: AsyncIterable<Uint8Array>, workDir: string): Promise<SpectrumFile> {
+  const cells = new Uint8Array(plan.sketchBytes);
+  const sub = new Map<number, number>();
+  let kmers = 0;
+  const seen = new Uint8Array(plan.slices.length);
+  for await (const bytes of partials) {
+    const p = decodeSpectrum(bytes);
+    if (!(p.slice >= 0 && p.slice < plan.slices.length)) throw new MetavecError('INTERNAL', `spectrum: partial for slice ${p.slice}, the plan has ${plan.slices.length}`);
+    if (seen[p.slice]) throw new MetavecError('INTERNAL', `spectrum: slice ${p.slice} merged twice`);
+    seen[p.slice] = 1;
+    if (p.cells.length !== cells.length) throw new MetavecError('INTERNAL', `spectrum: slice ${p.slice} sketch has ${p.cells.length} bytes, expected ${cells.length}`);
+    const c = p.cells;
+    for (let i = 0; i < cells.length; i++) if (c[i]! > cells[i]!) cells[i] = c[i]!;
+    for (let i = 0; i < p.keys.length; i++) sub.set(p.keys[i]!, (sub.get(p.keys[i]!) ?? 0) + p.counts[i]!);
+    kmers += p.kmers;
+  }
+  const missing = seen.indexOf(0);
+  if (missing >= 0) throw new MetavecError('INTERNAL', `spectrum: no partial for slice ${missing} of ${plan.slices.length}`);
+  const s = spectrumParams(plan.options, sub, kmers, cells);
+  const file: SpectrumFile = { info: s.info };
+  if (s.params) {
+    const { cells: _cells, ...rest } = s.params;
+    file.params = rest;
+    await writeFileAtomic(join(workDir, 'sketch.bin'), cells);
+  }
+  await writeFileAtomic(join(workDir, 'spectrum.json'), JSON.stringify(file) + '\n');
+  return file;
+}
+
+/** Runs the sink over the slices' prep results, which must arrive in slice order; writes the manifest last. */
+export async function mergePrep(
+  plan: PrepPlan,
+  results: AsyncIterable<Uint8Array>,
+  workDir: string,
+  opts: { threads: number; progress: ProgressSink },
+): Promise<PrepSummary> {
+  const t0 = performance.now();
+  let correction: Record<string, unknown> = { enabled: false };
+  if (plan.options.correct) {
+    const path = join(workDir, 'spectrum.json');
+    try {
+      correction = (JSON.parse(await readFile(path, 'utf8')) as SpectrumFile).info;
+    } catch (err) {
+      throw new MetavecError('INPUT', `prep-merge: ${path}: cannot read the merged spectrum (${(err as Error).message})`);
+    }
+  }
+  const o = plan.options;
+  const sink = await PrepSink.open({
+    output: plan.output,
+    layout: plan.layout,
+    kmer: o.kmer,
+    rowsPerShard: o.rowsPerShard,
+    dedup: o.dedup,
+    dedupMemBytes: o.dedupMemBytes,
+    writeFastq: o.writeFastq,
+    threads: opts.threads,
+  });
+  opts.progress.phase('prep: merge');
+  let next = 0;
+  try {
+    for await (const bytes of results) {
+      const { slice, result } = decodePrepResult(bytes);
+      if (slice !== next) throw new MetavecError('INTERNAL', `prep-merge: got slice ${slice}, expected slice ${next} (results must arrive in slice order)`);
+      const s = plan.slices[slice];
+      if (!s) throw new MetavecError('INTERNAL', `prep-merge: slice ${slice} is not in the plan (${plan.slices.length} slices)`);
+      await sink.add(result, s.firstFragment);
+      next++;
+      opts.progress.update({ fragments: s.firstFragment + s.fragments, bytes: 0, totalBytes: 0 });
+    }
+    if (next !== plan.slices.length) throw new MetavecError('INTERNAL', `prep-merge: results stopped after ${next} of ${plan.slices.length} slices`);
+    await sink.end();
+  } catch (err) {
+    await sink.abort();
+    throw err;
+  } finally {
+    await sink.close();
+    opts.progress.finish();
+  }
+  await sink.commitFastq();
+  const { manifestPath, counts } = await writePrepManifest(sink, {
+    output: plan.output,
+    layout: plan.layout,
+    batchSize: o.batchSize,
+    rowsPerShard: o.rowsPerShard,
+    dedup: o.dedup,
+    phred: o.phred,
+    medianQuality: o.medianQuality,
+    correction,
+    qc: plan.qc,
+    inputs: plan.inputs,
+    encoding: plan.encoding,
+    adapterInfo: plan.adapterInfo,
+    kmer: o.kmer,
+    normalisation: o.normalisation,
+  });
+  return {
+    output: plan.output,
+    manifest: manifestPath,
+    fragmentsIn: counts.fragments_in!,
+    fragmentsOut: sink.fragmentsOut,
+    duplicates: sink.duplicates,
+    shards: sink.shards.length,
+    seconds: (performance.now() - t0) / 1000,
+    counts,
+    resumed: false,
+  };
+}
