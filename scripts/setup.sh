@@ -14,6 +14,9 @@ if [[ "${1:-}" == "--system" ]]; then
   # netcdf-bin + python3-netcdf4 (NetCDF readers), lighter + art-nextgen-simulation-tools (error correction
   # and simulated reads), chromium + fonts-liberation (the browser test of report.html, driven by playwright-core).
   pkgs=(fastp netcdf-bin python3-sklearn python3-netcdf4 python3-numpy lighter art-nextgen-simulation-tools chromium fonts-liberation)
+  # The mpi and slurm engines (docs/hpc.md): OpenMPI (+ headers for native/mpi) and a single-node Slurm
+  # (scripts/slurm.sh, AuthType=auth/none: no munge needed).
+  pkgs+=(openmpi-bin libopenmpi-dev slurm-wlm slurmctld slurmd slurm-client g++ make)
   missing=()
   for p in "${pkgs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
   if ((${#missing[@]})); then
@@ -40,6 +43,19 @@ if [[ ! -f "$stamp" ]] || ! cmp -s package-lock.json "$stamp"; then
   echo "setup: npm install (from package-lock.json)" >&2
   npm install --no-audit --no-fund --loglevel=error >&2
   cp package-lock.json "$stamp"
+fi
+# The optional MPI binding (native/mpi, a separate package: the project installs without MPI). npm runs
+# node-gyp itself because of its binding.gyp.
+if command -v mpicc >/dev/null 2>&1; then
+  if [[ ! -f native/mpi/build/Release/metavec_mpi.node || native/mpi/src/binding.cc -nt native/mpi/build/Release/metavec_mpi.node || native/mpi/binding.gyp -nt native/mpi/build/Release/metavec_mpi.node ]]; then
+    echo "setup: building native/mpi (MPI binding)" >&2
+    # Node's own headers (no download from nodejs.org) when the installation ships them.
+    nodeprefix=$(dirname "$(dirname "$(command -v node)")")
+    if [[ -z "${npm_config_nodedir:-}" && -f "$nodeprefix/include/node/node_api.h" ]]; then export npm_config_nodedir="$nodeprefix"; fi
+    (cd native/mpi && npm install --no-audit --no-fund --no-package-lock --loglevel=error >&2) || echo "setup: native/mpi did not build (--engine mpi unavailable)" >&2
+  fi
+else
+  echo "setup: no mpicc: the MPI binding (--engine mpi) is not built" >&2
 fi
 echo "setup: build" >&2
 npx tsc -p tsconfig.json

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { usageError } from '../errors.js';
 import type { ClusterOptions } from '../pipeline/phase2.js';
 import type { ProgressSink } from '../pipeline/progress.js';
+import { validateSlurmJob, type SlurmJobOptions } from '../engines/slurm/script.js';
 import { choiceOption, defaultThreads, floatOption, intOption, parseCommand } from './args.js';
 
 export const CLUSTER_HELP = `metavec cluster: group the fragments of a prep run into clusters (Phase 2)
@@ -21,6 +22,14 @@ usage: metavec cluster --input PREP_DIR --output DIR [options]
   --batch-size N        mini-batch size
   --engine local        (default) worker threads on this machine
   --threads N           worker threads (default: all cores)
+  --engine mpi          this process is one rank of an MPI job: mpirun -n N metavec cluster --engine mpi ...
+                        (or srun --mpi=pmix); needs the optional MPI binding (docs/hpc.md)
+  --engine slurm        write a batch script running the mpi engine under srun, sbatch it, wait, stream its log:
+    --ranks N (2)         MPI ranks (--ntasks)          --nodes N       --time T (01:00:00)
+    --partition P         --gpus N (--gres=gpu:N)       --cpus-per-task N
+    --module M            'module load M' (repeatable)  --sbatch --opt=val  extra #SBATCH line (repeatable)
+    --job-name NAME (metavec-cluster)   --overcommit (more ranks than CPUs)   --node PATH (node on the compute nodes)
+    --dry-run             print the batch script and exit
   --quiet / --json
 `;
 
@@ -40,6 +49,18 @@ export const CLUSTER_OPTIONS = {
   'batch-size': { type: 'string' },
   engine: { type: 'string' },
   threads: { type: 'string' },
+  ranks: { type: 'string' },
+  nodes: { type: 'string' },
+  time: { type: 'string' },
+  partition: { type: 'string' },
+  gpus: { type: 'string' },
+  'cpus-per-task': { type: 'string' },
+  module: { type: 'string', multiple: true },
+  sbatch: { type: 'string', multiple: true },
+  'job-name': { type: 'string' },
+  overcommit: { type: 'boolean' },
+  node: { type: 'string' },
+  'dry-run': { type: 'boolean' },
   quiet: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -50,8 +71,10 @@ type ClusterValues = ReturnType<typeof parseCommand<typeof CLUSTER_OPTIONS>>['va
 export function clusterOptionsFrom(cmd: string, v: Partial<ClusterValues>, input: string | undefined, progress: ProgressSink): ClusterOptions {
   if (!input) throw usageError(`${cmd}: --input is required`);
   if (!v.output) throw usageError(`${cmd}: --output is required`);
-  const engine = v.engine ?? 'local';
-  if (engine !== 'local') throw usageError(`${cmd}: --engine ${engine} is not available in this build (engines: local)`);
+  const engine = cmd === 'cluster'
+    ? choiceOption(cmd, 'engine', v.engine, 'local', ['local', 'mpi', 'slurm'] as const)
+    : choiceOption(cmd, 'engine', v.engine, 'local', ['local'] as const);
+  const slurm = engine === 'slurm' ? slurmJobFrom(cmd, v) : undefined;
   const method = choiceOption(cmd, 'method', v.method, 'kmeans', ['kmeans'] as const);
   const k = v.k === undefined || v.k === 'auto' ? 'auto' : intOption(cmd, 'k', v.k, 2, 1, 1_000_000);
   const batchSize = v['batch-size'] !== undefined ? intOption(cmd, 'batch-size', v['batch-size'], 4096, 1, 10_000_000) : undefined;
@@ -71,5 +94,29 @@ export function clusterOptionsFrom(cmd: string, v: Partial<ClusterValues>, input
     ...(batchSize !== undefined ? { batchSize } : {}),
     threads: intOption(cmd, 'threads', v.threads, defaultThreads(), 1, 256),
     progress,
+    engine,
+    ...(slurm ? { slurm } : {}),
   };
+}
+
+function slurmJobFrom(cmd: string, v: Partial<ClusterValues>): SlurmJobOptions {
+  const nodes = v.nodes !== undefined ? intOption(cmd, 'nodes', v.nodes, 1, 1, 100_000) : undefined;
+  const gpus = v.gpus !== undefined ? intOption(cmd, 'gpus', v.gpus, 0, 1, 64) : undefined;
+  const cpus = v['cpus-per-task'] !== undefined ? intOption(cmd, 'cpus-per-task', v['cpus-per-task'], 1, 1, 1024) : undefined;
+  const job: SlurmJobOptions = {
+    jobName: v['job-name'] ?? 'metavec-cluster',
+    ntasks: intOption(cmd, 'ranks', v.ranks, 2, 1, 1_000_000),
+    time: v.time ?? '01:00:00',
+    modules: v.module ?? [],
+    extra: v.sbatch ?? [],
+    overcommit: v.overcommit ?? false,
+    dryRun: v['dry-run'] ?? false,
+    ...(nodes !== undefined ? { nodes } : {}),
+    ...(gpus !== undefined ? { gpus } : {}),
+    ...(cpus !== undefined ? { cpusPerTask: cpus } : {}),
+    ...(v.partition !== undefined ? { partition: v.partition } : {}),
+    ...(v.node !== undefined ? { node: v.node } : {}),
+  };
+  validateSlurmJob(job);
+  return job;
 }

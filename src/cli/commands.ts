@@ -5,6 +5,7 @@ import { DEFAULT_REPORT_SAMPLE, writeReport } from '../report/index.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { runPrep } from '../pipeline/phase1.js';
 import { runCluster, runEval } from '../pipeline/phase2.js';
+import { clusterBatchScript } from '../pipeline/phase2Slurm.js';
 import { createProgress } from '../pipeline/progress.js';
 import { usageError } from '../errors.js';
 import { intOption, parseCommand } from './args.js';
@@ -36,7 +37,13 @@ export async function clusterCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const progress = createProgress({ quiet: values.quiet ?? false });
-  const s = await runCluster(clusterOptionsFrom('cluster', values, values.input, progress));
+  const opts = clusterOptionsFrom('cluster', values, values.input, progress);
+  if (opts.slurm?.dryRun) {
+    process.stdout.write(clusterBatchScript(opts).text);
+    return 0;
+  }
+  const s = await runCluster(opts);
+  if (s.engine?.rank !== undefined && s.engine.rank !== 0) return 0; // one report per MPI job (rank 0's)
   if (values.json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');
   else progress.log(`cluster: ${s.fragments} fragments -> K=${s.k} clusters in ${s.seconds.total.toFixed(1)} s -> ${join(resolve(values.output!), 'summary.json')}`);
   return 0;

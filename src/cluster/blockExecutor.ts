@@ -36,13 +36,30 @@ export function placeMatrix(data: Float32Array, n: number, d: number, copy: bool
 
 export type Allocator = (length: number) => ArrayBufferLike;
 
+/**
+ * When the rows of one problem are split over several executors (MPI ranks), each holds a contiguous,
+ * block-aligned range of global rows, and every reduced vector is combined over all executors by `combine`
+ * (the same fixed order on every executor). Without a share an executor holds all rows.
+ */
+export interface RowShare {
+  /** Global index of this executor's first row (a multiple of BLOCK_ROWS). */
+  rowBase: number;
+  /** Rows over all executors. */
+  nTotal: number;
+  /** Element-wise sum of `v` over all executors, in a fixed order (identical result on every executor). */
+  combine(v: Float64Array): Float64Array;
+  /** Smallest non-negative `v` over all executors, or -1 when none is. */
+  minIndex(v: number): number;
+}
+
 export abstract class BlockExecutor implements KMeansExecutor {
   readonly n: number;
   readonly d: number;
   protected readonly nBlocks: number;
   protected readonly buf: RowBuffers;
   private summary: DataSummary | undefined;
-  private potBlocks = new Float64Array(0);
+  /** Per-block sums of `closest` from the last seedUpdate() (this executor's blocks). */
+  protected potBlocks = new Float64Array(0);
   /** Kernel of this executor's scratch/workers (pruned assign only with 'wasm'). */
   protected readonly kernel = selectedKernel();
   /** Exact pruning of the assign step (WASM kernel; METAVEC_KMEANS_PRUNE=0 disables it, for tests/measurements). */
@@ -52,7 +69,10 @@ export abstract class BlockExecutor implements KMeansExecutor {
   /** Byte offset of the first per-task scratch region in buf.wasmMemory. */
   protected readonly slotsStart: number;
 
-  protected constructor(x: Float32Array, n: number, d: number, private readonly alloc: Allocator, wasmMemory?: WasmMemory) {
+  protected constructor(
+    x: Float32Array, n: number, d: number, private readonly alloc: Allocator, wasmMemory?: WasmMemory,
+    private readonly share?: RowShare,
+  ) {
     this.n = n;
     this.d = d;
     this.nBlocks = numBlocks(n);
@@ -93,6 +113,11 @@ export abstract class BlockExecutor implements KMeansExecutor {
     return { part: this.buf.part, w, picked };
   }
 
+  /** Combine a reduced vector over the executors sharing the rows (identity when this one holds them all). */
+  private combine(v: Float64Array): Float64Array {
+    return this.share ? this.share.combine(v) : v;
+  }
+
   /** out[j] = sum over blocks b (in order) of part[b*w + off + j], j < len. */
   private reduce(part: Float64Array, w: number, off: number, len: number, out: Float64Array): Float64Array {
     for (let b = 0; b < this.nBlocks; b++) {
@@ -104,22 +129,25 @@ export abstract class BlockExecutor implements KMeansExecutor {
 
   async prepare(): Promise<DataSummary> {
     if (this.summary) return this.summary;
-    const { n, d } = this;
+    const { d } = this;
+    const n = this.share ? this.share.nTotal : this.n;
     const r1 = await this.exec({ op: 'prep1' });
-    const colSum = this.reduce(r1.part, r1.w, 0, d, new Float64Array(d));
-    let bad = 0;
+    const local = this.reduce(r1.part, r1.w, 0, d, new Float64Array(d + 1)); // [column sums, non-finite count]
     let firstBad = -1;
     for (let b = 0; b < this.nBlocks; b++) {
       const nb = r1.part[b * r1.w + d]!;
       if (nb > 0 && firstBad < 0) firstBad = r1.part[b * r1.w + d + 1]!;
-      bad += nb;
+      local[d] = local[d]! + nb;
     }
+    const colSum = this.combine(local);
+    const bad = colSum[d]!;
+    if (this.share) firstBad = this.share.minIndex(firstBad < 0 ? -1 : firstBad + this.share.rowBase * d);
     let meanVariance = NaN;
     if (bad === 0) {
       const mean = new Float64Array(d);
       for (let t = 0; t < d; t++) mean[t] = colSum[t]! / n;
       const r2 = await this.exec({ op: 'prep2', mean });
-      const sq = this.reduce(r2.part, r2.w, 0, d, new Float64Array(d));
+      const sq = this.combine(this.reduce(r2.part, r2.w, 0, d, new Float64Array(d)));
       let s = 0;
       for (let t = 0; t < d; t++) s += sq[t]! / n;
       meanVariance = s / d;
@@ -147,7 +175,7 @@ export abstract class BlockExecutor implements KMeansExecutor {
       this.potBlocks[b] = v;
       total += v;
     }
-    return total;
+    return this.share ? this.combine(Float64Array.of(total))[0]! : total;
   }
 
   seedSample(targets: Float64Array): Promise<Int32Array> {
@@ -184,11 +212,11 @@ export abstract class BlockExecutor implements KMeansExecutor {
 
   async seedTrial(candidates: Float32Array, m: number): Promise<Float64Array> {
     const r = await this.exec({ op: 'seedTrial', c: candidates, m });
-    return this.reduce(r.part, r.w, 0, m, new Float64Array(m));
+    return this.combine(this.reduce(r.part, r.w, 0, m, new Float64Array(m)));
   }
 
   async seedBernoulli(seed: number, l: number, phi: number): Promise<Int32Array> {
-    const r = await this.exec({ op: 'bernoulli', seed, l, phi });
+    const r = await this.exec({ op: 'bernoulli', seed, l, phi, base: this.share?.rowBase ?? 0 });
     let total = 0;
     for (const p of r.picked) total += p.length;
     const out = new Int32Array(total);
@@ -199,7 +227,7 @@ export abstract class BlockExecutor implements KMeansExecutor {
 
   async countNearest(centers: Float32Array, m: number): Promise<Float64Array> {
     const r = await this.exec({ op: 'countNearest', c: centers, m });
-    return this.reduce(r.part, r.w, 0, m, new Float64Array(m));
+    return this.combine(this.reduce(r.part, r.w, 0, m, new Float64Array(m)));
   }
 
   async assign(centroids: Float32Array, k: number, first: boolean): Promise<AssignStats> {
@@ -208,10 +236,12 @@ export abstract class BlockExecutor implements KMeansExecutor {
     this.prevCenters = null;
     const r = await this.exec({ op: 'assign', c: centroids, k, first, prune });
     if (this.kernel === 'wasm') this.prevCenters = Float32Array.from(centroids.subarray(0, k * d));
-    const sums = this.reduce(r.part, r.w, 0, k * d, new Float64Array(k * d));
-    const counts = this.reduce(r.part, r.w, k * d, k, new Float64Array(k));
-    const tail = this.reduce(r.part, r.w, k * d + k, 2, new Float64Array(2));
-    return { sums, counts, inertia: tail[0]!, changed: tail[1]! };
+    // One vector (sums | counts | inertia, changed): each element is reduced on its own, so this is the same
+    // arithmetic as three separate reductions, and a rank share combines it in one message.
+    const all = this.combine(this.reduce(r.part, r.w, 0, k * d + k + 2, new Float64Array(k * d + k + 2)));
+    const sums = all.subarray(0, k * d);
+    const counts = all.subarray(k * d, k * d + k);
+    return { sums, counts, inertia: all[k * d + k]!, changed: all[k * d + k + 1]! };
   }
 
   /**

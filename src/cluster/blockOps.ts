@@ -35,7 +35,8 @@ export type BlockOp =
   | { op: 'assign'; c: Float32Array; k: number; first: boolean; prune?: Float64Array | null }
   | { op: 'seedUpdate'; c: Float32Array; m: number; reset: boolean }
   | { op: 'seedTrial'; c: Float32Array; m: number }
-  | { op: 'bernoulli'; seed: number; l: number; phi: number }
+  /** base: global index of row 0 of these buffers (the uniform draw of a row depends on its global index). */
+  | { op: 'bernoulli'; seed: number; l: number; phi: number; base?: number }
   | { op: 'countNearest'; c: Float32Array; m: number };
 
 /** Width (float64 values per block) of each operation's partial. */
@@ -157,7 +158,7 @@ export function runBlockOp(buf: RowBuffers, s: Scratch, op: BlockOp, b0: number,
       return null;
     case 'bernoulli': {
       const picked: number[] = [];
-      for (let b = b0; b < b1; b++) opBernoulli(buf, b, w, op.seed, op.l, op.phi, picked);
+      for (let b = b0; b < b1; b++) opBernoulli(buf, b, w, op.seed, op.l, op.phi, op.base ?? 0, picked);
       return Int32Array.from(picked);
     }
   }
@@ -253,14 +254,14 @@ function opCountNearest(buf: RowBuffers, s: Scratch, b: number, w: number, m: nu
   }
 }
 
-function opBernoulli(buf: RowBuffers, b: number, w: number, seed: number, l: number, phi: number, picked: number[]): void {
+function opBernoulli(buf: RowBuffers, b: number, w: number, seed: number, l: number, phi: number, base: number, picked: number[]): void {
   const [r0, r1] = blockRange(buf, b);
   const cl = buf.closest;
   const scale = phi > 0 ? l / phi : 0;
   let cnt = 0;
   for (let i = r0; i < r1; i++) {
     const p = cl[i]! * scale;
-    if (p > 0 && hashUniform(seed, i) < p) {
+    if (p > 0 && hashUniform(seed, base + i) < p) {
       picked.push(i);
       cnt++;
     }

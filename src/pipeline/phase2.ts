@@ -1,16 +1,19 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { allocateKMeansMatrix, chooseK, kmeans, type ChooseKResult, type KMeansOptions } from '../cluster/index.js';
+import {
+  allocateKMeansMatrix, chooseK, kmeans, type ChooseKResult, type KMeansExecutor, type KMeansOptions, type KMeansResult,
+} from '../cluster/index.js';
 import { createLocalKMeansExecutor } from '../engines/local/kmeansPool.js';
 import { MetavecError, usageError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { readLabelsParquet, writeLabelsParquet } from '../io/labels.js';
-import { readPrepManifest, verifyShards } from '../io/manifest.js';
+import { readPrepManifest, verifyShards, type PrepManifest } from '../io/manifest.js';
 import { writeClustersNetcdf } from '../io/netcdf.js';
 import { readShards } from '../io/shards.js';
 import { evaluateLabels, loadTruth, type EvalReport } from '../evaluate/index.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import type { ProgressSink } from './progress.js';
+import type { SlurmJobOptions } from '../engines/slurm/script.js';
 
 export const CLUSTER_SCHEMA = 'metavec.cluster/1';
 
@@ -30,6 +33,10 @@ export interface ClusterOptions {
   batchSize?: number;
   threads: number;
   progress: ProgressSink;
+  /** local (default): worker threads; mpi: this process is one rank of an MPI job; slurm: submit an mpi job. */
+  engine?: 'local' | 'mpi' | 'slurm';
+  /** --engine slurm: the batch job. */
+  slurm?: SlurmJobOptions;
 }
 
 export interface ClusterSummary {
@@ -52,10 +59,14 @@ export interface ClusterSummary {
   cluster_sizes: number[];
   seconds: { read: number; choose_k: number; kmeans: number; write: number; total: number };
   outputs: { labels: string; clusters: string };
+  /** How it ran (absent: local). */
+  engine?: { name: string; ranks?: number; mpi?: string; job_id?: string; rank?: number };
 }
 
-/** Phase 2 on one machine: shards -> k-means -> labels.parquet, clusters.nc, summary.json (written last). */
+/** Phase 2: shards -> k-means -> labels.parquet, clusters.nc, summary.json (written last). */
 export async function runCluster(opts: ClusterOptions): Promise<ClusterSummary> {
+  if (opts.engine === 'mpi') return (await import('./phase2Mpi.js')).runClusterMpi(opts);
+  if (opts.engine === 'slurm') return (await import('./phase2Slurm.js')).runClusterSlurm(opts);
   const t0 = performance.now();
   const manifest = await readPrepManifest(opts.input);
   const paths = await verifyShards(opts.input, manifest);
@@ -66,51 +77,91 @@ export async function runCluster(opts: ClusterOptions): Promise<ClusterSummary> 
   const m = await readShards(paths, dim, { shared: true, allocate: allocateKMeansMatrix });
   const expectedRows = manifest.shards.reduce((a, s) => a + s.rows, 0);
   if (m.n !== expectedRows) throw new MetavecError('MANIFEST', `shard: rows read (${m.n}) != rows in the manifest (${expectedRows})`);
-  if (m.n === 0) throw new MetavecError('INPUT', `cluster: ${opts.input} has no fragments (every read was filtered?)`);
-  if (typeof opts.k === 'number' && opts.k > m.n) {
-    throw usageError(`cluster: --k ${opts.k} is larger than the number of fragments (${m.n})`);
-  }
+  checkClusterSize(opts, m.n);
   const tRead = performance.now();
 
-  await mkdir(opts.output, { recursive: true });
-  await rm(join(opts.output, 'summary.json'), { force: true });
+  await prepareOutputDir(opts.output);
   const exec = await createLocalKMeansExecutor(m.data, m.n, dim, opts.threads);
-  let selection: ChooseKResult | { method: 'given' };
-  let tChoose: number;
-  let result;
+  let run: ClusterRun;
   try {
-    let k: number;
-    if (opts.k === 'auto') {
-      const kMax = Math.min(opts.kMax, m.n);
-      if (opts.kMin > kMax) throw usageError(`cluster: --k-min ${opts.kMin} exceeds the number of fragments (${m.n})`);
-      opts.progress.log(`cluster: choosing K in [${opts.kMin}, ${kMax}]`);
-      const ck = await chooseK(exec, { kMin: opts.kMin, kMax, seed: opts.seed, nInit: opts.nInit, maxIter: opts.maxIter, tol: opts.tol });
-      selection = ck;
-      k = ck.k;
-      opts.progress.log(`cluster: K = ${k} (${ck.method}: ${ck.reason})`);
-    } else {
-      selection = { method: 'given' };
-      k = opts.k;
-    }
-    tChoose = performance.now();
-    opts.progress.log(`cluster: k-means K=${k}, n-init ${opts.nInit}, seed ${opts.seed}, ${opts.threads} thread(s)`);
-    result = await kmeans(exec, {
-      k,
-      seed: opts.seed,
-      nInit: opts.nInit,
-      maxIter: opts.maxIter,
-      tol: opts.tol,
-      init: opts.init,
-      algorithm: opts.algorithm,
-      ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
-    });
+    run = await clusterWith(exec, m.n, opts, `${opts.threads} thread(s)`);
   } finally {
     await exec.close();
   }
-  const tKm = performance.now();
+  return writeClusterOutputs(opts, { manifest, readIds: m.readIds, n: m.n, dim, run, t0, tRead });
+}
+
+/** Usage checks that need the number of fragments. */
+export function checkClusterSize(opts: ClusterOptions, n: number): void {
+  if (n === 0) throw new MetavecError('INPUT', `cluster: ${opts.input} has no fragments (every read was filtered?)`);
+  if (typeof opts.k === 'number' && opts.k > n) {
+    throw usageError(`cluster: --k ${opts.k} is larger than the number of fragments (${n})`);
+  }
+}
+
+/** The output directory exists and holds no summary.json (which marks a complete result) until this run ends. */
+export async function prepareOutputDir(output: string): Promise<void> {
+  await mkdir(output, { recursive: true });
+  await rm(join(output, 'summary.json'), { force: true });
+}
+
+export interface ClusterRun {
+  selection: ChooseKResult | { method: 'given' };
+  result: KMeansResult;
+  /** performance.now() after choosing K and after k-means. */
+  tChoose: number;
+  tKm: number;
+}
+
+/** K (given or chosen) and k-means over any executor: the same driver for every engine. */
+export async function clusterWith(exec: KMeansExecutor, n: number, opts: ClusterOptions, where: string): Promise<ClusterRun> {
+  let selection: ChooseKResult | { method: 'given' };
+  let k: number;
+  if (opts.k === 'auto') {
+    const kMax = Math.min(opts.kMax, n);
+    if (opts.kMin > kMax) throw usageError(`cluster: --k-min ${opts.kMin} exceeds the number of fragments (${n})`);
+    opts.progress.log(`cluster: choosing K in [${opts.kMin}, ${kMax}]`);
+    const ck = await chooseK(exec, { kMin: opts.kMin, kMax, seed: opts.seed, nInit: opts.nInit, maxIter: opts.maxIter, tol: opts.tol });
+    selection = ck;
+    k = ck.k;
+    opts.progress.log(`cluster: K = ${k} (${ck.method}: ${ck.reason})`);
+  } else {
+    selection = { method: 'given' };
+    k = opts.k;
+  }
+  const tChoose = performance.now();
+  opts.progress.log(`cluster: k-means K=${k}, n-init ${opts.nInit}, seed ${opts.seed}, ${where}`);
+  const result = await kmeans(exec, {
+    k,
+    seed: opts.seed,
+    nInit: opts.nInit,
+    maxIter: opts.maxIter,
+    tol: opts.tol,
+    init: opts.init,
+    algorithm: opts.algorithm,
+    ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
+  });
+  return { selection, result, tChoose, tKm: performance.now() };
+}
+
+export interface ClusterOutputs {
+  manifest: PrepManifest;
+  readIds: string[];
+  n: number;
+  dim: number;
+  run: ClusterRun;
+  /** performance.now() at the start and after reading. */
+  t0: number;
+  tRead: number;
+  engine?: ClusterSummary['engine'];
+}
+
+/** labels.parquet, clusters.nc, then summary.json (last: a result is complete exactly when it exists). */
+export async function writeClusterOutputs(opts: ClusterOptions, o: ClusterOutputs): Promise<ClusterSummary> {
+  const { manifest, readIds, n, dim, run: { result, selection, tChoose, tKm }, t0, tRead } = o;
   const labelsPath = join(opts.output, 'labels.parquet');
   const ncPath = join(opts.output, 'clusters.nc');
-  await writeLabelsParquet(labelsPath, { readIds: m.readIds, clusters: result.labels, distances: result.distances });
+  await writeLabelsParquet(labelsPath, { readIds, clusters: result.labels, distances: result.distances });
   await writeClustersNetcdf(ncPath, {
     centroids: result.centroids,
     k: result.k,
@@ -136,7 +187,7 @@ export async function runCluster(opts: ClusterOptions): Promise<ClusterSummary> 
     created: new Date().toISOString(),
     input: opts.input,
     method: opts.method,
-    fragments: m.n,
+    fragments: n,
     dim,
     k: result.k,
     k_selection: selection,
@@ -156,6 +207,7 @@ export async function runCluster(opts: ClusterOptions): Promise<ClusterSummary> 
       total: (performance.now() - t0) / 1000,
     },
     outputs: { labels: 'labels.parquet', clusters: 'clusters.nc' },
+    ...(o.engine ? { engine: o.engine } : {}),
   };
   await writeFileAtomic(join(opts.output, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   opts.progress.finish();

@@ -1,0 +1,64 @@
+/**
+ * Phase 2 as one rank of an MPI job (`mpirun -n N metavec cluster --engine mpi ...`, or srun): every rank reads
+ * the manifest, verifies and reads only the shards overlapping its block-aligned row range, and runs the same
+ * driver (chooseK, kmeans) over the mpi executor; rank 0 reads the read ids, receives the labels and writes
+ * the outputs (summary.json last). Any rank failing makes the launcher stop the job (MPI_Abort on a non-zero
+ * exit), so summary.json only ever appears for a complete result.
+ */
+import { join } from 'node:path';
+import { BLOCK_ROWS } from '../cluster/index.js';
+import { blockPartition, MpiComm } from '../engines/mpi/comm.js';
+import { MpiKMeansExecutor } from '../engines/mpi/kmeansRank.js';
+import { MetavecError } from '../errors.js';
+import { readPrepManifest, resolveInRun, verifyShards } from '../io/manifest.js';
+import { readShardIds, readShardRows, shardPieces } from '../io/shardSlice.js';
+import {
+  checkClusterSize, clusterWith, prepareOutputDir, writeClusterOutputs, type ClusterOptions, type ClusterSummary,
+} from './phase2.js';
+import type { ProgressSink } from './progress.js';
+
+const silent: ProgressSink = { phase: () => undefined, update: () => undefined, log: () => undefined, finish: () => undefined };
+
+export async function runClusterMpi(opts: ClusterOptions): Promise<ClusterSummary> {
+  const comm = MpiComm.world();
+  const t0 = performance.now();
+  const { rank, size } = comm;
+  const progress = rank === 0 ? opts.progress : silent;
+  const manifest = await readPrepManifest(opts.input);
+  const dim = manifest.embedding.dim;
+  const n = manifest.shards.reduce((a, s) => a + s.rows, 0);
+  checkClusterSize(opts, n);
+  const part = blockPartition(n, size, BLOCK_ROWS)[rank]!;
+  const manifestPath = join(opts.input, 'manifest.json');
+  const shards = manifest.shards.map((s) => ({ path: resolveInRun(opts.input, s.path, manifestPath), rows: s.rows }));
+  opts.progress.log(`cluster: mpi rank ${rank}/${size} pid ${process.pid} on ${comm.info.host}: rows [${part.start}, ${part.end}) of ${n}`);
+  if (part.end <= part.start) {
+    throw new MetavecError('USAGE', `mpi: ${n} fragments make ${Math.ceil(n / BLOCK_ROWS)} block(s) of ${BLOCK_ROWS} rows, fewer than the ${size} ranks: run with at most ${Math.ceil(n / BLOCK_ROWS)} rank(s)`);
+  }
+  // Each rank verifies the checksums of the shards it reads (together: every shard).
+  const mine = new Set(shardPieces(shards, part.start, part.end).map((p) => p.shard));
+  await verifyShards(opts.input, { ...manifest, shards: manifest.shards.filter((_, i) => mine.has(i)) });
+  if (rank === 0) {
+    progress.phase('cluster');
+    progress.log(`cluster: ${size} MPI rank(s) (${comm.info.version.split(/[,\n]/)[0]}), ${shards.length} shard(s), ${n} fragments x ${dim}`);
+    await prepareOutputDir(opts.output);
+  }
+  const local = await readShardRows(shards, dim, part.start, part.end);
+  const readIds = rank === 0 ? await readShardIds(shards) : [];
+  const tRead = performance.now();
+
+  const exec = new MpiKMeansExecutor(comm, local, n, dim);
+  const run = await clusterWith(exec, n, { ...opts, progress }, `${size} MPI rank(s)`);
+  let text = '';
+  if (rank === 0) {
+    const summary = await writeClusterOutputs({ ...opts, progress }, {
+      manifest, readIds, n, dim, run, t0, tRead,
+      engine: { name: 'mpi', ranks: size, mpi: comm.info.version.split(/[,\n]/)[0]! },
+    });
+    text = JSON.stringify(summary);
+  }
+  // The job ends together: no rank reports success before rank 0 has written summary.json.
+  const summary = JSON.parse(comm.bcastString(text, 0)) as ClusterSummary;
+  comm.finalize();
+  return { ...summary, engine: { name: 'mpi', ...summary.engine, rank } };
+}

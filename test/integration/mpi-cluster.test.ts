@@ -1,0 +1,106 @@
+// The mpi engine under a real OpenMPI (mpirun, 2 ranks) against the local engine on the same prep output.
+import { test, after, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { CLI, makePairs, runCli, TempDir } from '../helpers/fixtures.js';
+import { requireTool } from '../helpers/tools.js';
+import { MPI_ENV, mpiReady, mpirunArgs } from '../helpers/mpi.js';
+import { readLabelsParquet } from '../../src/io/labels.js';
+import { readClustersNetcdf } from '../../src/io/netcdf.js';
+
+const tmp = new TempDir();
+after(() => tmp.remove());
+const prep = tmp.join('prep');
+
+before(() => {
+  // 9000 fragments = 3 blocks of 4096 rows; 2500-row shards, so rank 1's range starts inside a shard.
+  const fx = makePairs(9000, 11, { genomes: 4 });
+  const r1 = tmp.file('r1.fq', fx.r1);
+  const r2 = tmp.file('r2.fq', fx.r2);
+  const r = runCli(['prep', '--input', r1, '--input2', r2, '--output', prep, '--rows-per-shard', '2500', '--no-dedup', '--quiet']);
+  assert.equal(r.status, 0, r.stderr);
+});
+
+function mpiCluster(ranks: number, out: string, extra: string[]) {
+  const r = spawnSync('mpirun', [...mpirunArgs(ranks), process.execPath, CLI, 'cluster', '--engine', 'mpi', '--input', prep, '--output', out, '--quiet', '--json', ...extra], {
+    encoding: 'utf8', env: MPI_ENV, timeout: 240_000,
+  });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+interface Summary { k: number; iterations: number; inertia: number; cluster_sizes: number[]; fragments: number; engine?: { name: string; ranks?: number } }
+
+/** Same labels, distances and centroids; the same K, iterations and sizes; inertia within 1e-12 relative. */
+async function assertSameResult(localDir: string, mpiDir: string, a: Summary, b: Summary): Promise<void> {
+  assert.equal(b.k, a.k);
+  assert.equal(b.iterations, a.iterations);
+  assert.deepEqual(b.cluster_sizes, a.cluster_sizes);
+  // Rank partial sums are added in rank order instead of block by block: float64 sums may differ in the
+  // last bits (docs/hpc.md); everything derived after float32 rounding is identical in practice.
+  assert.ok(Math.abs(b.inertia - a.inertia) <= 1e-12 * a.inertia, `inertia ${b.inertia} vs ${a.inertia}`);
+  const la = await readLabelsParquet(join(localDir, 'labels.parquet'));
+  const lb = await readLabelsParquet(join(mpiDir, 'labels.parquet'));
+  assert.deepEqual(lb.readIds, la.readIds);
+  assert.deepEqual(lb.clusters, la.clusters);
+  assert.deepEqual(lb.distances, la.distances);
+  const ca = await readClustersNetcdf(join(localDir, 'clusters.nc'));
+  const cb = await readClustersNetcdf(join(mpiDir, 'clusters.nc'));
+  assert.deepEqual(cb.centroids, ca.centroids);
+  assert.deepEqual(cb.clusterSize, ca.clusterSize);
+}
+
+for (const [name, extra] of [
+  ['k-means++ / Lloyd, K=4', ['--k', '4', '--seed', '3']],
+  ['k-means|| / mini-batch, K=6', ['--k', '6', '--seed', '5', '--init', 'k-means||', '--algorithm', 'minibatch', '--batch-size', '1000', '--n-init', '2']],
+  ['K chosen automatically (gap statistic, jobs spread over ranks)', ['--k', 'auto', '--k-min', '3', '--k-max', '5', '--n-init', '1']],
+] as const) {
+  test(`mpi engine, 2 ranks, gives the local engine's result: ${name}`, async (t) => {
+    if (!requireTool(t, mpiReady(), 'mpirun + native/mpi binding (scripts/setup.sh --system)')) return;
+    const tag = name.replace(/\W+/g, '-');
+    const local = runCli(['cluster', '--input', prep, '--output', tmp.join(`local-${tag}`), '--threads', '2', '--quiet', '--json', ...extra]);
+    assert.equal(local.status, 0, local.stderr);
+    const mpi = mpiCluster(2, tmp.join(`mpi-${tag}`), [...extra]);
+    assert.equal(mpi.status, 0, mpi.stderr);
+    // one JSON report per job (rank 0's)
+    const b = JSON.parse(mpi.stdout) as Summary;
+    assert.deepEqual({ name: b.engine?.name, ranks: b.engine?.ranks }, { name: 'mpi', ranks: 2 });
+    await assertSameResult(tmp.join(`local-${tag}`), tmp.join(`mpi-${tag}`), JSON.parse(local.stdout) as Summary, b);
+  });
+}
+
+test('a rank killed mid-job fails the job with a message and leaves no summary.json', async (t) => {
+  if (!requireTool(t, mpiReady(), 'mpirun + native/mpi binding (scripts/setup.sh --system)')) return;
+  const out = tmp.join('killed');
+  // long enough to be killed while iterating: many restarts, no tolerance
+  const child = spawn('mpirun', [...mpirunArgs(2), process.execPath, CLI, 'cluster', '--engine', 'mpi', '--input', prep, '--output', out,
+    '--k', '8', '--n-init', '1000', '--tol', '0'], { env: MPI_ENV });
+  let stderr = '';
+  let killed = false;
+  child.stdout.resume();
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (s: string) => {
+    stderr += s;
+    const pid = /mpi rank 1\/2 pid (\d+)/.exec(stderr)?.[1];
+    if (!killed && pid && /k-means K=8/.test(stderr)) {
+      killed = true;
+      process.kill(Number(pid), 'SIGKILL');
+    }
+  });
+  const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
+  const code = await new Promise<number | null>((res) => child.on('close', res));
+  clearTimeout(timer);
+  assert.ok(killed, `rank 1 was never seen iterating:\n${stderr}`);
+  assert.notEqual(code, 0);
+  assert.match(stderr, /rank 1 .*(exited on signal 9|killed)/i);
+  assert.equal(existsSync(join(out, 'summary.json')), false, 'summary.json must not exist after a failed job');
+});
+
+test('--engine mpi without the binding: one clear line, exit 2', () => {
+  const r = spawnSync(process.execPath, [CLI, 'cluster', '--engine', 'mpi', '--input', prep, '--output', tmp.join('nobinding'), '--k', '2'], {
+    encoding: 'utf8', env: { ...process.env, METAVEC_MPI_ADDON: tmp.join('missing/metavec_mpi.node') },
+  });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /^metavec: error: mpi: the MPI binding is not built \(.*missing\/metavec_mpi\.node missing\): install an MPI/);
+});
