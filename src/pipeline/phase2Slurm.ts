@@ -10,6 +10,7 @@ import { mpiBatchScript, type BatchScript } from '../engines/slurm/script.js';
 import { lastLines, sbatch, waitForJob } from '../engines/slurm/submit.js';
 import { MetavecError, usageError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { readPrepManifest } from '../io/manifest.js';
 import type { ClusterOptions, ClusterSummary } from './phase2.js';
 
 /** The command line of one rank (the same options, engine mpi). */
@@ -32,6 +33,7 @@ export function clusterBatchScript(o: ClusterOptions): BatchScript {
 }
 
 export async function runClusterSlurm(o: ClusterOptions): Promise<ClusterSummary> {
+  await readPrepManifest(o.input); // a missing or broken input fails here, not after waiting in the queue
   const script = clusterBatchScript(o);
   await mkdir(join(o.output, 'slurm'), { recursive: true });
   await rm(join(o.output, 'summary.json'), { force: true });

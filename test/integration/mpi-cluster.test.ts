@@ -2,10 +2,10 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, makePairs, runCli, TempDir } from '../helpers/fixtures.js';
-import { requireTool } from '../helpers/tools.js';
+import { hasCommand, IN_CI, REPO_ROOT, requireTool } from '../helpers/tools.js';
 import { MPI_ENV, mpiReady, mpirunArgs } from '../helpers/mpi.js';
 import { readLabelsParquet } from '../../src/io/labels.js';
 import { readClustersNetcdf } from '../../src/io/netcdf.js';
@@ -54,7 +54,7 @@ async function assertSameResult(localDir: string, mpiDir: string, a: Summary, b:
 for (const [name, extra] of [
   ['k-means++ / Lloyd, K=4', ['--k', '4', '--seed', '3']],
   ['k-means|| / mini-batch, K=6', ['--k', '6', '--seed', '5', '--init', 'k-means||', '--algorithm', 'minibatch', '--batch-size', '1000', '--n-init', '2']],
-  ['K chosen automatically (gap statistic, jobs spread over ranks)', ['--k', 'auto', '--k-min', '3', '--k-max', '5', '--n-init', '1']],
+  ['K chosen automatically (gap statistic, jobs spread over ranks)', ['--k', 'auto', '--k-min', '3', '--k-max', '4', '--n-init', '1']],
 ] as const) {
   test(`mpi engine, 2 ranks, gives the local engine's result: ${name}`, async (t) => {
     if (!requireTool(t, mpiReady(), 'mpirun + native/mpi binding (scripts/setup.sh --system)')) return;
@@ -103,4 +103,73 @@ test('--engine mpi without the binding: one clear line, exit 2', () => {
   });
   assert.equal(r.status, 2, r.stderr);
   assert.match(r.stderr, /^metavec: error: mpi: the MPI binding is not built \(.*missing\/metavec_mpi\.node missing\): install an MPI/);
+});
+
+// ---- --engine slurm: a real single-node Slurm (scripts/slurm.sh) running the mpi engine under srun --mpi=pmix
+
+let slurmConf: string | undefined;
+function slurmUp(): boolean {
+  if (slurmConf) return true;
+  if (!hasCommand('slurmctld') || !hasCommand('sbatch') || !mpiReady()) return false;
+  const r = spawnSync('bash', [join(REPO_ROOT, 'scripts/slurm.sh'), 'start'], { encoding: 'utf8', env: { ...process.env, METAVEC_SLURM_DIR: tmp.join('slurm') } });
+  if (r.status !== 0) {
+    if (IN_CI) throw new Error(`scripts/slurm.sh start failed:\n${r.stderr}`);
+    return false;
+  }
+  slurmConf = /export SLURM_CONF=(\S+)/.exec(r.stdout)?.[1];
+  return slurmConf !== undefined;
+}
+after(() => {
+  if (slurmConf) spawnSync('bash', [join(REPO_ROOT, 'scripts/slurm.sh'), 'stop'], { env: { ...process.env, METAVEC_SLURM_DIR: tmp.join('slurm') } });
+});
+
+function slurmCluster(out: string, extra: string[]) {
+  const r = spawnSync(process.execPath, [CLI, 'cluster', '--engine', 'slurm', '--ranks', '2', '--input', prep, '--output', out, '--json', ...extra], {
+    encoding: 'utf8', env: { ...process.env, SLURM_CONF: slurmConf ?? '' }, timeout: 240_000,
+  });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('--engine slurm --dry-run prints the batch script (no Slurm needed)', () => {
+  const r = runCli(['cluster', '--engine', 'slurm', '--input', prep, '--output', tmp.join('dry'), '--k', '4', '--ranks', '8', '--nodes', '2',
+    '--time', '02:00:00', '--gpus', '1', '--module', 'openmpi/4.1', '--module', 'nodejs', '--partition', 'compute', '--job-name', 'mv', '--dry-run']);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.split('\n');
+  for (const l of ['#!/bin/bash', '#SBATCH --job-name=mv', '#SBATCH --ntasks=8', '#SBATCH --nodes=2', '#SBATCH --time=02:00:00', '#SBATCH --partition=compute',
+    '#SBATCH --gres=gpu:1', 'module load openmpi/4.1', 'module load nodejs', `#SBATCH --output=${tmp.join('dry')}/slurm/mv-%j.log`]) {
+    assert.ok(lines.includes(l), `missing line '${l}' in:\n${r.stdout}`);
+  }
+  assert.match(r.stdout, /^srun --mpi=pmix --kill-on-bad-exit=1 \S+node\S* \S+main\.js cluster --engine mpi --input \S+ --output \S+ --method kmeans --k 4 /m);
+  assert.equal(existsSync(tmp.join('dry')), false, 'a dry run writes nothing');
+  const bad = runCli(['cluster', '--engine', 'slurm', '--input', prep, '--output', tmp.join('dry'), '--time', 'soon', '--dry-run']);
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /slurm: --time must look like/);
+});
+
+test('--engine slurm: sbatch + srun --mpi=pmix, 2 ranks, same result as the local engine; log streamed', async (t) => {
+  if (!requireTool(t, slurmUp(), 'single-node Slurm (slurm-wlm; scripts/slurm.sh start) + MPI binding')) return;
+  const extra = ['--k', '4', '--seed', '3'];
+  const local = tmp.join('local-k-means-Lloyd-K-4');
+  if (!existsSync(join(local, 'summary.json'))) {
+    assert.equal(runCli(['cluster', '--input', prep, '--output', local, '--quiet', ...extra]).status, 0);
+  }
+  const r = slurmCluster(tmp.join('slurm-ok'), extra);
+  assert.equal(r.status, 0, r.stderr);
+  const s = JSON.parse(r.stdout) as Summary & { engine: { name: string; job_id: string } };
+  assert.equal(s.engine.name, 'slurm+mpi');
+  assert.match(r.stderr, new RegExp(`submitted slurm job ${s.engine.job_id} `));
+  assert.match(r.stderr, /mpi rank 1\/2 pid \d+/); // the job's log, streamed
+  assert.match(r.stderr, new RegExp(`slurm job ${s.engine.job_id} COMPLETED`));
+  assert.ok(existsSync(tmp.join('slurm-ok/slurm/cluster.sbatch')));
+  await assertSameResult(local, tmp.join('slurm-ok'), JSON.parse(readFileSync(join(local, 'summary.json'), 'utf8')) as Summary, s);
+});
+
+test('--engine slurm: a failing job is reported with its state and log, and leaves no summary.json', (t) => {
+  if (!requireTool(t, slurmUp(), 'single-node Slurm (slurm-wlm; scripts/slurm.sh start) + MPI binding')) return;
+  const out = tmp.join('slurm-fail');
+  const r = slurmCluster(out, ['--k', '100000']);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /metavec: error: slurm: job \d+ ended FAILED \(exit \d+:\d+\) without summary\.json; log \S+\.log; last lines:/);
+  assert.match(r.stderr, /--k 100000 is larger than the number of fragments \(9000\)/);
+  assert.equal(existsSync(join(out, 'summary.json')), false);
 });
