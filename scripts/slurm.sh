@@ -64,6 +64,12 @@ start() {
     echo "slurm.sh: already running ($dir)" >&2
   else
     stop_daemons
+    for port in "$ctld_port" "$slurmd_port"; do
+      if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+        echo "slurm.sh: port $port is already in use (another Slurm?); choose others with METAVEC_SLURMCTLD_PORT / METAVEC_SLURMD_PORT" >&2
+        exit 1
+      fi
+    done
     write_conf
     # -D: stay in the foreground (as our background child) so $! is the daemon's PID; -i: ignore old state
     slurmctld -D -i -f "$conf" >>"$dir/log/slurmctld.out" 2>&1 &
@@ -83,6 +89,11 @@ start() {
     fi
     sleep 0.5
   done
+  if ! alive "$dir/slurmctld.pid" || ! alive "$dir/slurmd.pid"; then
+    echo "slurm.sh: a daemon exited; logs in $dir/log" >&2
+    stop_daemons
+    exit 1
+  fi
   if [[ "$state" != idle && "$state" != mix && "$state" != alloc ]]; then
     echo "slurm.sh: node $host not ready (state '${state}'); logs in $dir/log" >&2
     exit 1

@@ -25,9 +25,14 @@ export function shardPieces(shards: ShardSpan[], start: number, end: number): { 
   return out;
 }
 
-/** Embeddings of global rows [start, end) as one (end - start) x dim float32 matrix. */
-export async function readShardRows(shards: ShardSpan[], dim: number, start: number, end: number): Promise<Float32Array> {
-  const data = new Float32Array((end - start) * dim);
+/**
+ * Embeddings of global rows [start, end) as one (end - start) x dim float32 matrix, in memory from `allocate`
+ * when given (the k-means engine's own memory: no copy later).
+ */
+export async function readShardRows(
+  shards: ShardSpan[], dim: number, start: number, end: number, allocate?: (n: number, d: number) => Float32Array,
+): Promise<Float32Array> {
+  const data = allocate ? allocate(end - start, dim) : new Float32Array((end - start) * dim);
   const db = await openDuckDB();
   let row = 0;
   try {

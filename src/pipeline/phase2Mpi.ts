@@ -6,7 +6,7 @@
  * exit), so summary.json only ever appears for a complete result.
  */
 import { join } from 'node:path';
-import { BLOCK_ROWS } from '../cluster/index.js';
+import { allocateKMeansMatrix, BLOCK_ROWS } from '../cluster/index.js';
 import { blockPartition, MpiComm } from '../engines/mpi/comm.js';
 import { MpiKMeansExecutor } from '../engines/mpi/kmeansRank.js';
 import { MetavecError } from '../errors.js';
@@ -43,7 +43,7 @@ export async function runClusterMpi(opts: ClusterOptions): Promise<ClusterSummar
     progress.log(`cluster: ${size} MPI rank(s) (${comm.info.version.split(/[,\n]/)[0]}), ${shards.length} shard(s), ${n} fragments x ${dim}`);
     await prepareOutputDir(opts.output);
   }
-  const local = await readShardRows(shards, dim, part.start, part.end);
+  const local = await readShardRows(shards, dim, part.start, part.end, allocateKMeansMatrix);
   const readIds = rank === 0 ? await readShardIds(shards) : [];
   const tRead = performance.now();
 

@@ -11,7 +11,17 @@ import { readLabelsParquet } from '../../src/io/labels.js';
 import { readClustersNetcdf } from '../../src/io/netcdf.js';
 
 const tmp = new TempDir();
-after(() => tmp.remove());
+// Ports of the test's own Slurm (scripts/slurm.sh), away from a Slurm the machine may run.
+const slurmEnv = {
+  ...process.env, METAVEC_SLURM_DIR: tmp.join('slurm'),
+  METAVEC_SLURMCTLD_PORT: String(20000 + (process.pid % 20000)), METAVEC_SLURMD_PORT: String(40000 + (process.pid % 20000)),
+};
+let slurmConf: string | undefined;
+after(() => {
+  // daemons first (their PID files are in tmp), then the files
+  if (slurmConf) spawnSync('bash', [join(REPO_ROOT, 'scripts/slurm.sh'), 'stop'], { env: slurmEnv });
+  tmp.remove();
+});
 const prep = tmp.join('prep');
 
 before(() => {
@@ -107,11 +117,10 @@ test('--engine mpi without the binding: one clear line, exit 2', () => {
 
 // ---- --engine slurm: a real single-node Slurm (scripts/slurm.sh) running the mpi engine under srun --mpi=pmix
 
-let slurmConf: string | undefined;
 function slurmUp(): boolean {
   if (slurmConf) return true;
   if (!hasCommand('slurmctld') || !hasCommand('sbatch') || !mpiReady()) return false;
-  const r = spawnSync('bash', [join(REPO_ROOT, 'scripts/slurm.sh'), 'start'], { encoding: 'utf8', env: { ...process.env, METAVEC_SLURM_DIR: tmp.join('slurm') } });
+  const r = spawnSync('bash', [join(REPO_ROOT, 'scripts/slurm.sh'), 'start'], { encoding: 'utf8', env: slurmEnv });
   if (r.status !== 0) {
     if (IN_CI) throw new Error(`scripts/slurm.sh start failed:\n${r.stderr}`);
     return false;
@@ -119,9 +128,6 @@ function slurmUp(): boolean {
   slurmConf = /export SLURM_CONF=(\S+)/.exec(r.stdout)?.[1];
   return slurmConf !== undefined;
 }
-after(() => {
-  if (slurmConf) spawnSync('bash', [join(REPO_ROOT, 'scripts/slurm.sh'), 'stop'], { env: { ...process.env, METAVEC_SLURM_DIR: tmp.join('slurm') } });
-});
 
 function slurmCluster(out: string, extra: string[]) {
   const r = spawnSync(process.execPath, [CLI, 'cluster', '--engine', 'slurm', '--ranks', '2', '--input', prep, '--output', out, '--json', ...extra], {
