@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { usageError } from '../errors.js';
 import type { ClusterOptions } from '../pipeline/phase2.js';
 import type { ProgressSink } from '../pipeline/progress.js';
-import { validateSlurmJob, type SlurmJobOptions } from '../engines/slurm/script.js';
+import { SLURM_OPTIONS, slurmJobFrom } from './slurmOptions.js';
 import { choiceOption, defaultThreads, floatOption, intOption, parseCommand } from './args.js';
 
 export const CLUSTER_HELP = `metavec cluster: group the fragments of a prep run into clusters (Phase 2)
@@ -49,18 +49,7 @@ export const CLUSTER_OPTIONS = {
   'batch-size': { type: 'string' },
   engine: { type: 'string' },
   threads: { type: 'string' },
-  ranks: { type: 'string' },
-  nodes: { type: 'string' },
-  time: { type: 'string' },
-  partition: { type: 'string' },
-  gpus: { type: 'string' },
-  'cpus-per-task': { type: 'string' },
-  module: { type: 'string', multiple: true },
-  sbatch: { type: 'string', multiple: true },
-  'job-name': { type: 'string' },
-  overcommit: { type: 'boolean' },
-  node: { type: 'string' },
-  'dry-run': { type: 'boolean' },
+  ...SLURM_OPTIONS,
   quiet: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -74,7 +63,7 @@ export function clusterOptionsFrom(cmd: string, v: Partial<ClusterValues>, input
   const engine = cmd === 'cluster'
     ? choiceOption(cmd, 'engine', v.engine, 'local', ['local', 'mpi', 'slurm'] as const)
     : choiceOption(cmd, 'engine', v.engine, 'local', ['local'] as const);
-  const slurm = engine === 'slurm' ? slurmJobFrom(cmd, v) : undefined;
+  const slurm = engine === 'slurm' ? slurmJobFrom(cmd, v, { jobName: 'metavec-cluster', ntasks: 2 }) : undefined;
   const method = choiceOption(cmd, 'method', v.method, 'kmeans', ['kmeans'] as const);
   const k = v.k === undefined || v.k === 'auto' ? 'auto' : intOption(cmd, 'k', v.k, 2, 1, 1_000_000);
   const batchSize = v['batch-size'] !== undefined ? intOption(cmd, 'batch-size', v['batch-size'], 4096, 1, 10_000_000) : undefined;
@@ -97,26 +86,4 @@ export function clusterOptionsFrom(cmd: string, v: Partial<ClusterValues>, input
     engine,
     ...(slurm ? { slurm } : {}),
   };
-}
-
-function slurmJobFrom(cmd: string, v: Partial<ClusterValues>): SlurmJobOptions {
-  const nodes = v.nodes !== undefined ? intOption(cmd, 'nodes', v.nodes, 1, 1, 100_000) : undefined;
-  const gpus = v.gpus !== undefined ? intOption(cmd, 'gpus', v.gpus, 0, 1, 64) : undefined;
-  const cpus = v['cpus-per-task'] !== undefined ? intOption(cmd, 'cpus-per-task', v['cpus-per-task'], 1, 1, 1024) : undefined;
-  const job: SlurmJobOptions = {
-    jobName: v['job-name'] ?? 'metavec-cluster',
-    ntasks: intOption(cmd, 'ranks', v.ranks, 2, 1, 1_000_000),
-    time: v.time ?? '01:00:00',
-    modules: v.module ?? [],
-    extra: v.sbatch ?? [],
-    overcommit: v.overcommit ?? false,
-    dryRun: v['dry-run'] ?? false,
-    ...(nodes !== undefined ? { nodes } : {}),
-    ...(gpus !== undefined ? { gpus } : {}),
-    ...(cpus !== undefined ? { cpusPerTask: cpus } : {}),
-    ...(v.partition !== undefined ? { partition: v.partition } : {}),
-    ...(v.node !== undefined ? { node: v.node } : {}),
-  };
-  validateSlurmJob(job);
-  return job;
 }

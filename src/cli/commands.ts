@@ -6,6 +6,7 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { runPrep } from '../pipeline/phase1.js';
 import { runCluster, runEval } from '../pipeline/phase2.js';
 import { clusterBatchScript } from '../pipeline/phase2Slurm.js';
+import { runPrepSlurm } from '../pipeline/phase1Slurm.js';
 import { createProgress } from '../pipeline/progress.js';
 import { usageError } from '../errors.js';
 import { intOption, parseCommand } from './args.js';
@@ -21,7 +22,14 @@ export async function prepCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const progress = createProgress({ quiet: values.quiet ?? false });
-  const summary = await runPrep(prepOptionsFrom('prep', values, progress));
+  const opts = prepOptionsFrom('prep', values, progress);
+  if (opts.slurm?.dryRun) {
+    // planning is needed to know the slices (it writes OUTPUT/_prep_work/plan.json); nothing is submitted
+    const r = await runPrepSlurm(opts, opts.slurm, opts.slurm.sliceFragments);
+    if ('dryRun' in r) process.stdout.write(r.dryRun);
+    return 0;
+  }
+  const summary = await runPrep(opts);
   if (values.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
   else
     progress.log(

@@ -4,6 +4,7 @@ import { usageError } from '../errors.js';
 import type { PrepOptions } from '../pipeline/phase1.js';
 import type { ProgressSink } from '../pipeline/progress.js';
 import { choiceOption, defaultThreads, floatOption, intOption, parseCommand, sizeOption } from './args.js';
+import { SLURM_OPTIONS, slurmJobFrom } from './slurmOptions.js';
 
 export const PREP_HELP = `metavec prep: quality control, dedup and embedding of reads into Parquet shards (Phase 1)
 
@@ -18,6 +19,10 @@ input/output
   --phred auto|33|64    quality encoding (default auto: Phred+64 is detected and converted)
 engine
   --engine local        (default) worker threads on this machine
+  --engine slurm        Slurm job arrays over input slices + a merge job (docs/hpc.md); options as for
+                        'metavec cluster --engine slurm' (--time --partition --module --sbatch --job-name
+                        --cpus-per-task for the merge, --node, --dry-run) and --slice-fragments N (262144),
+                        --max-parallel N (array tasks at once)
   --threads N           worker threads (default: all cores)
   --batch-size N        fragments per batch (default 8192)
   --rows-per-shard N    rows per Parquet shard (default 100000)
@@ -58,6 +63,8 @@ export const PREP_OPTIONS = {
   'write-fastq': { type: 'boolean' },
   phred: { type: 'string' },
   engine: { type: 'string' },
+  ...SLURM_OPTIONS,
+  'slice-fragments': { type: 'string' },
   threads: { type: 'string' },
   'batch-size': { type: 'string' },
   'rows-per-shard': { type: 'string' },
@@ -102,7 +109,10 @@ export function prepOptionsFrom(cmd: string, v: Partial<PrepValues>, progress: P
   if (!v.input || v.input.length === 0) throw usageError(`${cmd}: --input is required`);
   if (!v.output) throw usageError(`${cmd}: --output is required`);
   const engine = v.engine ?? 'local';
-  if (engine !== 'local') throw usageError(`${cmd}: --engine ${engine} is not available in this build (engines: local)`);
+  if (engine !== 'local' && !(engine === 'slurm' && cmd === 'prep')) {
+    throw usageError(`${cmd}: --engine ${engine} is not available in this build (engines: local${cmd === 'prep' ? ', slurm' : ''})`);
+  }
+  const slurm = engine === 'slurm' ? prepSlurmFrom(cmd, v) : undefined;
   const embed = v.embed ?? 'kmer';
   if (embed !== 'kmer') throw usageError(`${cmd}: --embed ${embed} is not available in this build (embeddings: kmer)`);
   return {
@@ -146,7 +156,14 @@ export function prepOptionsFrom(cmd: string, v: Partial<PrepValues>, progress: P
       minComplexity: floatOption(cmd, 'complexity-threshold', v['complexity-threshold'], 30, 0, 100) / 100,
     },
     progress,
+    ...(slurm ? { slurm } : {}),
   };
+}
+
+function prepSlurmFrom(cmd: string, v: Partial<PrepValues>): NonNullable<PrepOptions['slurm']> {
+  const job = slurmJobFrom(cmd, v, { jobName: 'metavec-prep', ntasks: 1 });
+  const sliceFragments = v['slice-fragments'] !== undefined ? intOption(cmd, 'slice-fragments', v['slice-fragments'], 262_144, 1) : undefined;
+  return { ...job, ...(sliceFragments !== undefined ? { sliceFragments } : {}) };
 }
 
 function checkAdapter(cmd: string, name: string, seq: string): string {

@@ -2,7 +2,8 @@ import type { Normalisation } from '../embed/kmerProfile.js';
 import { LocalPrepEngine } from '../engines/local/prepPool.js';
 import { LocalSpectrumEngine } from '../engines/local/spectrumPool.js';
 import { LevelSketch, mergeSubsample } from '../correct/sketch.js';
-import { inputError } from '../errors.js';
+import { inputError, MetavecError } from '../errors.js';
+import type { SlurmJobOptions } from '../engines/slurm/script.js';
 import type { PrepManifest } from '../io/manifest.js';
 import type { QcParams } from '../qc/params.js';
 import type { BatchParams, PrepBatch } from '../prep/params.js';
@@ -39,6 +40,8 @@ export interface PrepOptions {
   /** Genome size (sum over the community) if known; estimated from the data otherwise. */
   genomeSize?: number;
   progress: ProgressSink;
+  /** --engine slurm: the jobs (Phase 1 as job arrays over slices + a merge job; pipeline/phase1Slurm.ts). */
+  slurm?: SlurmJobOptions & { sliceFragments?: number };
 }
 
 export interface PrepSummary {
@@ -115,6 +118,11 @@ async function buildSpectrum(
 
 /** Phase 1: FASTQ/FASTA -> QC -> dedup -> embedding -> Parquet shards + manifest (written last). */
 export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
+  if (opts.slurm) {
+    const r = await (await import('./phase1Slurm.js')).runPrepSlurm(opts, opts.slurm, opts.slurm.sliceFragments);
+    if ('dryRun' in r) throw new MetavecError('INTERNAL', 'prep: --dry-run has no summary (the CLI prints the scripts)');
+    return r;
+  }
   const t0 = performance.now();
   const { sets, layout } = await openInputSets(opts);
   const resolved = await resolveParameters(sets[0]!, opts, layout);

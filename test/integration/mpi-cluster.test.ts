@@ -179,3 +179,24 @@ test('--engine slurm: a failing job is reported with its state and log, and leav
   assert.match(r.stderr, /--k 100000 is larger than the number of fragments \(9000\)/);
   assert.equal(existsSync(join(out, 'summary.json')), false);
 });
+
+test('prep --engine slurm: job arrays over slices + merge give the local engine\'s shards, qc_stats and counts', (t) => {
+  if (!requireTool(t, slurmUp(), 'single-node Slurm (slurm-wlm; scripts/slurm.sh start) + MPI binding')) return;
+  const out = tmp.join('prep-slurm');
+  // the local run in before(): same inputs and options; 2 slices of one 8192-fragment batch each
+  const r = spawnSync(process.execPath, [CLI, 'prep', '--engine', 'slurm', '--input', tmp.join('r1.fq'), '--input2', tmp.join('r2.fq'), '--output', out,
+    '--rows-per-shard', '2500', '--no-dedup', '--slice-fragments', '3000', '--json'], {
+    encoding: 'utf8', env: { ...process.env, SLURM_CONF: slurmConf ?? '' }, timeout: 300_000,
+  });
+  assert.equal(r.status, 0, r.stderr);
+  const s = JSON.parse(r.stdout) as { fragmentsOut: number; shards: number };
+  assert.equal(s.fragmentsOut, 9000);
+  for (const stage of ['spectrum', 'spectrum-merge', 'prep', 'merge']) assert.match(r.stderr, new RegExp(`submitted ${stage} as slurm job \\d+`));
+  assert.ok(existsSync(join(out, 'slurm/metavec-prep-slices-' + /submitted prep as slurm job (\d+)/.exec(r.stderr)![1]! + '_1.log')), 'one log per array task');
+  const a = JSON.parse(readFileSync(join(prep, 'manifest.json'), 'utf8')) as { counts: unknown; shards: { sha256: string; rows: number }[] };
+  const b = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as typeof a;
+  assert.deepEqual(b.shards.map((x) => [x.rows, x.sha256]), a.shards.map((x) => [x.rows, x.sha256]));
+  assert.deepEqual(b.counts, a.counts);
+  assert.ok(readFileSync(join(out, 'qc_stats.json')).equals(readFileSync(join(prep, 'qc_stats.json'))));
+  assert.equal(existsSync(join(out, '_prep_work')), false, 'the merge removes the work directory');
+});

@@ -23,9 +23,13 @@ function slurmCmd(cmd: string, args: string[], input?: string): { status: number
   return { status: r.status, stdout: r.stdout ?? '', stderr: r.stderr ?? '', missing };
 }
 
-/** sbatch the script file; returns the job id. */
-export function sbatch(scriptPath: string): string {
-  const r = slurmCmd('sbatch', ['--parsable', scriptPath]);
+/**
+ * sbatch the script file; returns the job id. `afterOk`: jobs that must complete successfully first (a failed
+ * one makes Slurm cancel this job instead of leaving it pending forever).
+ */
+export function sbatch(scriptPath: string, afterOk: string[] = []): string {
+  const dep = afterOk.length > 0 ? [`--dependency=afterok:${afterOk.join(':')}`, '--kill-on-invalid-dep=yes'] : [];
+  const r = slurmCmd('sbatch', ['--parsable', ...dep, scriptPath]);
   if (r.missing) throw new MetavecError('USAGE', `slurm: sbatch not found: install the Slurm client (Debian: slurm-client) or run on a login node (--dry-run prints the script)`);
   if (r.status !== 0) throw new MetavecError('INPUT', `slurm: sbatch ${scriptPath} failed: ${r.stderr.trim().split('\n')[0] ?? ''}`);
   const id = r.stdout.trim().split(';')[0] ?? '';
@@ -97,12 +101,12 @@ class LogTail {
  * final state; the caller decides what a failure means. Ctrl-C cancels the job (scancel) before exiting.
  */
 export async function waitForJob(
-  jobId: string, logPaths: () => string[], out: NodeJS.WritableStream | null, pollMs = 1000,
+  jobId: string, logPaths: () => string[], out: NodeJS.WritableStream | null, pollMs = 1000, refresh?: () => Promise<void>,
 ): Promise<SlurmJobResult> {
   const t0 = performance.now();
   const tails = new Map<string, LogTail>();
   const onSigint = (): void => {
-    slurmCmd('scancel', [jobId]);
+    slurmCmd('scancel', jobId.split(','));
     process.stderr.write(`\nmetavec: cancelled slurm job ${jobId}\n`);
     process.exit(130);
   };
@@ -111,6 +115,7 @@ export async function waitForJob(
   try {
     for (;;) {
       const st = jobState(jobId);
+      if (refresh) await refresh();
       if (out) {
         for (const p of logPaths()) {
           let t = tails.get(p);
@@ -121,7 +126,14 @@ export async function waitForJob(
       if (st === null) {
         if (++unknown >= 10) throw new MetavecError('INTERNAL', `slurm: job ${jobId} is unknown to scontrol and sacct`);
       } else if (TERMINAL.has(st.state)) {
-        if (out) for (const t of tails.values()) await t.pump();
+        if (refresh) await refresh();
+        if (out) {
+          for (const p of logPaths()) {
+            let t = tails.get(p);
+            if (!t) { t = new LogTail(p, out); tails.set(p, t); }
+            await t.pump();
+          }
+        }
         return { jobId, state: st.state, exitCode: st.exitCode, logPath: logPaths()[0] ?? '', seconds: (performance.now() - t0) / 1000 };
       }
       await sleep(pollMs);

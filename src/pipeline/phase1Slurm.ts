@@ -1,0 +1,125 @@
+/**
+ * Phase 1 through Slurm (`metavec prep --engine slurm`): the distributed Phase 1 core (docs/distributed-prep.md)
+ * as Slurm jobs. This process plans the run (record-aligned slices -> OUTPUT/_prep_work/plan.json), then submits
+ *   [spectrum]       job array, one task per slice: prep-slice --op spectrum    (only with error correction)
+ *   [spectrum-merge] one task: prep-spectrum (sketch max / counts sum -> pass-2 parameters)   afterok spectrum
+ *   [prep]           job array, one task per slice: prep-slice --op prep        afterok spectrum-merge
+ *   [merge]          one task: prep-merge (dedup in input order, shards, qc_stats, manifest.json last)   afterok prep
+ * waits for them in order while streaming their logs, and reports. The output equals the local engine's: the
+ * slices, the spectrum merge and the merge are the Ray engine's (tested against the local engine there and here).
+ */
+import { mkdir, readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { batchScript, metavecCommand, type BatchScript, type SlurmJobOptions } from '../engines/slurm/script.js';
+import { lastLines, sbatch, waitForJob } from '../engines/slurm/submit.js';
+import { MetavecError } from '../errors.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import type { PrepOptions, PrepSummary } from './phase1.js';
+import { DEFAULT_SLICE_FRAGMENTS, workDir, writePlan } from './slices.js';
+
+interface Stage {
+  key: 'spectrum' | 'spectrum-merge' | 'prep' | 'merge';
+  script: BatchScript;
+}
+
+/** The batch scripts of a planned run with `slices` slices. */
+export function prepBatchScripts(o: PrepOptions, job: SlurmJobOptions, planPath: string, slices: number, correct: boolean): Stage[] {
+  const entry = job.entry ?? fileURLToPath(new URL('../cli/main.js', import.meta.url));
+  const j: SlurmJobOptions = { ...job, entry };
+  const parts = join(workDir(o.output), 'parts');
+  const logDir = join(o.output, 'slurm');
+  const part = (op: string) => `"${parts}/${op}-$(printf %05d "$SLURM_ARRAY_TASK_ID").arrow"`;
+  const sliceCmd = (op: 'spectrum' | 'prep') =>
+    `${metavecCommand(j, ['prep-slice', '--plan', planPath, '--slice', 'SLICE', '--op', op, '--out', 'OUT'])}`
+      .replace(' SLICE ', ' "$SLURM_ARRAY_TASK_ID" ').replace(/ OUT$/, ` ${part(op)}`);
+  const stages: Stage[] = [];
+  if (correct) {
+    stages.push({
+      key: 'spectrum',
+      script: batchScript(j, {
+        what: `Phase 1 pass-1 spectrum, one array task per slice (${slices})`, name: `${job.jobName}-spectrum`, ntasks: 1, cpusPerTask: 1,
+        array: slices, logDir, body: [`mkdir -p ${parts}`, sliceCmd('spectrum')],
+      }),
+    });
+    stages.push({
+      key: 'spectrum-merge',
+      script: batchScript(j, {
+        what: 'Phase 1 spectrum merge (pass-2 correction parameters)', name: `${job.jobName}-spectrum-merge`, ntasks: 1, cpusPerTask: 1,
+        logDir, body: [metavecCommand(j, ['prep-spectrum', '--plan', planPath, '--parts', parts])],
+      }),
+    });
+  }
+  stages.push({
+    key: 'prep',
+    script: batchScript(j, {
+      what: `Phase 1 QC, correction and embedding, one array task per slice (${slices})`, name: `${job.jobName}-slices`, ntasks: 1, cpusPerTask: 1,
+      array: slices, logDir, body: [`mkdir -p ${parts}`, sliceCmd('prep')],
+    }),
+  });
+  const threads = job.cpusPerTask ?? o.threads;
+  stages.push({
+    key: 'merge',
+    script: batchScript(j, {
+      what: 'Phase 1 merge: dedup in input order, shards, qc_stats.json, manifest.json (last)', name: `${job.jobName}-merge`, ntasks: 1,
+      cpusPerTask: threads, logDir,
+      body: [metavecCommand(j, ['prep-merge', '--plan', planPath, '--parts', parts, '--threads', String(threads), '--json'])],
+    }),
+  });
+  return stages;
+}
+
+export async function runPrepSlurm(o: PrepOptions, job: SlurmJobOptions, sliceFragments = DEFAULT_SLICE_FRAGMENTS): Promise<PrepSummary | { dryRun: string }> {
+  const t0 = performance.now();
+  o.progress.phase('plan');
+  const { path: planPath, plan } = await writePlan(o, sliceFragments);
+  const correct = plan.options.correct;
+  o.progress.log(`prep: ${plan.fragments} fragments in ${plan.slices.length} slice(s) -> ${planPath}`);
+  const stages = prepBatchScripts(o, job, planPath, plan.slices.length, correct);
+  if (job.dryRun) return { dryRun: stages.map((s) => `# ---- ${s.key}.sbatch\n${s.script.text}`).join('\n') };
+  const logDir = join(o.output, 'slurm');
+  await mkdir(logDir, { recursive: true });
+  const ids: string[] = [];
+  for (const s of stages) {
+    const file = join(logDir, `prep-${s.key}.sbatch`);
+    await writeFileAtomic(file, s.script.text);
+    const id = sbatch(file, ids.length > 0 ? [ids[ids.length - 1]!] : []);
+    ids.push(id);
+    o.progress.log(`prep: submitted ${s.key} as slurm job ${id}: ${file}`);
+  }
+  o.progress.phase('slurm');
+  for (const [i, s] of stages.entries()) {
+    const id = ids[i]!;
+    const prefix = s.script.logPattern.split('/').pop()!.replace(/-%[jA].*$/, '-');
+    const logs = async (): Promise<string[]> => {
+      try {
+        return (await readdir(logDir)).filter((f) => f.startsWith(`${prefix}${id}`)).sort().map((f) => join(logDir, f));
+      } catch {
+        return [];
+      }
+    };
+    let known: string[] = await logs();
+    const res = await waitForJob(id, () => known, process.stderr, 1000, async () => { known = await logs(); });
+    if (res.state !== 'COMPLETED') {
+      const later = ids.slice(i + 1);
+      const tails = (await Promise.all(known.map(async (f) => ({ f, t: await lastLines(f, 3) })))).filter((x) => /error/i.test(x.t));
+      throw new MetavecError('INPUT',
+        `slurm: prep ${s.key} job ${id} ended ${res.state} (exit ${res.exitCode}); no manifest written${later.length ? ` (dependent jobs ${later.join(', ')} are cancelled by Slurm)` : ''}; logs in ${logDir}` +
+        (tails[0] ? `; ${tails[0].f}:\n${tails[0].t}` : ''));
+    }
+  }
+  const mergeLog = (await readdir(logDir)).find((f) => f.startsWith(`${job.jobName}-merge-${ids[ids.length - 1]!}`));
+  const text = mergeLog ? await readFile(join(logDir, mergeLog), 'utf8') : '';
+  // prep-merge --json prints the summary (pretty JSON: a line '{' ... a line '}') after its progress lines
+  const lines = text.split('\n');
+  const from = lines.indexOf('{');
+  const to = lines.lastIndexOf('}');
+  let summary: PrepSummary;
+  try {
+    summary = JSON.parse(lines.slice(from, to + 1).join('\n')) as PrepSummary;
+    if (from < 0 || to < from) throw new Error('no JSON');
+  } catch {
+    throw new MetavecError('INTERNAL', `slurm: the merge job ${ids[ids.length - 1]!} completed but its log has no summary (${mergeLog ?? 'no log'})`);
+  }
+  return { ...summary, seconds: (performance.now() - t0) / 1000 };
+}
