@@ -46,13 +46,17 @@ const bytes0 = comm.bytesSent;
 // Lloyd steps: time and bytes of each assign() (the per-iteration cost the scaling model predicts)
 let assignSeconds = 0;
 let assignCalls = 0;
+let assignCpu = 0;
 let assignBytes = 0;
 let commSeconds = 0;
 const assign = exec.assign.bind(exec);
 exec.assign = async (c, kk, first) => {
   const a0 = comm.wtime();
   const b0 = comm.bytesSent;
+  const u0 = process.cpuUsage();
   const res = await assign(c, kk, first);
+  const u = process.cpuUsage(u0);
+  assignCpu += (u.user + u.system) / 1e6;
   assignSeconds += comm.wtime() - a0;
   assignBytes += comm.bytesSent - b0;
   assignCalls++;
@@ -76,7 +80,7 @@ const out = {
   seconds: { read: tRead - t0, prepare: tPrep - tRead, kmeans: tKm - tPrep },
   cpu_seconds: (cpu.user + cpu.system) / 1e6,
   bytes_sent_kmeans: comm.bytesSent - bytes0,
-  assign: { calls: assignCalls, seconds_per_call: assignSeconds / assignCalls, bytes_per_call: assignBytes / assignCalls },
+  assign: { calls: assignCalls, seconds_per_call: assignSeconds / assignCalls, cpu_seconds_per_call: assignCpu / assignCalls, bytes_per_call: assignBytes / assignCalls },
   /** time inside the rank-order reductions (communication + waiting for the slower rank) */
   reduce_seconds: commSeconds,
   max_rss_mb: process.resourceUsage().maxRSS / 1024,

@@ -53,7 +53,7 @@ interface RankOut {
   rank: number; size: number; rows: number; iterations: number; inertia: number;
   seconds: { read: number; prepare: number; kmeans: number };
   cpu_seconds: number; bytes_sent_kmeans: number; max_rss_mb: number;
-  assign: { calls: number; seconds_per_call: number; bytes_per_call: number };
+  assign: { calls: number; seconds_per_call: number; cpu_seconds_per_call: number; bytes_per_call: number };
   reduce_seconds: number;
 }
 
@@ -98,6 +98,8 @@ const results = rankList.map((P) => {
     kmeans_seconds: kmT,
     lloyd_assign_seconds_per_iteration_median: median(assignT),
     reduce_seconds_median: median(reduceT),
+    /** CPU seconds of one Lloyd assign step, summed over ranks (first one unpruned, later ones pruned) */
+    lloyd_assign_cpu_seconds_per_iteration_sum_median: median(rs.map((r) => r.ranks.reduce((a, x) => a + x.assign.cpu_seconds_per_call, 0))),
     wall_seconds_median: median(rs.map((r) => r.wall)),
     cpu_seconds_median: median(rs.map((r) => r.cpu)),
     /** k-means CPU seconds (user+sys) summed over ranks: the work, whatever the machine's load */
