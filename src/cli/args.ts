@@ -4,10 +4,24 @@ import { usageError } from '../errors.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
+/** Options that take every following non-option argument (`--references a.fa b.fa`). */
+const LIST_OPTIONS = new Set(['--references']);
+
+function expandLists(argv: string[]): string[] {
+  const out: string[] = [];
+  let list: string | undefined;
+  for (const a of argv) {
+    if (a.startsWith('-')) list = LIST_OPTIONS.has(a) ? a : undefined;
+    else if (list && out[out.length - 1] !== list) out.push(list);
+    out.push(a);
+  }
+  return out;
+}
+
 /** Strict option parsing: unknown options and missing values are usage errors naming the option. */
 export function parseCommand<T extends Options>(command: string, argv: string[], options: T) {
   try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals: false });
+    return parseArgs({ args: expandLists(argv), options, strict: true, allowPositionals: false });
   } catch (err) {
     const msg = (err as Error).message.replace(/\. To specify a positional argument.*$/s, '');
     throw usageError(`${command}: ${msg} (see 'metavec ${command} --help')`);

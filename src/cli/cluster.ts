@@ -1,5 +1,9 @@
 import { resolve } from 'node:path';
 import { usageError } from '../errors.js';
+import { DEFAULT_GRAPH } from '../cluster/graph.js';
+import { DEFAULT_LSH } from '../cluster/lsh.js';
+import { DEFAULT_MERGE } from '../cluster/mergeGroups.js';
+import { DEFAULT_POOLED } from '../cluster/pooled.js';
 import type { ClusterOptions } from '../pipeline/phase2.js';
 import type { ProgressSink } from '../pipeline/progress.js';
 import { SLURM_OPTIONS, slurmJobFrom } from './slurmOptions.js';
@@ -11,8 +15,12 @@ usage: metavec cluster --input PREP_DIR --output DIR [options]
 
   --input DIR           a completed 'metavec prep' output (manifest.json; shard checksums are verified)
   --output DIR          labels.parquet, clusters.nc (NetCDF-4), summary.json (written last)
-  --method kmeans       clustering method (default kmeans)
-  --k N|auto            number of clusters (default auto: chosen by silhouette, docs/kmeans.md)
+  --method kmeans|graph|lsh   clustering method (default kmeans)
+                        kmeans: k-means on the per-fragment embeddings (docs/kmeans.md)
+                        graph:  read-overlap graph (shared minimizers) -> read groups -> pooled composition +
+                                coverage, clustered with weighted k-means (docs/graph.md)
+                        lsh:    random-hyperplane LSH buckets of the embeddings -> pooled clustering
+  --k N|auto            number of clusters (default auto: silhouette for kmeans, inertia elbow for graph/lsh)
   --k-min N (2) --k-max N (12)   range searched by --k auto
   --seed S (0)          same seed, same labels, whatever the thread count
   --n-init N (3)        restarts; the lowest objective wins
@@ -20,6 +28,18 @@ usage: metavec cluster --input PREP_DIR --output DIR [options]
   --init auto|k-means++|k-means||        (auto: k-means|| for large n)
   --algorithm auto|lloyd|minibatch       (auto: mini-batch for very large n)
   --batch-size N        mini-batch size
+  --references FA ...   name clusters after the nearest reference genome (FASTA, plain or gzip; repeatable)
+graph method (docs/graph.md)
+  --min-shared N (${DEFAULT_GRAPH.minShared})      minimizers two fragments must share for an edge
+  --max-occurrence N (${DEFAULT_GRAPH.maxOccurrence})  minimizers in more fragments make no edges (repeats)
+  --max-degree N (${DEFAULT_GRAPH.maxDegree})      heaviest edges kept per fragment
+  --merge-tolerance T (${DEFAULT_MERGE.tolerance}) --merge-floor F (${DEFAULT_MERGE.floor})   composition check when joining groups
+  --min-group N (${DEFAULT_POOLED.minGroup})        groups clustered directly; smaller ones join the nearest cluster
+  --coverage-weight W (${DEFAULT_POOLED.coverageWeight})  weight of the abundance feature relative to composition (0: off)
+  --elbow-gain G (${DEFAULT_POOLED.minGain})    K auto: stop when one more cluster lowers the inertia by less than G
+  --noise-factor F (${DEFAULT_POOLED.noiseFactor})   K auto: or when the inertia is within F x what sampling noise explains
+lsh method
+  --lsh-bands N (${DEFAULT_LSH.bands}) --lsh-bits N (${DEFAULT_LSH.bits})
   --engine local        (default) worker threads on this machine
   --threads N           worker threads (default: all cores)
   --engine mpi          this process is one rank of an MPI job: mpirun -n N metavec cluster --engine mpi ...
@@ -50,6 +70,18 @@ export const CLUSTER_OPTIONS = {
   engine: { type: 'string' },
   threads: { type: 'string' },
   ...SLURM_OPTIONS,
+  references: { type: 'string', multiple: true },
+  'min-shared': { type: 'string' },
+  'max-occurrence': { type: 'string' },
+  'max-degree': { type: 'string' },
+  'merge-tolerance': { type: 'string' },
+  'merge-floor': { type: 'string' },
+  'min-group': { type: 'string' },
+  'coverage-weight': { type: 'string' },
+  'elbow-gain': { type: 'string' },
+  'noise-factor': { type: 'string' },
+  'lsh-bands': { type: 'string' },
+  'lsh-bits': { type: 'string' },
   quiet: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -64,7 +96,10 @@ export function clusterOptionsFrom(cmd: string, v: Partial<ClusterValues>, input
     ? choiceOption(cmd, 'engine', v.engine, 'local', ['local', 'mpi', 'slurm'] as const)
     : choiceOption(cmd, 'engine', v.engine, 'local', ['local'] as const);
   const slurm = engine === 'slurm' ? slurmJobFrom(cmd, v, { jobName: 'metavec-cluster', ntasks: 2 }) : undefined;
-  const method = choiceOption(cmd, 'method', v.method, 'kmeans', ['kmeans'] as const);
+  const method = choiceOption(cmd, 'method', v.method, 'kmeans', ['kmeans', 'graph', 'lsh'] as const);
+  if (engine !== 'local' && method !== 'kmeans') {
+    throw usageError(`${cmd}: --method ${method} runs on the local engine only in this build (--engine ${engine} distributes kmeans; docs/graph.md "Partitioning")`);
+  }
   const k = v.k === undefined || v.k === 'auto' ? 'auto' : intOption(cmd, 'k', v.k, 2, 1, 1_000_000);
   const batchSize = v['batch-size'] !== undefined ? intOption(cmd, 'batch-size', v['batch-size'], 4096, 1, 10_000_000) : undefined;
   return {
@@ -82,6 +117,26 @@ export function clusterOptionsFrom(cmd: string, v: Partial<ClusterValues>, input
     algorithm: choiceOption(cmd, 'algorithm', v.algorithm, 'auto', ['auto', 'lloyd', 'minibatch'] as const),
     ...(batchSize !== undefined ? { batchSize } : {}),
     threads: intOption(cmd, 'threads', v.threads, defaultThreads(), 1, 256),
+    ...(v.references && v.references.length > 0 ? { references: v.references.map((p) => resolve(p)) } : {}),
+    pooled: {
+      graph: {
+        minShared: intOption(cmd, 'min-shared', v['min-shared'], DEFAULT_GRAPH.minShared, 1, 10_000),
+        maxOccurrence: intOption(cmd, 'max-occurrence', v['max-occurrence'], DEFAULT_GRAPH.maxOccurrence, 2, 1_000_000),
+        maxDegree: intOption(cmd, 'max-degree', v['max-degree'], DEFAULT_GRAPH.maxDegree, 1, 100_000),
+        maxIterations: DEFAULT_GRAPH.maxIterations,
+      },
+      merge: {
+        tolerance: floatOption(cmd, 'merge-tolerance', v['merge-tolerance'], DEFAULT_MERGE.tolerance, 0, 1e9),
+        floor: floatOption(cmd, 'merge-floor', v['merge-floor'], DEFAULT_MERGE.floor, 0, 1e9),
+      },
+      lsh: { bands: intOption(cmd, 'lsh-bands', v['lsh-bands'], DEFAULT_LSH.bands, 1, 64), bits: intOption(cmd, 'lsh-bits', v['lsh-bits'], DEFAULT_LSH.bits, 1, 30) },
+      pooled: {
+        minGroup: intOption(cmd, 'min-group', v['min-group'], DEFAULT_POOLED.minGroup, 1, 1_000_000),
+        coverageWeight: floatOption(cmd, 'coverage-weight', v['coverage-weight'], DEFAULT_POOLED.coverageWeight, 0, 1000),
+        minGain: floatOption(cmd, 'elbow-gain', v['elbow-gain'], DEFAULT_POOLED.minGain, 0, 1),
+        noiseFactor: floatOption(cmd, 'noise-factor', v['noise-factor'], DEFAULT_POOLED.noiseFactor, 0, 1e6),
+      },
+    },
     progress,
     engine,
     ...(slurm ? { slurm } : {}),

@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { NORMALISATIONS } from '../embed/kmerProfile.js';
 import { usageError } from '../errors.js';
+import { DEFAULT_SKETCH, MAX_SKETCH_K, MIN_SKETCH_K } from '../sketch/minimizers.js';
 import type { PrepOptions } from '../pipeline/phase1.js';
 import type { ProgressSink } from '../pipeline/progress.js';
 import { choiceOption, defaultThreads, floatOption, intOption, parseCommand, sizeOption } from './args.js';
@@ -50,6 +51,10 @@ embedding
   --embed kmer          canonical k-mer profile (default)
   --kmer K              3..6 (default 4: 136 dimensions)
   --normalise freq|clr|hellinger (default freq)
+minimizer sketch (for 'metavec cluster --method graph'; docs/graph.md)
+  --sketch-k K          k-mer size of the minimizers, 17..31 (default 21)
+  --sketch-w W          window: one minimizer per W consecutive k-mers (default 12)
+  --no-sketch           do not store minimizers (smaller shards; the graph method then cannot run)
 output
   --quiet               no progress on stderr
   --json                print a JSON summary on stdout
@@ -97,6 +102,9 @@ export const PREP_OPTIONS = {
   embed: { type: 'string' },
   kmer: { type: 'string' },
   normalise: { type: 'string' },
+  'sketch-k': { type: 'string' },
+  'sketch-w': { type: 'string' },
+  'no-sketch': { type: 'boolean' },
   quiet: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -134,6 +142,9 @@ export function prepOptionsFrom(cmd: string, v: Partial<PrepValues>, progress: P
     correctK: intOption(cmd, 'correct-k', v['correct-k'], 21, 17, 31),
     correctMemBytes: sizeOption(cmd, 'correct-mem', v['correct-mem'], 256 << 20),
     maxCorrections: intOption(cmd, 'max-corrections', v['max-corrections'], 4, 1, 1000),
+    ...(v['no-sketch']
+      ? {}
+      : { minimizers: { k: intOption(cmd, 'sketch-k', v['sketch-k'], DEFAULT_SKETCH.k, MIN_SKETCH_K, MAX_SKETCH_K), w: intOption(cmd, 'sketch-w', v['sketch-w'], DEFAULT_SKETCH.w, 1, 256) } }),
     ...(v['genome-size'] !== undefined ? { genomeSize: baseCount(cmd, v['genome-size']) } : {}),
     ...(v['adapter-r1'] ? { adapterR1: checkAdapter(cmd, 'adapter-r1', v['adapter-r1']) } : {}),
     ...(v['adapter-r2'] ? { adapterR2: checkAdapter(cmd, 'adapter-r2', v['adapter-r2']) } : {}),

@@ -22,6 +22,8 @@ export interface LabelsTable {
   clusters: Int32Array;
   /** Distance of each read to its cluster centroid (units of the embedding space). */
   distances: Float32Array;
+  /** Name of each cluster (e.g. the nearest reference genome): written as a `taxon` column when given. */
+  clusterNames?: string[];
 }
 
 export const LABELS_COLUMNS = [
@@ -89,7 +91,14 @@ export async function writeLabelsParquet(path: string, labels: LabelsTable): Pro
       } finally {
         appender.closeSync();
       }
-      await con.run(`COPY labels TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
+      if (labels.clusterNames) {
+        await con.run('CREATE TABLE names (cluster INTEGER, taxon VARCHAR)');
+        const values = labels.clusterNames.map((name, i) => `(${i}, ${sqlString(name)})`);
+        if (values.length > 0) await con.run(`INSERT INTO names VALUES ${values.join(', ')}`);
+        await con.run(
+          `COPY (SELECT l.read_id, l.cluster, l.distance, n.taxon FROM labels l LEFT JOIN names n USING (cluster) ORDER BY l.rowid) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
+        );
+      } else await con.run(`COPY labels TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
     }),
   );
 }

@@ -24,6 +24,8 @@ export interface PrepManifest {
   counts: Record<string, number>;
   embedding: { method: string; k?: number; dim: number; normalisation?: string; columns?: string[] };
   shard_schema: Record<string, string>;
+  /** minimizer sketch stored in the shards (column `minimizers`), when present */
+  sketch?: { method: 'minimizer'; k: number; w: number; canonical: boolean; hash: string; column: string };
   shards: ManifestShard[];
   qc_stats: { path: string; sha256: string };
 }

@@ -1,5 +1,5 @@
 import bindings from '@duckdb/node-bindings';
-import { ARRAY, DuckDBDataChunk, FLOAT, INTEGER, BIGINT, VARCHAR, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
+import { ARRAY, DuckDBDataChunk, FLOAT, INTEGER, BIGINT, LIST, UBIGINT, VARCHAR, type DuckDBType, type DuckDBAppender, type DuckDBConnection } from '@duckdb/node-api';
 import { stat } from 'node:fs/promises';
 import { MetavecError } from '../errors.js';
 import { produceAtomic } from './atomic.js';
@@ -14,6 +14,7 @@ import { openDuckDB, sqlString } from './duckdb.js';
  *   gc_r1, gc_r2 FLOAT        GC fraction of each mate after QC
  *   meanq_r1, meanq_r2 FLOAT  mean Phred quality of each mate after QC (NULL for FASTA input)
  *   embedding FLOAT[d]  stored by Parquet as list<float> of fixed length d
+ *   minimizers UBIGINT[]  (when the run has a sketch) the fragment's distinct minimizer hashes, ascending
  */
 export interface ShardRows {
   rows: number;
@@ -26,6 +27,9 @@ export interface ShardRows {
   attrs: Float32Array; // gc1, gc2, mq1, mq2 per row
   embedding: Float32Array; // rows * dim
   paired: boolean;
+  /** minimizer sketch: hi/lo word pairs; row i has minimizers [minimizerOffsets[i], minimizerOffsets[i+1]) */
+  minimizers?: Uint32Array;
+  minimizerOffsets?: Int32Array;
 }
 
 export interface ShardInfo {
@@ -50,6 +54,9 @@ function copyRows(r: ShardRows): ShardRows {
     lengths: r.lengths.slice(0, 2 * r.rows),
     attrs: r.attrs.slice(0, 4 * r.rows),
     embedding: r.embedding.slice(0, r.rows * r.dim),
+    ...(r.minimizers && r.minimizerOffsets
+      ? { minimizers: r.minimizers.slice(0, 2 * r.minimizerOffsets[r.rows]!), minimizerOffsets: r.minimizerOffsets.slice(0, r.rows + 1) }
+      : {}),
   };
 }
 
@@ -65,8 +72,9 @@ export class ShardWriter {
   private constructor(
     readonly dim: number,
     threads: number,
+    readonly withSketch: boolean,
   ) {
-    this.createSql = `CREATE TABLE shard (fragment BIGINT, read_id VARCHAR, len_r1 INTEGER, len_r2 INTEGER, gc_r1 FLOAT, gc_r2 FLOAT, meanq_r1 FLOAT, meanq_r2 FLOAT, embedding FLOAT[${dim}])`;
+    this.createSql = `CREATE TABLE shard (fragment BIGINT, read_id VARCHAR, len_r1 INTEGER, len_r2 INTEGER, gc_r1 FLOAT, gc_r2 FLOAT, meanq_r1 FLOAT, meanq_r2 FLOAT, embedding FLOAT[${dim}]${withSketch ? ', minimizers UBIGINT[]' : ''})`;
     this.ready = this.init(threads);
     this.ready.catch(() => undefined); // reported by the first write
   }
@@ -94,8 +102,8 @@ export class ShardWriter {
    * Starts DuckDB in the background and returns at once (the first batches are processed meanwhile: DuckDB's
    * start-up was ~0.15 s of serial time before any batch); start-up errors are reported by the first write.
    */
-  static open(dim: number, threads: number): Promise<ShardWriter> {
-    return Promise.resolve(new ShardWriter(dim, threads));
+  static open(dim: number, threads: number, opts: { minimizers?: boolean } = {}): Promise<ShardWriter> {
+    return Promise.resolve(new ShardWriter(dim, threads, opts.minimizers ?? false));
   }
 
   /**
@@ -118,7 +126,14 @@ export class ShardWriter {
 
   private append(appender: DuckDBAppender, r: ShardRows): void {
     const dim = this.dim;
-    const types = [BIGINT, VARCHAR, INTEGER, INTEGER, FLOAT, FLOAT, FLOAT, FLOAT, ARRAY(FLOAT, dim)];
+    const types: DuckDBType[] = [BIGINT, VARCHAR, INTEGER, INTEGER, FLOAT, FLOAT, FLOAT, FLOAT, ARRAY(FLOAT, dim)];
+    const sketch = this.withSketch ? r.minimizers : undefined;
+    const sketchOffsets = r.minimizerOffsets;
+    if (this.withSketch && (!sketch || !sketchOffsets)) throw new Error('ShardWriter: rows without the minimizer sketch');
+    if (this.withSketch) types.push(LIST(UBIGINT));
+    // list entries (offset, length as uint64) and the child values (uint64 = lo, hi words) of one chunk
+    const entries = this.withSketch ? new Uint32Array(4 * CHUNK) : undefined;
+    let words = new Uint32Array(0);
     const chunk = DuckDBDataChunk.create(types, CHUNK);
     const raw = chunk.chunk;
     // fragment as int64 written through two int32 halves (little-endian): no BigInt per row (GC churn on the
@@ -174,6 +189,27 @@ export class ShardWriter {
       const child = bindings.array_vector_get_child(vec(8));
       const emb = r.embedding;
       bindings.copy_data_to_vector(child, 0, emb.buffer as ArrayBuffer, emb.byteOffset + start * dim * 4, n * dim * 4);
+      if (sketch && sketchOffsets && entries) {
+        const base = sketchOffsets[start]!;
+        const total = sketchOffsets[start + n]! - base;
+        for (let i = 0; i < n; i++) {
+          entries[4 * i] = sketchOffsets[start + i]! - base;
+          entries[4 * i + 1] = 0;
+          entries[4 * i + 2] = sketchOffsets[start + i + 1]! - sketchOffsets[start + i]!;
+          entries[4 * i + 3] = 0;
+        }
+        if (words.length < 2 * total) words = new Uint32Array(2 * total);
+        for (let j = 0; j < total; j++) {
+          words[2 * j] = sketch[2 * (base + j) + 1]!; // lo
+          words[2 * j + 1] = sketch[2 * (base + j)]!; // hi
+        }
+        if (!LITTLE_ENDIAN) throw new Error('ShardWriter: the minimizer column needs a little-endian host');
+        const lv = vec(9);
+        bindings.list_vector_reserve(lv, Math.max(total, 1));
+        bindings.list_vector_set_size(lv, total);
+        bindings.copy_data_to_vector(lv, 0, entries.buffer, 0, n * 16);
+        if (total > 0) bindings.copy_data_to_vector(bindings.list_vector_get_child(lv), 0, words.buffer, 0, total * 8);
+      }
       chunk.rowCount = n;
       appender.appendDataChunk(chunk);
       chunk.reset();
@@ -264,6 +300,102 @@ export async function readShards(paths: string[], dim: number, opts: { shared?: 
   } catch (err) {
     if (err instanceof MetavecError) throw err;
     throw new MetavecError('MANIFEST', `shard: cannot read Parquet: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  } finally {
+    db.close();
+  }
+}
+
+/** Minimizer sketches read back from shards (the `minimizers` column), in shard order. */
+export interface ShardSketches {
+  n: number;
+  offsets: Int32Array;
+  hi: Uint32Array;
+  lo: Uint32Array;
+}
+
+/** Reads the `minimizers` column of shard files (already verified) in shard order. */
+export async function readShardSketches(paths: string[]): Promise<ShardSketches> {
+  const db = await openDuckDB();
+  try {
+    let offsets = new Int32Array(1 << 16);
+    let hi = new Uint32Array(1 << 20);
+    let lo = new Uint32Array(1 << 20);
+    let n = 0;
+    let total = 0;
+    for (const p of paths) {
+      const res = await db.conn.stream(`SELECT minimizers FROM read_parquet(${sqlString(p)})`);
+      for (;;) {
+        const chunk = await res.fetchChunk();
+        if (!chunk || chunk.rowCount === 0) break;
+        const m = chunk.rowCount;
+        const vec = bindings.data_chunk_get_vector(chunk.chunk, 0);
+        const size = Number(bindings.list_vector_get_size(vec));
+        const ent = bindings.vector_get_data(vec, m * 16);
+        const entries = new Uint32Array(ent.buffer, ent.byteOffset, m * 4);
+        const child = bindings.list_vector_get_child(vec);
+        const raw = bindings.vector_get_data(child, size * 8);
+        const words = new Uint32Array(raw.buffer, raw.byteOffset, size * 2);
+        if (n + m + 1 > offsets.length) {
+          const next = new Int32Array(Math.max(offsets.length * 2, n + m + 1));
+          next.set(offsets.subarray(0, n + 1));
+          offsets = next;
+        }
+        for (let i = 0; i < m; i++) {
+          const off = entries[4 * i]!;
+          const len = entries[4 * i + 2]!;
+          if (total + len > hi.length) {
+            const cap = Math.max(hi.length * 2, total + len);
+            const nh = new Uint32Array(cap);
+            nh.set(hi.subarray(0, total));
+            hi = nh;
+            const nl = new Uint32Array(cap);
+            nl.set(lo.subarray(0, total));
+            lo = nl;
+          }
+          for (let j = 0; j < len; j++) {
+            lo[total + j] = words[2 * (off + j)]!;
+            hi[total + j] = words[2 * (off + j) + 1]!;
+          }
+          total += len;
+          offsets[++n] = total;
+        }
+      }
+    }
+    return { n, offsets: offsets.slice(0, n + 1), hi: hi.slice(0, total), lo: lo.slice(0, total) };
+  } catch (err) {
+    if (err instanceof MetavecError) throw err;
+    throw new MetavecError('MANIFEST', `shard: cannot read the minimizer sketch: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  } finally {
+    db.close();
+  }
+}
+
+/** Mate lengths after QC (len_r2 = 0 for single-end), two per row, in shard order. */
+export async function readShardLengths(paths: string[]): Promise<Int32Array> {
+  const db = await openDuckDB();
+  try {
+    const parts: Int32Array[] = [];
+    let total = 0;
+    for (const p of paths) {
+      const res = await db.conn.runAndReadAll(`SELECT len_r1, coalesce(len_r2, 0) FROM read_parquet(${sqlString(p)})`);
+      const rows = res.getRows();
+      const a = new Int32Array(rows.length * 2);
+      rows.forEach((r, i) => {
+        a[2 * i] = Number(r[0]);
+        a[2 * i + 1] = Number(r[1]);
+      });
+      parts.push(a);
+      total += a.length;
+    }
+    const out = new Int32Array(total);
+    let o = 0;
+    for (const a of parts) {
+      out.set(a, o);
+      o += a.length;
+    }
+    return out;
+  } catch (err) {
+    throw new MetavecError('MANIFEST', `shard: cannot read mate lengths: ${(err as Error).message.split('\n')[0]}`, { cause: err });
   } finally {
     db.close();
   }

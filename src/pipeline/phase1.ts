@@ -11,6 +11,7 @@ import { readBatches, type SetSummary } from '../prep/readBatches.js';
 import { inputInfo, openInputSets, resolveParameters, sketchBytesFor, spectrumParams } from './prepParams.js';
 import { PrepSink, writePrepManifest } from './prepSink.js';
 import type { ProgressSink } from './progress.js';
+import type { SketchParams } from '../sketch/minimizers.js';
 
 export interface PrepOptions {
   inputs: string[];
@@ -39,6 +40,8 @@ export interface PrepOptions {
   maxCorrections: number;
   /** Genome size (sum over the community) if known; estimated from the data otherwise. */
   genomeSize?: number;
+  /** Minimizer sketch per fragment (for `cluster --method graph`); undefined = none. */
+  minimizers?: SketchParams;
   progress: ProgressSink;
   /** --engine slurm: the jobs (Phase 1 as job arrays over slices + a merge job; pipeline/phase1Slurm.ts). */
   slurm?: SlurmJobOptions & { sliceFragments?: number };
@@ -127,6 +130,7 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
   const { sets, layout } = await openInputSets(opts);
   const resolved = await resolveParameters(sets[0]!, opts, layout);
   const params: BatchParams = { qc: resolved.qc, kmer: opts.kmer, normalisation: opts.normalisation, writeFastq: opts.writeFastq };
+  if (opts.minimizers) params.minimizers = opts.minimizers;
 
   const sink = await PrepSink.open({
     output: opts.output,
@@ -137,6 +141,7 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
     dedupMemBytes: opts.dedupMemBytes,
     writeFastq: opts.writeFastq,
     threads: opts.threads,
+    ...(opts.minimizers ? { minimizers: opts.minimizers } : {}),
   });
   let correctionInfo: Record<string, unknown> = { enabled: false };
   const totalBytes = sets.reduce((a, s) => a + s.r1.size + (s.r2?.size ?? 0), 0);
@@ -199,6 +204,7 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
     adapterInfo: resolved.adapterInfo,
     kmer: opts.kmer,
     normalisation: opts.normalisation,
+    ...(opts.minimizers ? { minimizers: opts.minimizers } : {}),
   });
   return {
     output: opts.output,

@@ -9,7 +9,11 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { readLabelsParquet, writeLabelsParquet } from '../io/labels.js';
 import { readPrepManifest, verifyShards, type PrepManifest } from '../io/manifest.js';
 import { writeClustersNetcdf } from '../io/netcdf.js';
-import { readShards } from '../io/shards.js';
+import { readShards, type ShardMatrix } from '../io/shards.js';
+import type { Normalisation } from '../embed/kmerProfile.js';
+import { loadReference, nameClusters, type ClusterName, type Reference } from '../cluster/references.js';
+import type { WeightedKChoice } from '../cluster/weightedKMeans.js';
+import { runPooledMethod, type PooledMethodOptions } from './phase2Pooled.js';
 import { evaluateLabels, loadTruth, type EvalReport } from '../evaluate/index.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import type { ProgressSink } from './progress.js';
@@ -20,7 +24,11 @@ export const CLUSTER_SCHEMA = 'metavec.cluster/1';
 export interface ClusterOptions {
   input: string;
   output: string;
-  method: 'kmeans';
+  method: 'kmeans' | 'graph' | 'lsh';
+  /** graph / lsh method parameters (docs/graph.md) */
+  pooled?: Omit<PooledMethodOptions, 'method' | 'k' | 'kMin' | 'kMax' | 'seed' | 'nInit' | 'maxIter'>;
+  /** reference genomes (FASTA) that name the clusters */
+  references?: string[];
   k: number | 'auto';
   kMin: number;
   kMax: number;
@@ -48,7 +56,7 @@ export interface ClusterSummary {
   fragments: number;
   dim: number;
   k: number;
-  k_selection: ChooseKResult | { method: 'given' };
+  k_selection: ChooseKResult | WeightedKChoice | { method: 'given' };
   seed: number;
   n_init: number;
   algorithm: string;
@@ -61,6 +69,11 @@ export interface ClusterSummary {
   outputs: { labels: string; clusters: string };
   /** How it ran (absent: local). */
   engine?: { name: string; ranks?: number; mpi?: string; job_id?: string; rank?: number };
+  /** graph/lsh: how the read groups were made and clustered */
+  method_details?: Record<string, unknown>;
+  /** with --references: the name of each cluster */
+  cluster_names?: ClusterName[];
+  references?: { name: string; path: string; bases: number; contigs: number }[];
 }
 
 /** Phase 2: shards -> k-means -> labels.parquet, clusters.nc, summary.json (written last). */
@@ -81,6 +94,10 @@ export async function runCluster(opts: ClusterOptions): Promise<ClusterSummary> 
   const tRead = performance.now();
 
   await prepareOutputDir(opts.output);
+  if (opts.method !== 'kmeans') {
+    const run = await clusterPooledMethod(opts, manifest, paths, m);
+    return writeClusterOutputs(opts, { manifest, readIds: m.readIds, n: m.n, dim, run, t0, tRead });
+  }
   const exec = await createLocalKMeansExecutor(m.data, m.n, dim, opts.threads);
   let run: ClusterRun;
   try {
@@ -89,6 +106,43 @@ export async function runCluster(opts: ClusterOptions): Promise<ClusterSummary> 
     await exec.close();
   }
   return writeClusterOutputs(opts, { manifest, readIds: m.readIds, n: m.n, dim, run, t0, tRead });
+}
+
+/** --method graph|lsh on one machine: read groups, then pooled clustering (docs/graph.md). */
+async function clusterPooledMethod(opts: ClusterOptions, manifest: PrepManifest, paths: string[], m: ShardMatrix): Promise<ClusterRun> {
+  if (!opts.pooled) throw new Error('cluster: pooled-method parameters missing');
+  const method = opts.method === 'graph' ? 'graph' : 'lsh';
+  const pm = await runPooledMethod(
+    manifest,
+    paths,
+    m,
+    { ...opts.pooled, method, k: opts.k, kMin: opts.kMin, kMax: opts.kMax, seed: opts.seed, nInit: opts.nInit, maxIter: opts.maxIter },
+    opts.progress,
+  );
+  const r = pm.result;
+  const tChoose = performance.now();
+  opts.progress.log(`cluster: K = ${r.k} (${r.selection.method}${'reason' in r.selection ? `: ${r.selection.reason}` : ''})`);
+  return {
+    selection: r.selection,
+    result: {
+      k: r.k,
+      d: m.dim,
+      centroids: r.centroids,
+      labels: r.labels,
+      distances: r.distances,
+      clusterSize: r.clusterSize,
+      inertia: r.inertia,
+      objectiveHistory: Float64Array.of(r.inertia),
+      iterations: r.iterations,
+      converged: true,
+      bestInit: 0,
+      algorithm: 'lloyd',
+      init: 'k-means++',
+    },
+    details: pm.details,
+    tChoose,
+    tKm: performance.now(),
+  };
 }
 
 /** Usage checks that need the number of fragments. */
@@ -106,8 +160,10 @@ export async function prepareOutputDir(output: string): Promise<void> {
 }
 
 export interface ClusterRun {
-  selection: ChooseKResult | { method: 'given' };
+  selection: ClusterSummary['k_selection'];
   result: KMeansResult;
+  /** graph/lsh: what the method did (summary.json method_details) */
+  details?: Record<string, unknown>;
   /** performance.now() after choosing K and after k-means. */
   tChoose: number;
   tKm: number;
@@ -158,10 +214,12 @@ export interface ClusterOutputs {
 
 /** labels.parquet, clusters.nc, then summary.json (last: a result is complete exactly when it exists). */
 export async function writeClusterOutputs(opts: ClusterOptions, o: ClusterOutputs): Promise<ClusterSummary> {
-  const { manifest, readIds, n, dim, run: { result, selection, tChoose, tKm }, t0, tRead } = o;
+  const { manifest, readIds, n, dim, run: { result, selection, tChoose, tKm, details }, t0, tRead } = o;
   const labelsPath = join(opts.output, 'labels.parquet');
   const ncPath = join(opts.output, 'clusters.nc');
-  await writeLabelsParquet(labelsPath, { readIds, clusters: result.labels, distances: result.distances });
+  const refs = opts.references && opts.references.length > 0 ? await loadReferences(opts.references, manifest) : undefined;
+  const names = refs ? nameClusters(result.centroids, result.k, dim, refs) : undefined;
+  await writeLabelsParquet(labelsPath, { readIds, clusters: result.labels, distances: result.distances, ...(names ? { clusterNames: names.map((x) => x.name) } : {}) });
   await writeClustersNetcdf(ncPath, {
     centroids: result.centroids,
     k: result.k,
@@ -169,7 +227,7 @@ export async function writeClusterOutputs(opts: ClusterOptions, o: ClusterOutput
     clusterSize: result.clusterSize,
     objective: result.objectiveHistory,
     attrs: {
-      method: 'kmeans',
+      method: opts.method,
       seed: opts.seed,
       algorithm: result.algorithm,
       init: result.init,
@@ -193,8 +251,8 @@ export async function writeClusterOutputs(opts: ClusterOptions, o: ClusterOutput
     k_selection: selection,
     seed: opts.seed,
     n_init: opts.nInit,
-    algorithm: result.algorithm,
-    init: result.init,
+    algorithm: details ? 'weighted-lloyd (pooled groups)' : result.algorithm,
+    init: details ? 'k-means++ (weighted)' : result.init,
     iterations: result.iterations,
     converged: result.converged,
     inertia: result.inertia,
@@ -208,10 +266,27 @@ export async function writeClusterOutputs(opts: ClusterOptions, o: ClusterOutput
     },
     outputs: { labels: 'labels.parquet', clusters: 'clusters.nc' },
     ...(o.engine ? { engine: o.engine } : {}),
+    ...(details ? { method_details: details } : {}),
+    ...(names && refs ? { cluster_names: names, references: refs.map((r) => ({ name: r.name, path: r.path, bases: r.bases, contigs: r.contigs })) } : {}),
   };
   await writeFileAtomic(join(opts.output, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   opts.progress.finish();
   return summary;
+}
+
+/** Reference signatures for cluster naming: same k-mer size and normalisation as the run's embedding. */
+async function loadReferences(paths: string[], manifest: PrepManifest): Promise<Reference[]> {
+  if (manifest.embedding.method !== 'kmer' || !manifest.embedding.k) {
+    throw usageError(`cluster: --references needs k-mer profile embeddings (this run used --embed ${manifest.embedding.method})`);
+  }
+  const refs: Reference[] = [];
+  for (const p of paths) refs.push(await loadReference(p, manifest.embedding.k, (manifest.embedding.normalisation ?? 'freq') as Normalisation));
+  const seen = new Set<string>();
+  for (const r of refs) {
+    if (seen.has(r.name)) throw usageError(`cluster: two references are named '${r.name}' (names come from the file names)`);
+    seen.add(r.name);
+  }
+  return refs;
 }
 
 /** `metavec eval`: labels.parquet against a truth table. */

@@ -74,6 +74,7 @@ export async function mergePrep(
     dedupMemBytes: o.dedupMemBytes,
     writeFastq: o.writeFastq,
     threads: opts.threads,
+    ...(o.minimizers ? { minimizers: o.minimizers } : {}),
   });
   opts.progress.phase('prep: merge');
   let next = 0;
@@ -112,6 +113,7 @@ export async function mergePrep(
     adapterInfo: plan.adapterInfo,
     kmer: o.kmer,
     normalisation: o.normalisation,
+    ...(o.minimizers ? { minimizers: o.minimizers } : {}),
   });
   return {
     output: plan.output,

@@ -13,6 +13,7 @@ import { allocStats, mergeStats, statsToJson } from '../qc/stats.js';
 import type { QcParams } from '../qc/params.js';
 import { ATTRS_PER_FRAGMENT, COUNTER_NAMES, type PrepBatch, type PrepBatchResult } from '../prep/params.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
+import { SKETCH_HASH, type SketchParams } from '../sketch/minimizers.js';
 
 /**
  * The sink side of Phase 1, shared by every engine: batch results arrive in input order; exact duplicates are
@@ -32,10 +33,17 @@ class ShardBuffer {
   readonly lengths: Int32Array;
   readonly attrs: Float32Array;
   readonly embedding: Float32Array;
+  /** minimizer sketch (hi/lo pairs) and per-row offsets, when the run stores one */
+  minimizers: Uint32Array;
+  minimizerLen = 0;
+  readonly minimizerOffsets: Int32Array | undefined;
   constructor(
     readonly capacity: number,
     readonly dim: number,
+    withMinimizers: boolean,
   ) {
+    this.minimizers = new Uint32Array(withMinimizers ? capacity * 64 : 0);
+    this.minimizerOffsets = withMinimizers ? new Int32Array(capacity + 1) : undefined;
     this.fragment = new Float64Array(capacity);
     this.idBytes = new Uint8Array(capacity * 24);
     this.idOffsets = new Int32Array(capacity + 1);
@@ -60,10 +68,24 @@ class ShardBuffer {
     this.lengths[2 * row + 1] = r.lengths[2 * k + 1]!;
     this.attrs.set(r.attrs.subarray(k * ATTRS_PER_FRAGMENT, (k + 1) * ATTRS_PER_FRAGMENT), row * ATTRS_PER_FRAGMENT);
     this.embedding.set(r.embedding.subarray(k * this.dim, (k + 1) * this.dim), row * this.dim);
+    if (this.minimizerOffsets) {
+      if (!r.minimizers || !r.minimizerOffsets) throw new Error('prep: batch result without the minimizer sketch');
+      const a = r.minimizerOffsets[k]!;
+      const b = r.minimizerOffsets[k + 1]!;
+      if (2 * (this.minimizerLen + b - a) > this.minimizers.length) {
+        const next = new Uint32Array(Math.max(this.minimizers.length * 2, 2 * (this.minimizerLen + b - a)));
+        next.set(this.minimizers.subarray(0, 2 * this.minimizerLen));
+        this.minimizers = next;
+      }
+      this.minimizers.set(r.minimizers.subarray(2 * a, 2 * b), 2 * this.minimizerLen);
+      this.minimizerLen += b - a;
+      this.minimizerOffsets[row + 1] = this.minimizerLen;
+    }
   }
   reset(): void {
     this.rows = 0;
     this.idLen = 0;
+    this.minimizerLen = 0;
   }
 }
 
@@ -102,6 +124,8 @@ export interface SinkConfig {
   writeFastq: boolean;
   /** Threads DuckDB may use to encode shards. */
   threads: number;
+  /** store each fragment's minimizer sketch (shard column `minimizers`) */
+  minimizers?: SketchParams;
 }
 
 export class PrepSink {
@@ -123,7 +147,7 @@ export class PrepSink {
   ) {
     this.dim = kmerTable(cfg.kmer).dim;
     this.dedupFilter = cfg.dedup ? new DuplicateFilter(cfg.dedupMemBytes) : undefined;
-    this.buffer = new ShardBuffer(cfg.rowsPerShard, this.dim);
+    this.buffer = new ShardBuffer(cfg.rowsPerShard, this.dim, cfg.minimizers !== undefined);
     this.fq = cfg.writeFastq
       ? {
           r1: gzipSink(join(cfg.output, this.r1Name)),
@@ -140,7 +164,7 @@ export class PrepSink {
   static async open(cfg: SinkConfig): Promise<PrepSink> {
     await mkdir(join(cfg.output, 'shards'), { recursive: true });
     await clearPreviousOutput(cfg.output);
-    const writer = await ShardWriter.open(kmerTable(cfg.kmer).dim, cfg.threads);
+    const writer = await ShardWriter.open(kmerTable(cfg.kmer).dim, cfg.threads, { minimizers: cfg.minimizers !== undefined });
     return new PrepSink(cfg, writer);
   }
 
@@ -163,6 +187,7 @@ export class PrepSink {
         attrs: buffer.attrs,
         embedding: buffer.embedding,
         paired: this.cfg.layout !== 'se',
+        ...(buffer.minimizerOffsets ? { minimizers: buffer.minimizers, minimizerOffsets: buffer.minimizerOffsets } : {}),
       })
       .then((info) => {
         entry.bytes = info.bytes;
@@ -278,6 +303,7 @@ export interface ManifestInfo {
   adapterInfo: Record<string, unknown>;
   kmer: number;
   normalisation: Normalisation;
+  minimizers?: SketchParams;
 }
 
 /** Writes qc_stats.json, then manifest.json (last, atomically: the run is complete exactly when it exists). */
@@ -319,7 +345,9 @@ export async function writePrepManifest(sink: PrepSink, m: ManifestInfo): Promis
       meanq_r1: 'FLOAT',
       meanq_r2: 'FLOAT',
       embedding: `FLOAT[${dim}]`,
+      ...(m.minimizers ? { minimizers: 'UBIGINT[]' } : {}),
     },
+    ...(m.minimizers ? { sketch: { method: 'minimizer' as const, k: m.minimizers.k, w: m.minimizers.w, canonical: true, hash: SKETCH_HASH, column: 'minimizers' } } : {}),
     shards: sink.shards,
     qc_stats: { path: 'qc_stats.json', sha256: await sha256File(qcPath) },
   };

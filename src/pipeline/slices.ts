@@ -93,6 +93,7 @@ export async function planPrep(opts: PrepOptions, sliceFragments: number): Promi
       correctK: opts.correctK,
       correctMemBytes: opts.correctMemBytes,
       maxCorrections: opts.maxCorrections,
+      ...(opts.minimizers ? { minimizers: opts.minimizers } : {}),
       ...(opts.genomeSize !== undefined ? { genomeSize: opts.genomeSize } : {}),
     },
     inputs,

@@ -3,6 +3,7 @@ import { ReadCorrector } from '../correct/correct.js';
 import { LevelSketch } from '../correct/sketch.js';
 import { countKmers, kmerTable, normaliseRow } from '../embed/kmerProfile.js';
 import { fragmentHash } from '../dedup/hash.js';
+import { fragmentSketch, SketchScratch } from '../sketch/minimizers.js';
 import { allocParsed, parseRecords, type ParsedRecords } from '../io/seqParser.js';
 import { encodeAdapters, findAdapter, findOverlap } from '../qc/adapters.js';
 import { filterRead } from '../qc/filters.js';
@@ -203,6 +204,11 @@ export function processBatch(batch: PrepBatch, params: BatchParams): PrepBatchRe
   const hashes = new Uint32Array(n * 2);
   const positions = new Int32Array(n);
   let embedding = new Float32Array(n * dim);
+  const sketchParams = params.minimizers;
+  const sketchScratch = sketchParams ? new SketchScratch() : undefined;
+  let sketch = new Uint32Array(sketchParams ? n * 64 : 0);
+  const sketchOffsets = sketchParams ? new Int32Array(n + 1) : undefined;
+  let sketchLen = 0;
   const fq1 = params.writeFastq ? new ByteSink(batch.r1.bytes.length >> 1) : undefined;
   const fq2 = params.writeFastq && paired ? new ByteSink(batch.r1.bytes.length >> 1) : undefined;
   const fqOff1 = params.writeFastq ? new Int32Array(n + 1) : undefined;
@@ -336,6 +342,11 @@ export function processBatch(batch: PrepBatch, params: BatchParams): PrepBatchRe
     if (paired) total += countKmers(table, m2.bytes, v2.start, v2.len, embedding, row);
     normaliseRow(embedding, row, dim, total, params.normalisation);
     fragmentHash(m1.bytes, v1.start, v1.len, paired ? m2.bytes : undefined, v2.start, paired ? v2.len : 0, hashes, 2 * k);
+    if (sketchParams && sketchScratch && sketchOffsets) {
+      sketch = ensureCapacity(sketch, 2 * (sketchLen + v1.len + (paired ? v2.len : 0)));
+      sketchLen += fragmentSketch(sketchParams, sketchScratch, m1.bytes, v1.start, v1.len, paired ? m2.bytes : undefined, v2.start, paired ? v2.len : 0, sketch, sketchLen);
+      sketchOffsets[k + 1] = sketchLen;
+    }
 
     const idS = m1.parsed.idStart[m1.index]!;
     const idE = m1.parsed.idEnd[m1.index]!;
@@ -370,6 +381,10 @@ export function processBatch(batch: PrepBatch, params: BatchParams): PrepBatchRe
     counters,
     stats,
   };
+  if (sketchOffsets) {
+    result.minimizers = sketch.slice(0, 2 * sketchLen);
+    result.minimizerOffsets = sketchOffsets.slice(0, kept + 1);
+  }
   if (fq1 && fqOff1) {
     result.fastq1 = fq1.buf.slice(0, fq1.len);
     result.fastqOffsets1 = fqOff1.slice(0, kept + 1);
@@ -383,6 +398,6 @@ export function processBatch(batch: PrepBatch, params: BatchParams): PrepBatchRe
 
 /** Transferable buffers of a result (so a worker hands them over instead of copying). */
 export function resultBuffers(r: PrepBatchResult): ArrayBuffer[] {
-  const list = [r.positions, r.idBytes, r.idOffsets, r.lengths, r.attrs, r.hashes, r.embedding, r.counters, r.stats, r.fastq1, r.fastq2, r.fastqOffsets1, r.fastqOffsets2];
+  const list = [r.positions, r.idBytes, r.idOffsets, r.lengths, r.attrs, r.hashes, r.embedding, r.minimizers, r.minimizerOffsets, r.counters, r.stats, r.fastq1, r.fastq2, r.fastqOffsets1, r.fastqOffsets2];
   return list.filter((a): a is NonNullable<typeof a> => a !== undefined).map((a) => a.buffer as ArrayBuffer);
 }

@@ -2,6 +2,7 @@ import type { Normalisation } from '../embed/kmerProfile.js';
 import type { QcParams } from '../qc/params.js';
 import type { CorrectionParams } from '../correct/correct.js';
 import type { SeqFormat } from '../io/recordReader.js';
+import type { SketchParams } from '../sketch/minimizers.js';
 
 /** Everything a worker needs to process a batch; plain data so it crosses thread/process boundaries. */
 export interface BatchParams {
@@ -11,6 +12,8 @@ export interface BatchParams {
   kmer: number;
   normalisation: Normalisation;
   writeFastq: boolean;
+  /** Minimizer sketch per fragment for the graph method (undefined = none). */
+  minimizers?: SketchParams;
 }
 
 /** One unit of work: `records` fragments from one or two inputs, with positions for error messages. */
@@ -70,6 +73,9 @@ export interface PrepBatchResult {
   /** dedup fingerprints, 2 x uint32 per kept fragment */
   hashes: Uint32Array;
   embedding: Float32Array;
+  /** minimizer sketch (when params.minimizers): hi/lo word pairs; kept fragment i has [minimizerOffsets[i], minimizerOffsets[i+1]) */
+  minimizers?: Uint32Array;
+  minimizerOffsets?: Int32Array;
   counters: Float64Array;
   stats: Float64Array;
   /** cleaned FASTQ text per kept fragment (when writeFastq): fastqOffsets has 2 entries per fragment boundary */

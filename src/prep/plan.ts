@@ -3,6 +3,7 @@ import { MetavecError } from '../errors.js';
 import type { SeqFormat } from '../io/recordReader.js';
 import type { QcParams } from '../qc/params.js';
 import type { BatchParams, PrepBatch } from './params.js';
+import type { SketchParams } from '../sketch/minimizers.js';
 
 /**
  * A distributed Phase 1 run, decided once before any slice runs (docs/distributed-prep.md): the resolved
@@ -53,6 +54,8 @@ export interface PlanOptions {
   correctMemBytes: number;
   maxCorrections: number;
   genomeSize?: number;
+  /** minimizer sketch for the graph method (absent: none) */
+  minimizers?: SketchParams;
 }
 
 export interface PrepPlan {
@@ -75,7 +78,13 @@ export interface PrepPlan {
 
 /** The batch parameters of a plan (pass-2 correction is added after the spectrum stage). */
 export function planBatchParams(plan: PrepPlan): BatchParams {
-  return { qc: plan.qc, kmer: plan.options.kmer, normalisation: plan.options.normalisation, writeFastq: plan.options.writeFastq };
+  return {
+    qc: plan.qc,
+    kmer: plan.options.kmer,
+    normalisation: plan.options.normalisation,
+    writeFastq: plan.options.writeFastq,
+    ...(plan.options.minimizers ? { minimizers: plan.options.minimizers } : {}),
+  };
 }
 
 /** Reads a plan written by `metavec prep-plan`. */

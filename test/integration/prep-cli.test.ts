@@ -42,8 +42,9 @@ test('prep writes shards + manifest readable by DuckDB with the documented schem
   try {
     const desc = await db.conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${sqlString(join(out, 'shards/*.parquet'))})`);
     const cols: Record<string, unknown> = Object.fromEntries(desc.getRows().map((row) => [String(row[0]), row[1]]));
-    assert.deepEqual(Object.keys(cols), ['fragment', 'read_id', 'len_r1', 'len_r2', 'gc_r1', 'gc_r2', 'meanq_r1', 'meanq_r2', 'embedding']);
+    assert.deepEqual(Object.keys(cols), ['fragment', 'read_id', 'len_r1', 'len_r2', 'gc_r1', 'gc_r2', 'meanq_r1', 'meanq_r2', 'embedding', 'minimizers']);
     assert.equal(cols.read_id, 'VARCHAR');
+    assert.equal(cols.minimizers, 'UBIGINT[]');
     assert.equal(cols.embedding, 'FLOAT[]');
     const agg = await db.conn.runAndReadAll(
       `SELECT count(*)::INT, min(len(embedding))::INT, max(len(embedding))::INT, max(abs(list_sum(embedding) - 1)) < 1e-4 FROM read_parquet(${sqlString(join(out, 'shards/*.parquet'))})`,

@@ -99,6 +99,13 @@ export function encodePrepResult(r: PrepBatchResult, dim: number, slice: number)
     fixedList(new Uint32(), 2, n, r.hashes.subarray(0, 2 * n)),
     fixedList(new Float32(), dim, n, r.embedding.subarray(0, dim * n)),
   ];
+  if (r.minimizers && r.minimizerOffsets) {
+    // minimizer sketch: per fragment its hi/lo word pairs as bytes (8 per minimizer)
+    const offs = new Int32Array(n + 1);
+    for (let i = 0; i <= n; i++) offs[i] = 8 * r.minimizerOffsets[i]!;
+    fields.push(new Field('minimizers', new Binary(), false));
+    children.push(col(new Binary(), n, { valueOffsets: offs, data: new Uint8Array(r.minimizers.buffer, r.minimizers.byteOffset, offs[n]) }));
+  }
   for (const [name, data, offs] of [['fastq1', r.fastq1, r.fastqOffsets1], ['fastq2', r.fastq2, r.fastqOffsets2]] as const) {
     if (!data || !offs) continue;
     fields.push(new Field(name, new Binary(), false));
@@ -146,6 +153,11 @@ export function decodePrepResult(bytes: Uint8Array): { slice: number; result: Pr
     stats,
   };
   const names = d.batch?.schema.fields.map((f) => f.name) ?? [];
+  if (names.includes('minimizers')) {
+    const f = varBinary(childData(d, 'minimizers'));
+    result.minimizers = new Uint32Array(f.bytes.slice().buffer, 0, f.bytes.length / 4);
+    result.minimizerOffsets = f.offsets.map((o) => o / 8);
+  }
   if (names.includes('fastq1')) {
     const f = varBinary(childData(d, 'fastq1'));
     result.fastq1 = f.bytes;

@@ -113,9 +113,11 @@ export function concatResults(parts: { r: PrepBatchResult; offset: number }[], d
   let idLen = 0;
   let fq1 = 0;
   let fq2 = 0;
+  let mins = 0;
   for (const { r } of parts) {
     kept += r.kept;
     idLen += r.idOffsets[r.kept]!;
+    if (r.minimizerOffsets) mins += r.minimizerOffsets[r.kept]!;
     if (r.fastqOffsets1) fq1 += r.fastqOffsets1[r.kept]!;
     if (r.fastqOffsets2) fq2 += r.fastqOffsets2[r.kept]!;
   }
@@ -134,6 +136,10 @@ export function concatResults(parts: { r: PrepBatchResult; offset: number }[], d
     counters: new Float64Array(COUNTER_NAMES.length),
     stats: allocStats(),
   };
+  if (parts.some((p) => p.r.minimizers)) {
+    out.minimizers = new Uint32Array(2 * mins);
+    out.minimizerOffsets = new Int32Array(kept + 1);
+  }
   if (hasFq1) {
     out.fastq1 = new Uint8Array(fq1);
     out.fastqOffsets1 = new Int32Array(kept + 1);
@@ -146,9 +152,11 @@ export function concatResults(parts: { r: PrepBatchResult; offset: number }[], d
   let id0 = 0;
   let f10 = 0;
   let f20 = 0;
+  let m0 = 0;
   for (const { r, offset } of parts) {
     for (let k = 0; k < r.kept; k++) {
       out.positions[k0 + k] = r.positions[k]! + offset;
+      if (out.minimizerOffsets && r.minimizerOffsets) out.minimizerOffsets[k0 + k + 1] = m0 + r.minimizerOffsets[k + 1]!;
       out.idOffsets[k0 + k + 1] = id0 + r.idOffsets[k + 1]!;
       if (out.fastqOffsets1 && r.fastqOffsets1) out.fastqOffsets1[k0 + k + 1] = f10 + r.fastqOffsets1[k + 1]!;
       if (out.fastqOffsets2 && r.fastqOffsets2) out.fastqOffsets2[k0 + k + 1] = f20 + r.fastqOffsets2[k + 1]!;
@@ -158,6 +166,7 @@ export function concatResults(parts: { r: PrepBatchResult; offset: number }[], d
     out.attrs.set(r.attrs.subarray(0, 4 * r.kept), 4 * k0);
     out.hashes.set(r.hashes.subarray(0, 2 * r.kept), 2 * k0);
     out.embedding.set(r.embedding.subarray(0, dim * r.kept), dim * k0);
+    if (out.minimizers && r.minimizers && r.minimizerOffsets) out.minimizers.set(r.minimizers.subarray(0, 2 * r.minimizerOffsets[r.kept]!), 2 * m0);
     if (out.fastq1 && r.fastq1 && r.fastqOffsets1) out.fastq1.set(r.fastq1.subarray(0, r.fastqOffsets1[r.kept]), f10);
     if (out.fastq2 && r.fastq2 && r.fastqOffsets2) out.fastq2.set(r.fastq2.subarray(0, r.fastqOffsets2[r.kept]), f20);
     for (let i = 0; i < out.counters.length; i++) out.counters[i]! += r.counters[i]!;
@@ -166,6 +175,7 @@ export function concatResults(parts: { r: PrepBatchResult; offset: number }[], d
     id0 += r.idOffsets[r.kept]!;
     if (r.fastqOffsets1) f10 += r.fastqOffsets1[r.kept]!;
     if (r.fastqOffsets2) f20 += r.fastqOffsets2[r.kept]!;
+    if (r.minimizerOffsets) m0 += r.minimizerOffsets[r.kept]!;
   }
   return out;
 }

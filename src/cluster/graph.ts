@@ -1,0 +1,369 @@
+import { Rng } from './rng.js';
+
+/**
+ * The read-overlap graph of `cluster --method graph` (docs/graph.md): fragments are nodes; two fragments are
+ * joined when they share at least `minShared` minimizers; minimizers found in more than `maxOccurrence`
+ * fragments (repeats, or very deep coverage) make no edges; each node keeps its `maxDegree` heaviest edges;
+ * label propagation then splits the graph into read groups. Pure functions over typed arrays.
+ *
+ * The build is written in three steps so that an engine can partition it by minimizer hash (each rank owns
+ * the minimizers with hi % ranks == rank): postings -> candidate pairs (per partition), pair counting
+ * (partitioned by pair), then the graph itself.
+ */
+
+export interface GraphParams {
+  /** minimizers two fragments must share to be joined (SpaRC: shared k-mers per edge) */
+  minShared: number;
+  /** minimizers present in more fragments than this make no edges (repeats) */
+  maxOccurrence: number;
+  /** edges kept per node (the heaviest; an edge stays when either end keeps it) */
+  maxDegree: number;
+  /** label-propagation sweeps at most */
+  maxIterations: number;
+  seed: number;
+}
+
+export const DEFAULT_GRAPH: Omit<GraphParams, 'seed'> = { minShared: 3, maxOccurrence: 200, maxDegree: 32, maxIterations: 30 };
+
+/** Minimizer sketches of n fragments: fragment f has words hi/lo[offsets[f], offsets[f+1]), sorted, distinct. */
+export interface SketchSet {
+  n: number;
+  offsets: Int32Array;
+  hi: Uint32Array;
+  lo: Uint32Array;
+}
+
+/** Candidate pairs (a < b, one entry per shared minimizer) and per-fragment occurrence statistics. */
+export interface PairList {
+  a: Uint32Array;
+  b: Uint32Array;
+  count: number;
+  /** per fragment: sum over its minimizers of min(occurrence, maxOccurrence + 1), and how many were counted */
+  occSum: Float64Array;
+  occN: Uint32Array;
+  /** distinct minimizers seen, and how many were skipped as repeats */
+  minimizers: number;
+  repeats: number;
+}
+
+/** Stable LSD radix sort of `order` by key(order[i]) (32-bit keys, two 16-bit passes). */
+function radixSort32(order: Uint32Array, key: Uint32Array, tmp: Uint32Array): void {
+  const n = order.length;
+  const count = new Uint32Array(65537);
+  let src = order;
+  let dst = tmp;
+  for (let shift = 0; shift < 32; shift += 16) {
+    count.fill(0);
+    for (let i = 0; i < n; i++) count[((key[src[i]!]! >>> shift) & 0xffff) + 1]!++;
+    for (let i = 0; i < 65536; i++) count[i + 1]! += count[i]!;
+    for (let i = 0; i < n; i++) {
+      const o = src[i]!;
+      dst[count[(key[o]! >>> shift) & 0xffff]!++] = o;
+    }
+    const t = src;
+    src = dst;
+    dst = t;
+  }
+  // two passes: the result is back in `order`
+}
+
+/**
+ * Step 1: candidate pairs from the postings of one partition (`part` of `parts`: minimizers with
+ * hi % parts == part). Fragments are numbered 0..n-1 in the caller's order; every pair comes out as (a < b).
+ */
+export function candidatePairs(sk: SketchSet, maxOccurrence: number, part = 0, parts = 1): PairList {
+  const { n, offsets, hi, lo } = sk;
+  // postings of this partition, in fragment order
+  let t = 0;
+  for (let f = 0; f < n; f++) for (let j = offsets[f]!; j < offsets[f + 1]!; j++) if (hi[j]! % parts === part) t++;
+  const pHi = new Uint32Array(t);
+  const pLo = new Uint32Array(t);
+  const pFrag = new Uint32Array(t);
+  t = 0;
+  for (let f = 0; f < n; f++) {
+    for (let j = offsets[f]!; j < offsets[f + 1]!; j++) {
+      if (hi[j]! % parts !== part) continue;
+      pHi[t] = hi[j]!;
+      pLo[t] = lo[j]!;
+      pFrag[t++] = f;
+    }
+  }
+  const order = new Uint32Array(t);
+  for (let i = 0; i < t; i++) order[i] = i;
+  radixSort32(order, pLo, new Uint32Array(t));
+  radixSort32(order, pHi, new Uint32Array(t));
+  // order is now sorted by (hi, lo) and, within equal minimizers, by fragment (stable from posting order)
+  const occSum = new Float64Array(n);
+  const occN = new Uint32Array(n);
+  let a = new Uint32Array(Math.max(1024, t));
+  let b = new Uint32Array(a.length);
+  let count = 0;
+  let minimizers = 0;
+  let repeats = 0;
+  for (let s = 0; s < t; ) {
+    const h = pHi[order[s]!]!;
+    const l = pLo[order[s]!]!;
+    let e = s + 1;
+    while (e < t && pHi[order[e]!] === h && pLo[order[e]!] === l) e++;
+    const size = e - s;
+    minimizers++;
+    const occ = Math.min(size, maxOccurrence + 1);
+    for (let i = s; i < e; i++) {
+      const f = pFrag[order[i]!]!;
+      occSum[f] = occSum[f]! + occ;
+      occN[f] = occN[f]! + 1;
+    }
+    if (size > maxOccurrence) repeats++;
+    else if (size > 1) {
+      const need = count + (size * (size - 1)) / 2;
+      if (need > a.length) {
+        const cap = Math.max(need, a.length * 2);
+        const na = new Uint32Array(cap);
+        na.set(a.subarray(0, count));
+        a = na;
+        const nb = new Uint32Array(cap);
+        nb.set(b.subarray(0, count));
+        b = nb;
+      }
+      for (let i = s; i < e; i++) {
+        const fi = pFrag[order[i]!]!;
+        for (let j = i + 1; j < e; j++) {
+          a[count] = fi;
+          b[count++] = pFrag[order[j]!]!;
+        }
+      }
+    }
+    s = e;
+  }
+  return { a, b, count, occSum, occN, minimizers, repeats };
+}
+
+/** Weighted undirected edges (a < b), weight = shared minimizers. */
+export interface EdgeList {
+  a: Uint32Array;
+  b: Uint32Array;
+  w: Uint32Array;
+  count: number;
+}
+
+/** Step 2: counts identical pairs (from every partition) into edges with weight >= minShared. */
+export function countPairs(lists: { a: Uint32Array; b: Uint32Array; count: number }[], minShared: number): EdgeList {
+  const total = lists.reduce((s, l) => s + l.count, 0);
+  const A = new Uint32Array(total);
+  const B = new Uint32Array(total);
+  let o = 0;
+  for (const l of lists) {
+    A.set(l.a.subarray(0, l.count), o);
+    B.set(l.b.subarray(0, l.count), o);
+    o += l.count;
+  }
+  const order = new Uint32Array(total);
+  for (let i = 0; i < total; i++) order[i] = i;
+  const tmp = new Uint32Array(total);
+  radixSort32(order, B, tmp);
+  radixSort32(order, A, tmp);
+  const ea: number[] = [];
+  const eb: number[] = [];
+  const ew: number[] = [];
+  for (let s = 0; s < total; ) {
+    const x = A[order[s]!]!;
+    const y = B[order[s]!]!;
+    let e = s + 1;
+    while (e < total && A[order[e]!] === x && B[order[e]!] === y) e++;
+    if (e - s >= minShared) {
+      ea.push(x);
+      eb.push(y);
+      ew.push(e - s);
+    }
+    s = e;
+  }
+  return { a: Uint32Array.from(ea), b: Uint32Array.from(eb), w: Uint32Array.from(ew), count: ea.length };
+}
+
+/** Compressed adjacency (both directions). */
+export interface Graph {
+  n: number;
+  start: Int32Array;
+  nbr: Uint32Array;
+  w: Float32Array;
+  edges: number;
+}
+
+/** Step 3: adjacency with each node's `maxDegree` heaviest edges (an edge stays if either end keeps it). */
+export function buildGraph(n: number, e: EdgeList, maxDegree: number): Graph {
+  const deg = new Int32Array(n + 1);
+  for (let i = 0; i < e.count; i++) {
+    deg[e.a[i]! + 1]!++;
+    deg[e.b[i]! + 1]!++;
+  }
+  for (let i = 0; i < n; i++) deg[i + 1]! += deg[i]!;
+  const fill = deg.slice(0, n);
+  const nb = new Uint32Array(2 * e.count);
+  const eid = new Uint32Array(2 * e.count);
+  for (let i = 0; i < e.count; i++) {
+    const x = e.a[i]!;
+    const y = e.b[i]!;
+    nb[fill[x]!] = y;
+    eid[fill[x]!++] = i;
+    nb[fill[y]!] = x;
+    eid[fill[y]!++] = i;
+  }
+  const keep = new Uint8Array(e.count);
+  const idx: number[] = [];
+  for (let v = 0; v < n; v++) {
+    const s = deg[v]!;
+    const t = deg[v + 1]!;
+    if (t - s <= maxDegree) {
+      for (let j = s; j < t; j++) keep[eid[j]!] = 1;
+      continue;
+    }
+    idx.length = 0;
+    for (let j = s; j < t; j++) idx.push(j);
+    idx.sort((p, q) => e.w[eid[q]!]! - e.w[eid[p]!]! || nb[p]! - nb[q]!);
+    for (let j = 0; j < maxDegree; j++) keep[eid[idx[j]!]!] = 1;
+  }
+  const start = new Int32Array(n + 1);
+  let kept = 0;
+  for (let i = 0; i < e.count; i++) {
+    if (!keep[i]) continue;
+    kept++;
+    start[e.a[i]! + 1]!++;
+    start[e.b[i]! + 1]!++;
+  }
+  for (let i = 0; i < n; i++) start[i + 1]! += start[i]!;
+  const pos = start.slice(0, n);
+  const nbr = new Uint32Array(2 * kept);
+  const w = new Float32Array(2 * kept);
+  for (let i = 0; i < e.count; i++) {
+    if (!keep[i]) continue;
+    const x = e.a[i]!;
+    const y = e.b[i]!;
+    nbr[pos[x]!] = y;
+    w[pos[x]!++] = e.w[i]!;
+    nbr[pos[y]!] = x;
+    w[pos[y]!++] = e.w[i]!;
+  }
+  return { n, start, nbr, w, edges: kept };
+}
+
+/**
+ * Weighted label propagation (Raghavan et al. 2007, as SpaRC): every node starts with its own label and
+ * repeatedly takes the label with the largest total edge weight among its neighbours, visiting nodes in a
+ * seeded random order (asynchronous updates converge; ties keep the current label, else a seeded hash picks).
+ * Returns group ids 0..G-1 numbered by first fragment, and the sweeps used.
+ */
+export function labelPropagation(g: Graph, maxIterations: number, seed: number): { group: Int32Array; groups: number; iterations: number } {
+  const n = g.n;
+  const label = new Int32Array(n);
+  for (let i = 0; i < n; i++) label[i] = i;
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  const rng = new Rng(seed);
+  for (let i = n - 1; i > 0; i--) {
+    const j = rng.nextInt(i + 1);
+    const t = order[i]!;
+    order[i] = order[j]!;
+    order[j] = t;
+  }
+  const acc = new Float64Array(n);
+  const touched = new Int32Array(Math.max(1, maxDegreeOf(g)));
+  let iterations = 0;
+  for (; iterations < maxIterations; ) {
+    iterations++;
+    let changed = 0;
+    for (let oi = 0; oi < n; oi++) {
+      const v = order[oi]!;
+      const s = g.start[v]!;
+      const t = g.start[v + 1]!;
+      if (s === t) continue;
+      let m = 0;
+      for (let j = s; j < t; j++) {
+        const l = label[g.nbr[j]!]!;
+        if (acc[l] === 0) touched[m++] = l;
+        acc[l] = acc[l]! + g.w[j]!;
+      }
+      const cur = label[v]!;
+      let best = cur;
+      let bestW = acc[cur]!;
+      let bestKey = tieKey(cur, v, iterations, seed);
+      for (let j = 0; j < m; j++) {
+        const l = touched[j]!;
+        const x = acc[l]!;
+        if (x < bestW || l === best) continue;
+        // ties keep the current label; among other tied labels a seeded hash decides (the smallest label would
+        // flood: every node starts tied)
+        const key = tieKey(l, v, iterations, seed);
+        if (x > bestW || (best !== cur && key < bestKey)) {
+          best = l;
+          bestW = x;
+          bestKey = key;
+        }
+      }
+      for (let j = 0; j < m; j++) acc[touched[j]!] = 0;
+      if (best !== cur) {
+        label[v] = best;
+        changed++;
+      }
+    }
+    if (changed === 0) break;
+  }
+  // compact: groups numbered by their first fragment
+  const map = new Int32Array(n).fill(-1);
+  const group = new Int32Array(n);
+  let groups = 0;
+  for (let i = 0; i < n; i++) {
+    const l = label[i]!;
+    if (map[l] === -1) map[l] = groups++;
+    group[i] = map[l]!;
+  }
+  return { group, groups, iterations };
+}
+
+/** Deterministic pseudo-random rank of a label at a node in a sweep (tie-breaking). */
+function tieKey(label: number, node: number, sweep: number, seed: number): number {
+  let h = Math.imul(label ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(node + 0x632be5ab, 0xc2b2ae35) ^ Math.imul(sweep + seed, 0x27d4eb2f);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x7feb352d);
+  h ^= h >>> 15;
+  return h >>> 0;
+}
+
+function maxDegreeOf(g: Graph): number {
+  let m = 0;
+  for (let v = 0; v < g.n; v++) m = Math.max(m, g.start[v + 1]! - g.start[v]!);
+  return m;
+}
+
+/** The whole local build: sketches -> read groups. */
+export function readGroups(sk: SketchSet, p: GraphParams): {
+  group: Int32Array;
+  groups: number;
+  graph: Graph;
+  occurrence: Float64Array;
+  stats: { minimizers: number; repeats: number; candidatePairs: number; edges: number; edgesKept: number; iterations: number; peakBytes: number };
+} {
+  const pairs = candidatePairs(sk, p.maxOccurrence);
+  const edges = countPairs([pairs], p.minShared);
+  const g = buildGraph(sk.n, edges, p.maxDegree);
+  const lp = labelPropagation(g, p.maxIterations, p.seed);
+  const occurrence = new Float64Array(sk.n);
+  for (let f = 0; f < sk.n; f++) occurrence[f] = pairs.occN[f]! > 0 ? pairs.occSum[f]! / pairs.occN[f]! : 1;
+  const postings = sk.offsets[sk.n]!;
+  // the largest simultaneous allocation: postings (hi, lo, frag, order, tmp) + pairs (a, b) + counting (A, B, order, tmp)
+  const peakBytes = postings * 20 + pairs.a.length * 8 + pairs.count * 16 + edges.count * 12 + g.nbr.length * 8;
+  return {
+    group: lp.group,
+    groups: lp.groups,
+    graph: g,
+    occurrence,
+    stats: {
+      minimizers: pairs.minimizers,
+      repeats: pairs.repeats,
+      candidatePairs: pairs.count,
+      edges: edges.count,
+      edgesKept: g.edges,
+      iterations: lp.iterations,
+      peakBytes,
+    },
+  };
+}

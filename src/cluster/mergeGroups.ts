@@ -1,0 +1,96 @@
+import type { Graph } from './graph.js';
+
+/**
+ * Composition-checked merging of read groups (docs/graph.md). Label propagation leaves groups that are pure but
+ * short (segments of a genome at low coverage); connected components would make them long but let one shared
+ * repeat join two genomes. This step joins groups along the overlap graph, heaviest links first, with a
+ * union-find that refuses a union when the two sides' pooled compositions differ by more than sampling noise
+ * explains: in square-root (Hellinger) coordinates a pooled profile of N k-mers has noise variance about
+ * 1 / (4 N) per dimension, so two samples of one genome have squared distance about (d / 4)(1/N1 + 1/N2) plus
+ * the genome's own local variation. A union needs distance^2 <= tolerance x that + floor. A repeat read group
+ * can join one genome, but the merged side then no longer matches the other genome, which stays apart.
+ */
+export interface MergeParams {
+  /** allowed squared distance in units of the expected sampling noise */
+  tolerance: number;
+  /** allowed squared distance on top (local composition variation within a genome) */
+  floor: number;
+}
+
+export const DEFAULT_MERGE: MergeParams = { tolerance: 10, floor: 0.03 };
+
+export function mergeGroups(
+  g: Graph,
+  group: Int32Array,
+  groups: number,
+  embedding: Float32Array,
+  weight: Float64Array,
+  d: number,
+  p: MergeParams,
+): { group: Int32Array; groups: number; unions: number; refused: number } {
+  const n = g.n;
+  // pooled k-mer mass per group: sum of weight x profile
+  const sum = new Float64Array(groups * d);
+  const mass = new Float64Array(groups);
+  for (let f = 0; f < n; f++) {
+    const q = group[f]!;
+    const w = weight[f]!;
+    mass[q] = mass[q]! + w;
+    for (let t = 0; t < d; t++) sum[q * d + t] = sum[q * d + t]! + w * embedding[f * d + t]!;
+  }
+  // group-level links: total edge weight between two groups
+  const link = new Map<number, number>();
+  for (let v = 0; v < n; v++) {
+    const a = group[v]!;
+    for (let j = g.start[v]!; j < g.start[v + 1]!; j++) {
+      const b = group[g.nbr[j]!]!;
+      if (a >= b) continue; // each unordered pair once (from its smaller side), self-links skipped
+      const key = a * groups + b;
+      link.set(key, (link.get(key) ?? 0) + g.w[j]!);
+    }
+  }
+  const edges = Array.from(link.entries()).sort((x, y) => y[1] - x[1] || x[0] - y[0]);
+  const parent = new Int32Array(groups);
+  for (let i = 0; i < groups; i++) parent[i] = i;
+  const find = (x: number): number => {
+    while (parent[x] !== x) {
+      parent[x] = parent[parent[x]!]!;
+      x = parent[x]!;
+    }
+    return x;
+  };
+  let unions = 0;
+  let refused = 0;
+  for (const [key] of edges) {
+    const a = find(Math.floor(key / groups));
+    const b = find(key % groups);
+    if (a === b) continue;
+    const ma = mass[a]!;
+    const mb = mass[b]!;
+    if (ma <= 0 || mb <= 0) continue;
+    let dist = 0;
+    for (let t = 0; t < d; t++) {
+      const u = Math.sqrt(Math.max(0, sum[a * d + t]! / ma)) - Math.sqrt(Math.max(0, sum[b * d + t]! / mb));
+      dist += u * u;
+    }
+    const noise = (d / 4) * (1 / ma + 1 / mb);
+    if (dist > p.tolerance * noise + p.floor) {
+      refused++;
+      continue;
+    }
+    const [r, s] = a < b ? [a, b] : [b, a];
+    parent[s] = r;
+    mass[r] = ma + mb;
+    for (let t = 0; t < d; t++) sum[r * d + t] = sum[r * d + t]! + sum[s * d + t]!;
+    unions++;
+  }
+  const map = new Int32Array(groups).fill(-1);
+  const out = new Int32Array(n);
+  let count = 0;
+  for (let f = 0; f < n; f++) {
+    const r = find(group[f]!);
+    if (map[r] === -1) map[r] = count++;
+    out[f] = map[r]!;
+  }
+  return { group: out, groups: count, unions, refused };
+}

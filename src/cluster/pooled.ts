@@ -1,0 +1,163 @@
+import { chooseWeightedK, nearestCentroid, weightedKMeans, type WeightedKChoice } from './weightedKMeans.js';
+
+/**
+ * Clustering of pooled read groups (the second half of the graph and LSH methods, docs/graph.md).
+ *
+ * A group's composition is the k-mer profile of all its reads together (the fragments' frequency profiles
+ * averaged with their k-mer counts as weights, i.e. the profile of the pooled k-mers), under the square-root
+ * (Hellinger) transform so that sampling noise has the same variance, 1 / (4 x k-mers), in every dimension.
+ * Its abundance signal is the log of the mean number of fragments that share each of its minimizers (a
+ * k-mer coverage estimate, MetaProb's second feature), scaled so that it carries `coverageWeight` times the
+ * spread of the composition features. Groups with at least `minGroup` fragments are clustered with weighted
+ * k-means (weight = fragments), K given or chosen by the inertia elbow; smaller groups and singletons then go to the
+ * nearest centre with their own pooled features.
+ */
+export interface PooledParams {
+  minGroup: number;
+  coverageWeight: number;
+  k: number | 'auto';
+  kMin: number;
+  kMax: number;
+  seed: number;
+  nInit: number;
+  maxIter: number;
+  /** K auto: stop when one more cluster lowers the weighted inertia by less than this fraction */
+  minGain: number;
+  /** K auto: stop when the weighted inertia is within this multiple of the sampling-noise inertia */
+  noiseFactor: number;
+}
+
+/** Feature distance of a two-fold coverage difference at --coverage-weight 1. */
+export const COVERAGE_UNIT = 0.15 / Math.LN2;
+
+export const DEFAULT_POOLED = { minGroup: 5, coverageWeight: 1, minGain: 0.02, noiseFactor: 2 } as const;
+
+export interface PooledInput {
+  n: number;
+  d: number;
+  /** per-fragment embeddings (frequency profiles), n x d */
+  embedding: Float32Array;
+  /** per-fragment weight when pooling (k-mers counted) */
+  weight: Float64Array;
+  /** per-fragment abundance estimate (mean minimizer occurrence), or undefined to cluster on composition only */
+  occurrence?: Float64Array;
+  group: Int32Array;
+  groups: number;
+  /** square-root transform the pooled profile (for k-mer frequency profiles; off for other embeddings) */
+  sqrtTransform: boolean;
+}
+
+export interface PooledResult {
+  k: number;
+  labels: Int32Array;
+  /** per fragment: distance of its group's features to the cluster centre */
+  distances: Float32Array;
+  /** cluster centres in embedding space (pooled profile of every fragment in the cluster), k x d */
+  centroids: Float32Array;
+  clusterSize: Int32Array;
+  selection: WeightedKChoice | { method: 'given' };
+  groupsClustered: number;
+  fragmentsInClusteredGroups: number;
+  coverageScale: number;
+  inertia: number;
+  iterations: number;
+}
+
+export function clusterPooled(inp: PooledInput, p: PooledParams): PooledResult {
+  const { n, d, embedding, weight, group, groups: G } = inp;
+  const withCov = inp.occurrence !== undefined;
+  const D = d + (withCov ? 1 : 0);
+  // pooled composition and abundance per group
+  const comp = new Float64Array(G * d);
+  const mass = new Float64Array(G);
+  const members = new Int32Array(G);
+  const cov = new Float64Array(G);
+  for (let f = 0; f < n; f++) {
+    const g = group[f]!;
+    const w = weight[f]!;
+    members[g]!++;
+    mass[g] = mass[g]! + w;
+    for (let t = 0; t < d; t++) comp[g * d + t] = comp[g * d + t]! + w * embedding[f * d + t]!;
+    if (inp.occurrence) cov[g] = cov[g]! + inp.occurrence[f]!;
+  }
+  const feat = new Float64Array(G * D);
+  for (let g = 0; g < G; g++) {
+    const m = mass[g]! > 0 ? mass[g]! : 1;
+    for (let t = 0; t < d; t++) feat[g * D + t] = inp.sqrtTransform ? Math.sqrt(Math.max(0, comp[g * d + t]! / m)) : comp[g * d + t]! / m;
+    if (withCov) feat[g * D + d] = Math.log(cov[g]! / members[g]!);
+  }
+  // core groups
+  const core: number[] = [];
+  for (let g = 0; g < G; g++) if (members[g]! >= p.minGroup) core.push(g);
+  if (core.length === 0) for (let g = 0; g < G; g++) core.push(g); // nothing large enough: cluster everything
+  const C = core.length;
+  const w = new Float64Array(C);
+  for (let i = 0; i < C; i++) w[i] = members[core[i]!]!;
+  // coverage scale: fixed, so that a two-fold coverage difference weighs as much as a typical composition
+  // distance between two species (~0.15 in square-root coordinates); a scale fitted to the data's spread made
+  // pure noise as heavy as composition when the community's coverages were all alike
+  const coverageScale = withCov ? p.coverageWeight * COVERAGE_UNIT : 0;
+  if (withCov) for (let g = 0; g < G; g++) feat[g * D + d] = feat[g * D + d]! * coverageScale;
+  const x = new Float64Array(C * D);
+  for (let i = 0; i < C; i++) x.set(feat.subarray(core[i]! * D, core[i]! * D + D), i * D);
+  const kOpts = { seed: p.seed, nInit: p.nInit, maxIter: p.maxIter };
+  let fit;
+  let selection: PooledResult['selection'];
+  if (p.k === 'auto') {
+    // sampling noise of a pooled profile: (d / 4) / effective k-mers per dimension (square-root coordinates),
+    // where overlapping reads re-sample the same bases, so the effective count is k-mers / coverage
+    let noiseInertia = 0;
+    for (const g of core) noiseInertia += members[g]! * (d / 4) * (withCov ? cov[g]! / members[g]! : 1) / Math.max(1, mass[g]!);
+    const r = chooseWeightedK(x, w, C, D, { ...kOpts, kMin: p.kMin, kMax: Math.min(p.kMax, C), minGain: p.minGain, ...(inp.sqrtTransform ? { noiseInertia: p.noiseFactor * noiseInertia } : {}) });
+    fit = r.fit;
+    selection = r.choice;
+  } else {
+    fit = weightedKMeans(x, w, C, D, Math.min(p.k, C), kOpts);
+    selection = { method: 'given' };
+  }
+  const k = fit.k;
+  const groupLabel = new Int32Array(G).fill(-1);
+  const groupDist = new Float64Array(G);
+  for (let i = 0; i < C; i++) {
+    groupLabel[core[i]!] = fit.labels[i]!;
+    groupDist[core[i]!] = Math.sqrt(fit.dist2[i]!);
+  }
+  const v = new Float64Array(D);
+  for (let g = 0; g < G; g++) {
+    if (groupLabel[g]! >= 0) continue;
+    for (let t = 0; t < D; t++) v[t] = feat[g * D + t]!;
+    const nc = nearestCentroid(v, fit.centroids, k, D);
+    groupLabel[g] = nc.label;
+    groupDist[g] = Math.sqrt(nc.dist2);
+  }
+  const labels = new Int32Array(n);
+  const distances = new Float32Array(n);
+  const clusterSize = new Int32Array(k);
+  const centroids = new Float32Array(k * d);
+  const cMass = new Float64Array(k);
+  const cSum = new Float64Array(k * d);
+  for (let f = 0; f < n; f++) {
+    const l = groupLabel[group[f]!]!;
+    labels[f] = l;
+    distances[f] = groupDist[group[f]!]!;
+    clusterSize[l]!++;
+    cMass[l] = cMass[l]! + weight[f]!;
+    for (let t = 0; t < d; t++) cSum[l * d + t] = cSum[l * d + t]! + weight[f]! * embedding[f * d + t]!;
+  }
+  for (let j = 0; j < k; j++) for (let t = 0; t < d; t++) centroids[j * d + t] = cMass[j]! > 0 ? cSum[j * d + t]! / cMass[j]! : 0;
+  let fragmentsInClusteredGroups = 0;
+  for (const g of core) fragmentsInClusteredGroups += members[g]!;
+  return {
+    k,
+    labels,
+    distances,
+    centroids,
+    clusterSize,
+    selection,
+    groupsClustered: C,
+    fragmentsInClusteredGroups,
+    coverageScale,
+    inertia: fit.inertia,
+    iterations: fit.iterations,
+  };
+}

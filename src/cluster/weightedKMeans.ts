@@ -1,0 +1,197 @@
+import { Rng } from './rng.js';
+
+/**
+ * Weighted k-means for a small matrix of pooled rows (read groups of the graph method, buckets of the LSH
+ * method): each row stands for `w` fragments, so it pulls its centroid w times as hard as a single fragment.
+ * Greedy weighted k-means++ seeding, Lloyd iterations, best of `nInit` by weighted inertia. Deterministic for
+ * a seed. Rows are float64, row-major.
+ */
+export interface WeightedKMeansResult {
+  k: number;
+  labels: Int32Array;
+  centroids: Float64Array;
+  /** weighted squared distance of each row to its centroid */
+  dist2: Float64Array;
+  inertia: number;
+  iterations: number;
+}
+
+function d2(x: Float64Array, i: number, c: Float64Array, j: number, d: number): number {
+  let s = 0;
+  const oi = i * d;
+  const oj = j * d;
+  for (let t = 0; t < d; t++) {
+    const v = x[oi + t]! - c[oj + t]!;
+    s += v * v;
+  }
+  return s;
+}
+
+function seed(x: Float64Array, w: Float64Array, n: number, d: number, k: number, rng: Rng): Float64Array {
+  const c = new Float64Array(k * d);
+  const best = new Float64Array(n).fill(Infinity);
+  let total = 0;
+  for (let i = 0; i < n; i++) total += w[i]!;
+  // first centre: weighted draw
+  let r = rng.nextDouble() * total;
+  let first = n - 1;
+  for (let i = 0; i < n; i++) {
+    r -= w[i]!;
+    if (r < 0) {
+      first = i;
+      break;
+    }
+  }
+  c.set(x.subarray(first * d, first * d + d), 0);
+  const trials = 2 + Math.floor(Math.log(k));
+  for (let j = 1; j <= k; j++) {
+    let pot = 0;
+    for (let i = 0; i < n; i++) {
+      const v = d2(x, i, c, j - 1, d);
+      if (v < best[i]!) best[i] = v;
+      pot += w[i]! * best[i]!;
+    }
+    if (j === k) break;
+    // greedy: the best of `trials` draws by the potential it leaves
+    let pick = -1;
+    let pickPot = Infinity;
+    for (let t = 0; t < trials; t++) {
+      let u = rng.nextDouble() * pot;
+      let cand = n - 1;
+      for (let i = 0; i < n; i++) {
+        u -= w[i]! * best[i]!;
+        if (u < 0) {
+          cand = i;
+          break;
+        }
+      }
+      let p = 0;
+      for (let i = 0; i < n; i++) p += w[i]! * Math.min(best[i]!, d2(x, i, x, cand, d));
+      if (p < pickPot) {
+        pickPot = p;
+        pick = cand;
+      }
+    }
+    c.set(x.subarray(pick * d, pick * d + d), j * d);
+  }
+  return c;
+}
+
+function lloyd(x: Float64Array, w: Float64Array, n: number, d: number, k: number, c: Float64Array, maxIter: number): WeightedKMeansResult {
+  const labels = new Int32Array(n).fill(-1);
+  const dist2 = new Float64Array(n);
+  const sum = new Float64Array(k * d);
+  const mass = new Float64Array(k);
+  let iterations = 0;
+  let inertia = 0;
+  for (; iterations < maxIter; ) {
+    iterations++;
+    let changed = 0;
+    inertia = 0;
+    for (let i = 0; i < n; i++) {
+      let b = 0;
+      let bd = Infinity;
+      for (let j = 0; j < k; j++) {
+        const v = d2(x, i, c, j, d);
+        if (v < bd) {
+          bd = v;
+          b = j;
+        }
+      }
+      if (labels[i] !== b) changed++;
+      labels[i] = b;
+      dist2[i] = bd;
+      inertia += w[i]! * bd;
+    }
+    if (changed === 0) break;
+    sum.fill(0);
+    mass.fill(0);
+    for (let i = 0; i < n; i++) {
+      const l = labels[i]!;
+      mass[l] = mass[l]! + w[i]!;
+      for (let t = 0; t < d; t++) sum[l * d + t] = sum[l * d + t]! + w[i]! * x[i * d + t]!;
+    }
+    for (let j = 0; j < k; j++) {
+      if (mass[j] === 0) continue; // an empty cluster keeps its centre
+      for (let t = 0; t < d; t++) c[j * d + t] = sum[j * d + t]! / mass[j]!;
+    }
+  }
+  return { k, labels, centroids: c, dist2, inertia, iterations };
+}
+
+export function weightedKMeans(x: Float64Array, w: Float64Array, n: number, d: number, k: number, opts: { seed: number; nInit: number; maxIter: number }): WeightedKMeansResult {
+  if (k < 1 || k > n) throw new RangeError(`weighted k-means: K=${k} with ${n} rows`);
+  const rng = new Rng(opts.seed);
+  let best: WeightedKMeansResult | undefined;
+  for (let r = 0; r < Math.max(1, opts.nInit); r++) {
+    const res = lloyd(x, w, n, d, k, seed(x, w, n, d, k, rng), opts.maxIter);
+    if (!best || res.inertia < best.inertia) best = res;
+  }
+  return best!;
+}
+
+/** Nearest centroid of one row given as a separate vector. */
+export function nearestCentroid(v: Float64Array, c: Float64Array, k: number, d: number): { label: number; dist2: number } {
+  let b = 0;
+  let bd = Infinity;
+  for (let j = 0; j < k; j++) {
+    let s = 0;
+    for (let t = 0; t < d; t++) {
+      const u = v[t]! - c[j * d + t]!;
+      s += u * u;
+    }
+    if (s < bd) {
+      bd = s;
+      b = j;
+    }
+  }
+  return { label: b, dist2: bd };
+}
+
+export interface WeightedKChoice {
+  k: number;
+  method: 'elbow';
+  scores: { k: number; inertia: number; gain: number }[];
+  reason: string;
+}
+
+/**
+ * Chooses K in [kMin, kMax] by the elbow of the weighted inertia: the smallest K for which one more cluster
+ * lowers the inertia by less than `minGain` (a fraction), or earlier when the inertia is already no more than
+ * `noiseInertia` (what sampling noise alone leaves; with few, large groups every extra cluster still gains a
+ * large fraction). On pooled groups the silhouette was tried first and
+ * always preferred K = 2 (one far cluster, e.g. a phage at 40x coverage, against the rest: docs/graph.md).
+ */
+export function chooseWeightedK(
+  x: Float64Array,
+  w: Float64Array,
+  n: number,
+  d: number,
+  opts: { kMin: number; kMax: number; seed: number; nInit: number; maxIter: number; minGain: number; noiseInertia?: number },
+): { choice: WeightedKChoice; fit: WeightedKMeansResult } {
+  const kMax = Math.min(opts.kMax, n);
+  const kMin = Math.min(Math.max(1, opts.kMin), kMax);
+  const scores: WeightedKChoice['scores'] = [];
+  let prev = weightedKMeans(x, w, n, d, kMin, opts);
+  scores.push({ k: kMin, inertia: prev.inertia, gain: 0 });
+  const noise = opts.noiseInertia;
+  for (let k = kMin + 1; k <= kMax; k++) {
+    if (noise !== undefined && prev.inertia <= noise) {
+      return {
+        choice: { k: prev.k, method: 'elbow', scores, reason: `K=${prev.k} leaves a weighted inertia (${prev.inertia.toPrecision(4)}) within what sampling noise explains (${noise.toPrecision(4)})` },
+        fit: prev,
+      };
+    }
+    const fit = weightedKMeans(x, w, n, d, k, opts);
+    const gain = prev.inertia > 0 ? 1 - fit.inertia / prev.inertia : 0;
+    scores.push({ k, inertia: fit.inertia, gain: +gain.toFixed(5) });
+    if (gain < opts.minGain) {
+      return {
+        choice: { k: prev.k, method: 'elbow', scores, reason: `K=${k} lowers the weighted inertia by ${(gain * 100).toFixed(2)}% (< ${(opts.minGain * 100).toFixed(1)}%)` },
+        fit: prev,
+      };
+    }
+    prev = fit;
+  }
+  return { choice: { k: prev.k, method: 'elbow', scores, reason: `every K up to --k-max ${kMax} still lowered the inertia by >= ${(opts.minGain * 100).toFixed(1)}%` }, fit: prev };
+}

@@ -1,0 +1,172 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { candidatePairs, countPairs, buildGraph, labelPropagation, readGroups, DEFAULT_GRAPH } from '../../src/cluster/graph.js';
+import { mergeGroups, DEFAULT_MERGE } from '../../src/cluster/mergeGroups.js';
+import { clusterPooled, DEFAULT_POOLED } from '../../src/cluster/pooled.js';
+import { lshBuckets } from '../../src/cluster/lsh.js';
+import { evaluateClustering } from '../../src/evaluate/metrics.js';
+import { DEFAULT_SKETCH, fragmentSketch, SketchScratch } from '../../src/sketch/minimizers.js';
+import { randomSeq, revcomp, rng } from '../helpers/fixtures.js';
+import { featuresOf, simulatePairs } from '../helpers/community.js';
+
+const enc = new TextEncoder();
+const POOLED = { ...DEFAULT_POOLED, kMin: 2, kMax: 8, seed: 1, nInit: 3, maxIter: 100 };
+
+function sketchOf(s: string): string[] {
+  const b = enc.encode(s);
+  const out = new Uint32Array(2 * b.length);
+  const m = fragmentSketch(DEFAULT_SKETCH, new SketchScratch(), b, 0, b.length, undefined, 0, 0, out, 0);
+  const list: string[] = [];
+  for (let i = 0; i < m; i++) list.push(`${out[2 * i]}:${out[2 * i + 1]}`);
+  return list;
+}
+
+/** Whole method on simulated pairs: graph -> merge -> pooled clustering. */
+function runGraphMethod(genomes: string[], coverage: number[], seed: number, k: number | 'auto') {
+  const sim = simulatePairs(genomes, coverage, seed);
+  const f = featuresOf(sim);
+  const g = readGroups(f.sketch, { ...DEFAULT_GRAPH, seed });
+  const mg = mergeGroups(g.graph, g.group, g.groups, f.embedding, f.weight, f.d, DEFAULT_MERGE);
+  const res = clusterPooled(
+    { n: f.sketch.n, d: f.d, embedding: f.embedding, weight: f.weight, occurrence: g.occurrence, group: mg.group, groups: mg.groups, sqrtTransform: true },
+    { ...POOLED, k, seed },
+  );
+  return { sim, g, mg, res };
+}
+
+/** Fraction of genome `src` reads in its majority cluster, and that cluster. */
+function majority(labels: Int32Array, source: number[], src: number): { cluster: number; fraction: number } {
+  const c = new Map<number, number>();
+  let n = 0;
+  source.forEach((s, i) => {
+    if (s !== src) return;
+    n++;
+    c.set(labels[i]!, (c.get(labels[i]!) ?? 0) + 1);
+  });
+  const [cluster, count] = [...c.entries()].sort((a, b) => b[1] - a[1])[0]!;
+  return { cluster, fraction: count / n };
+}
+
+test('minimizer sketch: strand-independent, shared by overlapping reads, none from N runs', () => {
+  const r = rng(3);
+  const g = randomSeq(400, r);
+  const a = g.slice(0, 150);
+  const b = g.slice(60, 210); // 90 bp overlap
+  const c = randomSeq(150, r);
+  assert.deepEqual(sketchOf(a), sketchOf(revcomp(a)));
+  const sa = new Set(sketchOf(a));
+  const shared = sketchOf(b).filter((x) => sa.has(x)).length;
+  assert.ok(shared >= 3, `overlapping reads share ${shared} minimizers`);
+  assert.equal(sketchOf(c).filter((x) => sa.has(x)).length, 0);
+  assert.equal(sketchOf('N'.repeat(150)).length, 0);
+  // sorted and distinct
+  const list = sketchOf(g);
+  assert.equal(new Set(list).size, list.length);
+});
+
+test('graph: two genomes without shared k-mers never share a read group', () => {
+  const r = rng(11);
+  const genomes = [randomSeq(30_000, r, 0.4), randomSeq(30_000, r, 0.6)];
+  const sim = simulatePairs(genomes, [8, 8], 5);
+  const f = featuresOf(sim);
+  const g = readGroups(f.sketch, { ...DEFAULT_GRAPH, seed: 1 });
+  const owner = new Map<number, number>();
+  for (let i = 0; i < sim.source.length; i++) {
+    const prev = owner.get(g.group[i]!);
+    if (prev !== undefined) assert.equal(prev, sim.source[i], `group ${g.group[i]} mixes genomes`);
+    owner.set(g.group[i]!, sim.source[i]!);
+  }
+  assert.ok(g.groups < sim.source.length / 5, `reads pooled into ${g.groups} groups`);
+});
+
+test('graph method: two genomes, K auto finds both', () => {
+  const r = rng(12);
+  const { sim, res } = runGraphMethod([randomSeq(40_000, r, 0.35), randomSeq(40_000, r, 0.6)], [6, 6], 7, 'auto');
+  assert.equal(res.k, 2);
+  assert.ok(evaluateClustering(res.labels, Int32Array.from(sim.source)).ari > 0.95);
+});
+
+test('graph method: a repeat shared by two genomes does not merge them', () => {
+  const r = rng(13);
+  const repeat = randomSeq(1500, r, 0.5);
+  const a = randomSeq(30_000, r, 0.35);
+  const b = randomSeq(30_000, r, 0.62);
+  const genomes = [a.slice(0, 15_000) + repeat + a.slice(15_000), b.slice(0, 12_000) + repeat + b.slice(12_000)];
+  const { sim, res, g } = runGraphMethod(genomes, [10, 10], 9, 2);
+  // the overlap graph does join them (the repeat's reads overlap reads of both genomes) ...
+  const pairs = candidatePairs(featuresOf(sim).sketch, DEFAULT_GRAPH.maxOccurrence);
+  const edges = countPairs([pairs], DEFAULT_GRAPH.minShared);
+  let cross = 0;
+  for (let i = 0; i < edges.count; i++) if (sim.source[edges.a[i]!] !== sim.source[edges.b[i]!]) cross++;
+  assert.ok(cross > 0, 'the repeat links the genomes in the graph');
+  // ... but the clusters keep them apart
+  const ma = majority(res.labels, sim.source, 0);
+  const mb = majority(res.labels, sim.source, 1);
+  assert.notEqual(ma.cluster, mb.cluster);
+  assert.ok(ma.fraction > 0.9 && mb.fraction > 0.9, `majority fractions ${ma.fraction}, ${mb.fraction}`);
+  assert.ok(g.groups > 2);
+});
+
+test('graph method: a low-coverage genome keeps its own cluster', () => {
+  const r = rng(14);
+  const { sim, res } = runGraphMethod([randomSeq(40_000, r, 0.35), randomSeq(40_000, r, 0.65)], [10, 0.6], 3, 2);
+  const hi = majority(res.labels, sim.source, 0);
+  const lo = majority(res.labels, sim.source, 1);
+  assert.notEqual(hi.cluster, lo.cluster);
+  assert.ok(lo.fraction > 0.8, `low-coverage genome: ${lo.fraction} in its majority cluster`);
+});
+
+test('graph method: same seed, same labels', () => {
+  const r = rng(15);
+  const genomes = [randomSeq(20_000, r, 0.4), randomSeq(20_000, r, 0.55), randomSeq(20_000, r, 0.3)];
+  const x = runGraphMethod(genomes, [5, 5, 5], 21, 'auto');
+  const y = runGraphMethod(genomes, [5, 5, 5], 21, 'auto');
+  assert.deepEqual(x.res.labels, y.res.labels);
+  assert.deepEqual(x.g.group, y.g.group);
+});
+
+test('partitioned graph build equals the single-partition build', () => {
+  const r = rng(16);
+  const f = featuresOf(simulatePairs([randomSeq(20_000, r, 0.45)], [6], 2));
+  const one = countPairs([candidatePairs(f.sketch, 200)], 3);
+  const parts = [0, 1, 2].map((p) => candidatePairs(f.sketch, 200, p, 3));
+  const three = countPairs(parts, 3);
+  assert.deepEqual(three, one);
+});
+
+test('label propagation: two cliques joined by one edge stay two groups', () => {
+  // nodes 0-4 and 5-9 fully connected (weight 5), one bridge 4-5 (weight 5)
+  const a: number[] = [];
+  const b: number[] = [];
+  const w: number[] = [];
+  for (const base of [0, 5]) {
+    for (let i = 0; i < 5; i++) {
+      for (let j = i + 1; j < 5; j++) {
+        a.push(base + i);
+        b.push(base + j);
+        w.push(5);
+      }
+    }
+  }
+  a.push(4);
+  b.push(5);
+  w.push(5);
+  const g = buildGraph(10, { a: Uint32Array.from(a), b: Uint32Array.from(b), w: Uint32Array.from(w), count: a.length }, 32);
+  const lp = labelPropagation(g, 30, 1);
+  assert.equal(lp.groups, 2);
+  assert.deepEqual(Array.from(lp.group), [0, 0, 0, 0, 0, 1, 1, 1, 1, 1]);
+});
+
+test('lsh buckets: deterministic; identical rows share a bucket', () => {
+  const r = rng(17);
+  const n = 200;
+  const d = 8;
+  const x = new Float32Array(n * d);
+  for (let i = 0; i < n; i++) for (let t = 0; t < d; t++) x[i * d + t] = i % 2 === 0 ? r() : r() + 5 * (t % 2);
+  x.set(x.subarray(0, d), 10 * d); // row 10 = row 0
+  const p = { bands: 4, bits: 12, seed: 3 };
+  const one = lshBuckets(x, n, d, p);
+  const two = lshBuckets(x, n, d, p);
+  assert.deepEqual(one.group, two.group);
+  assert.equal(one.group[0], one.group[10]);
+});
