@@ -99,7 +99,7 @@ for (const method of ['kmeans', 'lsh', 'graph']) {
           if (speciesOfRef[taxon] === sp) named++;
         }
         row.reads_named_correctly = +(named / Math.max(1, total)).toFixed(4);
-        row.cluster_names = summary.cluster_names.map((c) => c.name);
+        row.cluster_names = summary.cluster_names;
       }
     }
     rows.push(row);

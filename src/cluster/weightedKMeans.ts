@@ -151,7 +151,8 @@ export function nearestCentroid(v: Float64Array, c: Float64Array, k: number, d: 
 export interface WeightedKChoice {
   k: number;
   method: 'elbow';
-  scores: { k: number; inertia: number; gain: number }[];
+  /** score = the criterion the report plots (the weighted inertia) */
+  scores: { k: number; score: number; inertia: number; gain: number }[];
   reason: string;
 }
 
@@ -173,7 +174,7 @@ export function chooseWeightedK(
   const kMin = Math.min(Math.max(1, opts.kMin), kMax);
   const scores: WeightedKChoice['scores'] = [];
   let prev = weightedKMeans(x, w, n, d, kMin, opts);
-  scores.push({ k: kMin, inertia: prev.inertia, gain: 0 });
+  scores.push({ k: kMin, score: prev.inertia, inertia: prev.inertia, gain: 0 });
   const noise = opts.noiseInertia;
   for (let k = kMin + 1; k <= kMax; k++) {
     if (noise !== undefined && prev.inertia <= noise) {
@@ -184,7 +185,7 @@ export function chooseWeightedK(
     }
     const fit = weightedKMeans(x, w, n, d, k, opts);
     const gain = prev.inertia > 0 ? 1 - fit.inertia / prev.inertia : 0;
-    scores.push({ k, inertia: fit.inertia, gain: +gain.toFixed(5) });
+    scores.push({ k, score: fit.inertia, inertia: fit.inertia, gain: +gain.toFixed(5) });
     if (gain < opts.minGain) {
       return {
         choice: { k: prev.k, method: 'elbow', scores, reason: `K=${k} lowers the weighted inertia by ${(gain * 100).toFixed(2)}% (< ${(opts.minGain * 100).toFixed(1)}%)` },

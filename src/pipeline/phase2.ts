@@ -71,8 +71,10 @@ export interface ClusterSummary {
   engine?: { name: string; ranks?: number; mpi?: string; job_id?: string; rank?: number };
   /** graph/lsh: how the read groups were made and clustered */
   method_details?: Record<string, unknown>;
-  /** with --references: the name of each cluster */
-  cluster_names?: ClusterName[];
+  /** with --references: the name of each cluster (index = cluster id) */
+  cluster_names?: string[];
+  /** with --references: each cluster's nearest reference, its distance, and the runner-up */
+  cluster_naming?: ClusterName[];
   references?: { name: string; path: string; bases: number; contigs: number }[];
 }
 
@@ -267,7 +269,7 @@ export async function writeClusterOutputs(opts: ClusterOptions, o: ClusterOutput
     outputs: { labels: 'labels.parquet', clusters: 'clusters.nc' },
     ...(o.engine ? { engine: o.engine } : {}),
     ...(details ? { method_details: details } : {}),
-    ...(names && refs ? { cluster_names: names, references: refs.map((r) => ({ name: r.name, path: r.path, bases: r.bases, contigs: r.contigs })) } : {}),
+    ...(names && refs ? { cluster_names: names.map((x) => x.name), cluster_naming: names, references: refs.map((r) => ({ name: r.name, path: r.path, bases: r.bases, contigs: r.contigs })) } : {}),
   };
   await writeFileAtomic(join(opts.output, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
   opts.progress.finish();

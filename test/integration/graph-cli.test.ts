@@ -33,11 +33,12 @@ test('cluster --method graph --references: K auto, clusters named after the geno
   const out = tmp.join('graph');
   const c = runCli(['cluster', '--input', prep, '--output', out, '--method', 'graph', '--references', ...refs, '--json', '--quiet']);
   assert.equal(c.status, 0, c.stderr);
-  const s = JSON.parse(c.stdout) as { k: number; method: string; cluster_names: { name: string }[]; method_details: { graph: { edges: number } } };
+  const s = JSON.parse(c.stdout) as { k: number; method: string; cluster_names: string[]; cluster_naming: { name: string; distance: number }[]; method_details: { graph: { edges: number } } };
   assert.equal(s.method, 'graph');
   assert.equal(s.k, 3);
   assert.ok(s.method_details.graph.edges > 0);
-  assert.deepEqual(s.cluster_names.map((x) => x.name).sort(), [...names].sort());
+  assert.deepEqual([...s.cluster_names].sort(), [...names].sort());
+  assert.ok(s.cluster_naming.every((x) => x.distance >= 0));
   const labels = await readLabelsParquet(join(out, 'labels.parquet'));
   const idx = new Map(fq.ids.map((id, i) => [id, i]));
   let right = 0;
