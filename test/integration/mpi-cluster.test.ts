@@ -200,3 +200,11 @@ test('prep --engine slurm: job arrays over slices + merge give the local engine\
   assert.ok(readFileSync(join(out, 'qc_stats.json')).equals(readFileSync(join(prep, 'qc_stats.json'))));
   assert.equal(existsSync(join(out, '_prep_work')), false, 'the merge removes the work directory');
 });
+
+test('mpi engine: more ranks than 4096-row blocks is refused with the maximum', (t) => {
+  if (!requireTool(t, mpiReady(), 'mpirun + native/mpi binding (scripts/setup.sh --system)')) return;
+  const r = mpiCluster(4, tmp.join('too-many'), ['--k', '3']);
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /metavec: error: mpi: 9000 fragments make 3 block\(s\) of 4096 rows, fewer than the 4 ranks: run with at most 3 rank\(s\)/);
+  assert.equal(existsSync(tmp.join('too-many/summary.json')), false);
+});

@@ -1,0 +1,60 @@
+// Pure pieces of the mpi and slurm engines (no MPI or Slurm needed).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { blockPartition } from '../../src/engines/mpi/comm.js';
+import { batchScript, mpiBatchScript, shellQuote, validateSlurmJob, type SlurmJobOptions } from '../../src/engines/slurm/script.js';
+import { shardPieces } from '../../src/io/shardSlice.js';
+
+test('blockPartition: contiguous, block-aligned, covers every row once, ranks differ by at most one block', () => {
+  for (const [n, P] of [[1, 1], [4096, 1], [4097, 2], [9000, 2], [9000, 3], [1_000_000, 7], [123_457, 16]] as const) {
+    const parts = blockPartition(n, P, 4096);
+    assert.equal(parts.length, P);
+    assert.equal(parts[0]!.start, 0);
+    assert.equal(parts[P - 1]!.end, n);
+    const blocks = parts.map((p) => Math.ceil((p.end - p.start) / 4096));
+    for (let r = 0; r < P; r++) {
+      if (r > 0) assert.equal(parts[r]!.start, parts[r - 1]!.end);
+      assert.equal(parts[r]!.start % 4096, 0);
+    }
+    if (Math.ceil(n / 4096) >= P) assert.ok(Math.max(...blocks) - Math.min(...blocks) <= 1, `${n}/${P}: ${blocks.join(',')}`);
+  }
+  // fewer blocks than ranks: some ranks get nothing (the engine refuses to run then)
+  assert.deepEqual(blockPartition(5000, 3, 4096).map((p) => p.end - p.start), [0, 4096, 904]);
+});
+
+test('shardPieces: a row range split over the shards it overlaps, with shard-local rows', () => {
+  const shards = [{ path: 'a', rows: 2500 }, { path: 'b', rows: 2500 }, { path: 'c', rows: 0 }, { path: 'd', rows: 4000 }];
+  assert.deepEqual(shardPieces(shards, 0, 4096), [{ shard: 0, from: 0, to: 2500 }, { shard: 1, from: 0, to: 1596 }]);
+  assert.deepEqual(shardPieces(shards, 4096, 9000), [{ shard: 1, from: 1596, to: 2500 }, { shard: 3, from: 0, to: 4000 }]);
+  assert.deepEqual(shardPieces(shards, 5000, 5000), []);
+});
+
+const job: SlurmJobOptions = { jobName: 'mv', ntasks: 4, time: '00:10:00', modules: ['openmpi/4.1'], extra: ['--account=abc'], overcommit: true, dryRun: true, node: '/opt/node bin/node', entry: '/x/main.js' };
+
+test('mpiBatchScript: #SBATCH header, module lines, overcommit settings, quoted srun line', () => {
+  const s = mpiBatchScript(job, '/out/slurm', ['cluster', '--engine', 'mpi', '--input', "/d/it's"]);
+  const lines = s.text.split('\n');
+  for (const l of ['#SBATCH --job-name=mv', '#SBATCH --ntasks=4', '#SBATCH --time=00:10:00', '#SBATCH --overcommit', '#SBATCH --account=abc',
+    '#SBATCH --output=/out/slurm/mv-%j.log', 'module load openmpi/4.1', 'export OMPI_MCA_mpi_yield_when_idle=1']) {
+    assert.ok(lines.includes(l), l);
+  }
+  assert.ok(lines.includes(`srun --mpi=pmix --kill-on-bad-exit=1 --overcommit '/opt/node bin/node' /x/main.js cluster --engine mpi --input '/d/it'\\''s'`), s.text);
+  assert.equal(s.logPattern, '/out/slurm/mv-%j.log');
+});
+
+test('batchScript: arrays use %A_%a logs and --array=0-(n-1)%max', () => {
+  const s = batchScript({ ...job, maxParallel: 3 }, { what: 'x', ntasks: 1, array: 10, body: ['true'], logDir: '/l' });
+  assert.match(s.text, /^#SBATCH --array=0-9%3$/m);
+  assert.equal(s.logPattern, '/l/mv-%A_%a.log');
+  assert.doesNotMatch(s.text, /overcommit/); // not an MPI step
+});
+
+test('validateSlurmJob refuses values that would break or inject into the script', () => {
+  assert.throws(() => validateSlurmJob({ ...job, time: '1h' }), /--time must look like/);
+  assert.throws(() => validateSlurmJob({ ...job, jobName: 'a b' }), /--job-name/);
+  assert.throws(() => validateSlurmJob({ ...job, modules: ['x; rm -rf /'] }), /not a module name/);
+  assert.throws(() => validateSlurmJob({ ...job, extra: ['--comment=$(id)'] }), /--sbatch/);
+  assert.throws(() => validateSlurmJob({ ...job, partition: 'p q' }), /partition/);
+  assert.equal(shellQuote('plain/path-1.2'), 'plain/path-1.2');
+  assert.equal(shellQuote('a b'), "'a b'");
+});
