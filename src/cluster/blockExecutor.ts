@@ -59,7 +59,7 @@ export abstract class BlockExecutor implements KMeansExecutor {
   protected readonly buf: RowBuffers;
   private summary: DataSummary | undefined;
   /** Per-block sums of `closest` from the last seedUpdate() (this executor's blocks). */
-  protected potBlocks = new Float64Array(0);
+  private potBlocks = new Float64Array(0);
   /** Kernel of this executor's scratch/workers (pruned assign only with 'wasm'). */
   protected readonly kernel = selectedKernel();
   /** Exact pruning of the assign step (WASM kernel; METAVEC_KMEANS_PRUNE=0 disables it, for tests/measurements). */
@@ -111,6 +111,18 @@ export abstract class BlockExecutor implements KMeansExecutor {
     }
     const picked = await this.runAll(op);
     return { part: this.buf.part, w, picked };
+  }
+
+  /** Sum of this executor's `closest` (its blocks in order) as of the last seedUpdate(). */
+  localPotential(): number {
+    let s = 0;
+    for (const v of this.potBlocks) s += v;
+    return s;
+  }
+
+  /** This executor's rows (row-major n*d). */
+  rowsView(): Float32Array {
+    return this.buf.x;
   }
 
   /** Combine a reduced vector over the executors sharing the rows (identity when this one holds them all). */

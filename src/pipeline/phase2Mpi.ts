@@ -5,6 +5,7 @@
  * the outputs (summary.json last). Any rank failing makes the launcher stop the job (MPI_Abort on a non-zero
  * exit), so summary.json only ever appears for a complete result.
  */
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { allocateKMeansMatrix, BLOCK_ROWS } from '../cluster/index.js';
 import { blockPartition, MpiComm } from '../engines/mpi/comm.js';
@@ -47,8 +48,16 @@ export async function runClusterMpi(opts: ClusterOptions): Promise<ClusterSummar
   const readIds = rank === 0 ? await readShardIds(shards) : [];
   const tRead = performance.now();
 
-  const exec = new MpiKMeansExecutor(comm, local, n, dim);
-  const run = await clusterWith(exec, n, { ...opts, progress }, `${size} MPI rank(s)`);
+  // Threads per rank: --threads, at most this node's cores divided by the ranks on it.
+  const localRanks = Number(process.env.OMPI_COMM_WORLD_LOCAL_SIZE ?? process.env.SLURM_NTASKS_PER_NODE ?? '') || size;
+  const threads = Math.max(1, Math.min(opts.threads, Math.floor(availableParallelism() / localRanks)));
+  const exec = await MpiKMeansExecutor.create(comm, local, n, dim, threads);
+  let run;
+  try {
+    run = await clusterWith(exec, n, { ...opts, progress }, `${size} MPI rank(s) x ${threads} thread(s)`);
+  } finally {
+    await exec.close();
+  }
   let text = '';
   if (rank === 0) {
     const summary = await writeClusterOutputs({ ...opts, progress }, {

@@ -208,3 +208,17 @@ test('mpi engine: more ranks than 4096-row blocks is refused with the maximum', 
   assert.match(r.stderr, /metavec: error: mpi: 9000 fragments make 3 block\(s\) of 4096 rows, fewer than the 4 ranks: run with at most 3 rank\(s\)/);
   assert.equal(existsSync(tmp.join('too-many/summary.json')), false);
 });
+
+test('mpi engine: a rank with worker threads (1 rank x 2 threads) gives the local engine\'s result', async (t) => {
+  if (!requireTool(t, mpiReady(), 'mpirun + native/mpi binding (scripts/setup.sh --system)')) return;
+  const extra = ['--k', '4', '--seed', '3'];
+  const local = tmp.join('local-threads');
+  const a = runCli(['cluster', '--input', prep, '--output', local, '--threads', '1', '--quiet', '--json', ...extra]);
+  assert.equal(a.status, 0, a.stderr);
+  // --bind-to none: mpirun would otherwise bind the rank to one core (and the rank then uses one thread)
+  const r = spawnSync('mpirun', [...mpirunArgs(1), '--bind-to', 'none', process.execPath, CLI, 'cluster', '--engine', 'mpi', '--input', prep,
+    '--output', tmp.join('mpi-threads'), '--threads', '2', '--json', ...extra], { encoding: 'utf8', env: MPI_ENV, timeout: 240_000 });
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /1 MPI rank\(s\) x 2 thread\(s\)/);
+  await assertSameResult(local, tmp.join('mpi-threads'), JSON.parse(a.stdout) as Summary, JSON.parse(r.stdout) as Summary);
+});

@@ -6,7 +6,7 @@
  */
 import { Piscina } from 'piscina';
 import { MetavecError } from '../../errors.js';
-import { BlockExecutor, checkShape, placeMatrix } from '../../cluster/blockExecutor.js';
+import { BlockExecutor, checkShape, placeMatrix, type RowShare } from '../../cluster/blockExecutor.js';
 import type { BlockOp } from '../../cluster/blockOps.js';
 import type { IndependentKMeansJob, IndependentKMeansResult, KMeansExecutor } from '../../cluster/types.js';
 import type { WasmMemory } from '../../cluster/wasmKernels.js';
@@ -27,8 +27,11 @@ class LocalKMeansExecutor extends BlockExecutor {
   private gen = 0;
   private lastPart: SharedArrayBuffer | undefined;
 
-  constructor(x: Float32Array, n: number, d: number, private readonly pool: Piscina, private readonly threads: number, wasmMemory?: WasmMemory) {
-    super(x, n, d, (len) => new SharedArrayBuffer(len), wasmMemory);
+  constructor(
+    x: Float32Array, n: number, d: number, private readonly pool: Piscina, private readonly threads: number, wasmMemory?: WasmMemory,
+    share?: RowShare,
+  ) {
+    super(x, n, d, (len) => new SharedArrayBuffer(len), wasmMemory, share);
     this.xShared = x.buffer as SharedArrayBuffer;
     this.xByteOffset = x.byteOffset;
   }
@@ -100,8 +103,8 @@ class LocalKMeansExecutor extends BlockExecutor {
  * otherwise it is copied once (into a shared WebAssembly memory with the WASM kernel).
  */
 export async function createLocalKMeansExecutor(
-  data: Float32Array, n: number, d: number, threads: number,
-): Promise<KMeansExecutor & { close(): Promise<void> }> {
+  data: Float32Array, n: number, d: number, threads: number, share?: RowShare,
+): Promise<BlockExecutor & Required<Pick<KMeansExecutor, 'runIndependent'>> & { close(): Promise<void> }> {
   checkShape(data, n, d);
   if (!Number.isInteger(threads) || threads < 1) {
     throw new MetavecError('USAGE', `kmeans: threads must be an integer >= 1 (got ${threads})`);
@@ -119,8 +122,9 @@ export async function createLocalKMeansExecutor(
     maxThreads: threads,
     idleTimeout: 60_000,
   });
-  const exec = new LocalKMeansExecutor(x, n, d, pool, threads, placed.memory);
-  // Row norms, column statistics and the non-finite check, once (cached by prepare()).
-  await exec.prepare();
+  const exec = new LocalKMeansExecutor(x, n, d, pool, threads, placed.memory, share);
+  // Row norms, column statistics and the non-finite check, once (cached by prepare()); with a share (MPI
+  // ranks) prepare() is collective, so the caller runs it on every rank.
+  if (!share) await exec.prepare();
   return exec;
 }

@@ -18,6 +18,7 @@ import type {
   AssignStats, DataSummary, FarthestRows, IndependentKMeansJob, IndependentKMeansResult, KMeansExecutor, LabelsAndDistances,
 } from '../../cluster/types.js';
 import { blockPartition, type MpiComm } from './comm.js';
+import { createLocalKMeansExecutor } from '../local/kmeansPool.js';
 
 /** This rank's rows, in this thread; combine() goes over MPI. */
 class RankRows extends BlockExecutor {
@@ -34,16 +35,6 @@ class RankRows extends BlockExecutor {
     return Promise.resolve(picked ? [picked] : []);
   }
 
-  /** Sum of this rank's `closest` (its blocks in order) as of the last seedUpdate(). */
-  localPotential(): number {
-    let s = 0;
-    for (const v of this.potBlocks) s += v;
-    return s;
-  }
-
-  rowsView(): Float32Array {
-    return this.buf.x;
-  }
 }
 
 export class MpiKMeansExecutor implements KMeansExecutor {
@@ -51,12 +42,21 @@ export class MpiKMeansExecutor implements KMeansExecutor {
   readonly d: number;
   readonly rowBase: number;
   readonly nLocal: number;
-  private readonly inner: RankRows;
+  private inner!: BlockExecutor & { runIndependent?: KMeansExecutor['runIndependent']; close?(): Promise<void> };
 
   /**
    * `local`: this rank's rows [start, end) of blockPartition(n, comm.size, BLOCK_ROWS), row-major float32.
-   * Every rank must hold at least one row.
+   * Every rank must hold at least one row. threads > 1: the rank's blocks run on the local engine's worker
+   * pool (same block order, same results).
    */
+  static async create(comm: MpiComm, local: Float32Array, n: number, d: number, threads = 1): Promise<MpiKMeansExecutor> {
+    const e = new MpiKMeansExecutor(comm, local, n, d);
+    if (threads > 1) e.inner = await createLocalKMeansExecutor(local, e.nLocal, d, threads, e.share);
+    return e;
+  }
+
+  private readonly share: RowShare;
+
   constructor(private readonly comm: MpiComm, local: Float32Array, n: number, d: number) {
     const part = blockPartition(n, comm.size, BLOCK_ROWS)[comm.rank]!;
     this.n = n;
@@ -79,7 +79,13 @@ export class MpiKMeansExecutor implements KMeansExecutor {
         return best;
       },
     };
+    this.share = share;
     this.inner = new RankRows(local, this.nLocal, d, share);
+  }
+
+  /** Stop the rank's worker threads (if any). */
+  async close(): Promise<void> {
+    await this.inner.close?.();
   }
 
   prepare(): Promise<DataSummary> {
@@ -189,16 +195,30 @@ export class MpiKMeansExecutor implements KMeansExecutor {
    */
   async runIndependent(jobs: IndependentKMeansJob[]): Promise<IndependentKMeansResult[]> {
     const P = this.comm.size;
-    const execs = new Map<Float32Array, InProcessExecutor>();
-    const out: number[] = [];
-    for (let j = this.comm.rank; j < jobs.length; j += P) {
-      const job = jobs[j]!;
-      let e = execs.get(job.data);
-      if (!e) { e = new InProcessExecutor(job.data, job.n, job.d); execs.set(job.data, e); }
-      const res = await kmeans(e, job.opts);
-      out.push(j, res.inertia, job.labels ? res.labels.length : 0);
-      if (job.labels) for (const l of res.labels) out.push(l);
+    const mineIdx: number[] = [];
+    for (let j = this.comm.rank; j < jobs.length; j += P) mineIdx.push(j);
+    let mine: IndependentKMeansResult[];
+    if (this.inner.runIndependent) {
+      // the rank's worker threads (each result equals the sequential in-process run by contract)
+      mine = await this.inner.runIndependent(mineIdx.map((j) => jobs[j]!));
+    } else {
+      const execs = new Map<Float32Array, InProcessExecutor>();
+      mine = [];
+      for (const j of mineIdx) {
+        const job = jobs[j]!;
+        let e = execs.get(job.data);
+        if (!e) { e = new InProcessExecutor(job.data, job.n, job.d); execs.set(job.data, e); }
+        const res = await kmeans(e, job.opts);
+        mine.push(job.labels ? { inertia: res.inertia, labels: res.labels } : { inertia: res.inertia });
+      }
     }
+    const out: number[] = [];
+    mineIdx.forEach((j, q) => {
+      const res = mine[q]!;
+      const labels = jobs[j]!.labels && res.labels ? res.labels : undefined;
+      out.push(j, res.inertia, labels ? labels.length : 0);
+      if (labels) for (const l of labels) out.push(l);
+    });
     const all = this.comm.allgathervF64(Float64Array.from(out)).data;
     const results: IndependentKMeansResult[] = new Array<IndependentKMeansResult>(jobs.length);
     for (let p = 0; p < all.length;) {
