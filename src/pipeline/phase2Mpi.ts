@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { allocateKMeansMatrix, BLOCK_ROWS } from '../cluster/index.js';
 import { blockPartition, MpiComm } from '../engines/mpi/comm.js';
 import { MpiKMeansExecutor } from '../engines/mpi/kmeansRank.js';
-import { MetavecError } from '../errors.js';
+import { MetavecError, usageError } from '../errors.js';
 import { readPrepManifest, resolveInRun, verifyShards } from '../io/manifest.js';
 import { readShardIds, readShardRows, shardPieces } from '../io/shardSlice.js';
 import {
@@ -18,9 +18,17 @@ import {
 } from './phase2.js';
 import type { ProgressSink } from './progress.js';
 
+/** The mpi engine distributes k-means; the graph and LSH methods run on the local engine (docs/hpc.md). */
+export function checkMpiMethod(opts: ClusterOptions): void {
+  if (opts.method !== 'kmeans') {
+    throw usageError(`cluster: --engine ${opts.engine ?? 'mpi'} runs --method kmeans only; --method ${opts.method} runs on the local engine (docs/hpc.md)`);
+  }
+}
+
 const silent: ProgressSink = { phase: () => undefined, update: () => undefined, log: () => undefined, finish: () => undefined };
 
 export async function runClusterMpi(opts: ClusterOptions): Promise<ClusterSummary> {
+  checkMpiMethod(opts);
   const comm = MpiComm.world();
   const t0 = performance.now();
   const { rank, size } = comm;

@@ -12,6 +12,7 @@ import { MetavecError, usageError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { readPrepManifest } from '../io/manifest.js';
 import type { ClusterOptions, ClusterSummary } from './phase2.js';
+import { checkMpiMethod } from './phase2Mpi.js';
 
 /** The command line of one rank (the same options, engine mpi). */
 export function clusterRankArgv(o: ClusterOptions): string[] {
@@ -23,6 +24,7 @@ export function clusterRankArgv(o: ClusterOptions): string[] {
     '--seed', String(o.seed), '--n-init', String(o.nInit), '--max-iter', String(o.maxIter), '--tol', String(o.tol),
     '--init', o.init, '--algorithm', o.algorithm,
     ...(o.batchSize !== undefined ? ['--batch-size', String(o.batchSize)] : []),
+    ...(o.references ?? []).flatMap((r) => ['--references', r]),
   ];
 }
 
@@ -33,6 +35,7 @@ export function clusterBatchScript(o: ClusterOptions): BatchScript {
 }
 
 export async function runClusterSlurm(o: ClusterOptions): Promise<ClusterSummary> {
+  checkMpiMethod(o);
   await readPrepManifest(o.input); // a missing or broken input fails here, not after waiting in the queue
   const script = clusterBatchScript(o);
   await mkdir(join(o.output, 'slurm'), { recursive: true });
