@@ -30,7 +30,7 @@ export interface PooledParams {
 /** Feature distance of a two-fold coverage difference at --coverage-weight 1. */
 export const COVERAGE_UNIT = 0.15 / Math.LN2;
 
-export const DEFAULT_POOLED = { minGroup: 5, coverageWeight: 1, minGain: 0.02, noiseFactor: 2 } as const;
+export const DEFAULT_POOLED = { minGroup: 5, coverageWeight: 1, minGain: 0.02, noiseFactor: 1.5 } as const;
 
 export interface PooledInput {
   n: number;
