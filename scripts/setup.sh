@@ -29,6 +29,8 @@ if [[ "${1:-}" == "--system" ]]; then
       echo "setup: not root; missing Debian packages (tests that need them will skip locally): ${missing[*]}" >&2
     fi
   fi
+  # S3Proxy, the S3-compatible server of the s3:// integration tests (a jar from Maven Central; cached in .cache/).
+  bash scripts/s3-server.sh install >/dev/null || echo "setup: S3Proxy not installed (s3:// integration tests will skip)" >&2
   # pyarrow (not packaged in Debian stable) for the Parquet cross-checks, from PyPI.
   if ! python3 -c 'import pyarrow' 2>/dev/null; then
     echo "setup: pip install pyarrow" >&2

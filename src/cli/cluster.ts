@@ -7,14 +7,16 @@ import { DEFAULT_POOLED } from '../cluster/pooled.js';
 import type { ClusterOptions } from '../pipeline/phase2.js';
 import type { ProgressSink } from '../pipeline/progress.js';
 import { SLURM_OPTIONS, slurmJobFrom } from './slurmOptions.js';
+import { resolveLocation } from '../io/location.js';
+import { S3_HELP, S3_OPTIONS, applyS3Options } from './s3Options.js';
 import { choiceOption, defaultThreads, floatOption, intOption, parseCommand } from './args.js';
 
 export const CLUSTER_HELP = `metavec cluster: group the fragments of a prep run into clusters (Phase 2)
 
 usage: metavec cluster --input PREP_DIR --output DIR [options]
 
-  --input DIR           a completed 'metavec prep' output (manifest.json; shard checksums are verified)
-  --output DIR          labels.parquet, clusters.nc (NetCDF-4), summary.json (written last)
+  --input DIR           a completed 'metavec prep' output, directory or s3:// prefix (shard checksums are verified)
+  --output DIR          directory or s3:// prefix: labels.parquet, clusters.nc (NetCDF-4), summary.json (written last)
   --method kmeans|graph|lsh   clustering method (default kmeans)
                         kmeans: k-means on the per-fragment embeddings (docs/kmeans.md)
                         graph:  read-overlap graph (shared minimizers) -> read groups -> pooled composition +
@@ -51,7 +53,7 @@ lsh method
     --job-name NAME (metavec-cluster)   --overcommit (more ranks than CPUs)   --node PATH (node on the compute nodes)
     --dry-run             print the batch script and exit
   --quiet / --json
-`;
+${S3_HELP}`;
 
 export const CLUSTER_OPTIONS = {
   input: { type: 'string' },
@@ -85,6 +87,7 @@ export const CLUSTER_OPTIONS = {
   quiet: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  ...S3_OPTIONS,
 } as const;
 
 type ClusterValues = ReturnType<typeof parseCommand<typeof CLUSTER_OPTIONS>>['values'];
@@ -92,6 +95,7 @@ type ClusterValues = ReturnType<typeof parseCommand<typeof CLUSTER_OPTIONS>>['va
 export function clusterOptionsFrom(cmd: string, v: Partial<ClusterValues>, input: string | undefined, progress: ProgressSink): ClusterOptions {
   if (!input) throw usageError(`${cmd}: --input is required`);
   if (!v.output) throw usageError(`${cmd}: --output is required`);
+  applyS3Options(cmd, v);
   const engine = cmd === 'cluster'
     ? choiceOption(cmd, 'engine', v.engine, 'local', ['local', 'mpi', 'slurm'] as const)
     : choiceOption(cmd, 'engine', v.engine, 'local', ['local'] as const);
@@ -103,8 +107,8 @@ export function clusterOptionsFrom(cmd: string, v: Partial<ClusterValues>, input
   const k = v.k === undefined || v.k === 'auto' ? 'auto' : intOption(cmd, 'k', v.k, 2, 1, 1_000_000);
   const batchSize = v['batch-size'] !== undefined ? intOption(cmd, 'batch-size', v['batch-size'], 4096, 1, 10_000_000) : undefined;
   return {
-    input: resolve(input),
-    output: resolve(v.output),
+    input: resolveLocation(input),
+    output: resolveLocation(v.output),
     method,
     k,
     kMin: intOption(cmd, 'k-min', v['k-min'], 2, 1, 10_000),

@@ -1,8 +1,8 @@
-import { join, resolve } from 'node:path';
 import { formatEvalReport } from '../evaluate/index.js';
 import { catalogPath, registerRun } from '../report/catalog.js';
 import { DEFAULT_REPORT_SAMPLE, writeReport } from '../report/index.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { isS3Uri, joinLocation, resolveLocation } from '../io/location.js';
+import { openOutputStore } from '../io/store.js';
 import { runPrep } from '../pipeline/phase1.js';
 import { runCluster, runEval } from '../pipeline/phase2.js';
 import { clusterBatchScript } from '../pipeline/phase2Slurm.js';
@@ -12,6 +12,7 @@ import { usageError } from '../errors.js';
 import { intOption, parseCommand } from './args.js';
 import { CLUSTER_HELP, CLUSTER_OPTIONS, clusterOptionsFrom } from './cluster.js';
 import { PREP_HELP, PREP_OPTIONS, prepOptionsFrom } from './prep.js';
+import { S3_HELP, S3_OPTIONS, applyS3Options } from './s3Options.js';
 
 /** Each command parses its argv, runs, prints; main.ts maps thrown errors to exit codes. */
 
@@ -53,7 +54,7 @@ export async function clusterCommand(argv: string[]): Promise<number> {
   const s = await runCluster(opts);
   if (s.engine?.rank !== undefined && s.engine.rank !== 0) return 0; // one report per MPI job (rank 0's)
   if (values.json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');
-  else progress.log(`cluster: ${s.fragments} fragments -> K=${s.k} clusters in ${s.seconds.total.toFixed(1)} s -> ${join(resolve(values.output!), 'summary.json')}`);
+  else progress.log(`cluster: ${s.fragments} fragments -> K=${s.k} clusters in ${s.seconds.total.toFixed(1)} s -> ${joinLocation(resolveLocation(values.output!), 'summary.json')}`);
   return 0;
 }
 
@@ -63,8 +64,8 @@ usage: metavec eval --labels DIR/labels.parquet --truth truth.tsv[.gz] [--truth-
 
 Reports ARI, NMI, homogeneity, completeness, V-measure, purity (weighted and unweighted), Hungarian-matched F1,
 the number of clusters, and the fraction of truth reads that received a label (reads dropped by QC or dedup
-are counted: docs/evaluation.md).
-`;
+are counted: docs/evaluation.md). --labels and --truth may be s3:// URIs.
+${S3_HELP}`;
 
 const EVAL_OPTIONS = {
   labels: { type: 'string' },
@@ -72,6 +73,7 @@ const EVAL_OPTIONS = {
   'truth-column': { type: 'string' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  ...S3_OPTIONS,
 } as const;
 
 export async function evalCommand(argv: string[]): Promise<number> {
@@ -82,7 +84,8 @@ export async function evalCommand(argv: string[]): Promise<number> {
   }
   if (!values.labels) throw usageError('eval: --labels is required');
   if (!values.truth) throw usageError('eval: --truth is required');
-  const report = await runEval(resolve(values.labels), resolve(values.truth), values['truth-column'] ?? 'species');
+  applyS3Options('eval', values);
+  const report = await runEval(resolveLocation(values.labels), resolveLocation(values.truth), values['truth-column'] ?? 'species');
   process.stdout.write(values.json ? JSON.stringify(report, null, 2) + '\n' : formatEvalReport(report) + '\n');
   return 0;
 }
@@ -100,7 +103,9 @@ catalog that 'metavec query' reads. Accepts the options of 'metavec prep' and 'm
   --no-catalog          do not register the run
   --no-report           do not write report.html
   --report-sample N     embeddings plotted in the report's PCA projection (default ${DEFAULT_REPORT_SAMPLE})
-`;
+
+DIR and --truth may be s3:// locations (the catalog then is not updated: it queries local files).
+${S3_HELP}`;
 
 const RUN_OPTIONS = (() => {
   const o: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = { ...PREP_OPTIONS, ...CLUSTER_OPTIONS };
@@ -124,28 +129,36 @@ export async function runCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (!values.output) throw usageError('run: --output is required');
-  const out = resolve(values.output as string);
+  const out = resolveLocation(values.output as string);
+  const remote = isS3Uri(out);
   const progress = createProgress({ quiet: (values.quiet as boolean | undefined) ?? false });
-  const prepValues = { ...values, output: join(out, 'prep') } as Parameters<typeof prepOptionsFrom>[1];
+  const prepValues = { ...values, output: joinLocation(out, 'prep') } as Parameters<typeof prepOptionsFrom>[1];
   const prepOpts = prepOptionsFrom('run', prepValues, progress);
-  const clusterValues = { ...values, output: join(out, 'cluster'), 'batch-size': values['cluster-batch-size'] } as Parameters<typeof clusterOptionsFrom>[1];
-  const clusterOpts = clusterOptionsFrom('run', clusterValues, join(out, 'prep'), progress);
+  const clusterValues = { ...values, output: joinLocation(out, 'cluster'), 'batch-size': values['cluster-batch-size'] } as Parameters<typeof clusterOptionsFrom>[1];
+  const clusterOpts = clusterOptionsFrom('run', clusterValues, joinLocation(out, 'prep'), progress);
   const truth = values.truth as string | undefined;
   const reportSample = intOption('run', 'report-sample', values['report-sample'] as string | undefined, DEFAULT_REPORT_SAMPLE, 0, 1_000_000);
-  const catalog = values['no-catalog'] ? undefined : catalogPath(values.catalog as string | undefined);
+  const catalog = values['no-catalog'] || remote ? undefined : catalogPath(values.catalog as string | undefined);
+  // the run directory or S3 prefix: eval.json, report.html and run.json (last) go here
+  const store = await openOutputStore(out);
   const prep = await runPrep(prepOpts);
   progress.log(`prep: ${prep.fragmentsIn} fragments in, ${prep.fragmentsOut} out (${prep.counts.filtered_total} filtered, ${prep.duplicates} duplicates) in ${prep.seconds.toFixed(1)} s`);
   const cluster = await runCluster(clusterOpts);
   progress.log(`cluster: K=${cluster.k} (${cluster.k_selection.method}) in ${cluster.seconds.total.toFixed(1)} s`);
   let evaluation;
   if (truth) {
-    evaluation = await runEval(join(out, 'cluster', 'labels.parquet'), resolve(truth), (values['truth-column'] as string | undefined) ?? 'species');
-    await writeFileAtomic(join(out, 'eval.json'), JSON.stringify(evaluation, null, 2) + '\n');
+    evaluation = await runEval(joinLocation(out, 'cluster', 'labels.parquet'), resolveLocation(truth), (values['truth-column'] as string | undefined) ?? 'species');
+    await store.putBytes('eval.json', JSON.stringify(evaluation, null, 2) + '\n');
   }
-  const loc = { runDir: out, prepDir: join(out, 'prep'), clusterDir: join(out, 'cluster'), ...(evaluation ? { evalPath: join(out, 'eval.json') } : {}) };
+  const loc = {
+    runDir: out,
+    prepDir: joinLocation(out, 'prep'),
+    clusterDir: joinLocation(out, 'cluster'),
+    ...(evaluation ? { evalPath: joinLocation(out, 'eval.json') } : {}),
+  };
   let report;
   if (!values['no-report']) {
-    report = await writeReport(loc, join(out, 'report.html'), { sampleSize: reportSample });
+    report = await writeReport(loc, joinLocation(out, 'report.html'), { sampleSize: reportSample });
     progress.log(`report: ${report.charts.length} plots, ${(report.bytes / 1e6).toFixed(2)} MB in ${report.seconds.toFixed(1)} s`);
   }
   let registered: { catalog: string; run_id?: string; error?: string } | undefined;
@@ -168,7 +181,9 @@ export async function runCommand(argv: string[]): Promise<number> {
     ...(report ? { report: { path: report.path, bytes: report.bytes, charts: report.charts } } : {}),
     ...(registered ? { catalog: registered } : {}),
   };
-  await writeFileAtomic(join(out, 'run.json'), JSON.stringify(summary, null, 2) + '\n');
+  if (remote && !values['no-catalog']) progress.log(`catalog: ${out} not registered (the catalog queries local files; see docs/s3.md)`);
+  await store.putBytes('run.json', JSON.stringify(summary, null, 2) + '\n');
+  await store.close();
   if (values.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
   else {
     if (evaluation) process.stdout.write(formatEvalReport(evaluation) + '\n');

@@ -1,9 +1,10 @@
-import { resolve } from 'node:path';
 import { NORMALISATIONS } from '../embed/kmerProfile.js';
 import { usageError } from '../errors.js';
 import { DEFAULT_SKETCH, MAX_SKETCH_K, MIN_SKETCH_K } from '../sketch/minimizers.js';
 import type { PrepOptions } from '../pipeline/phase1.js';
 import type { ProgressSink } from '../pipeline/progress.js';
+import { resolveLocation } from '../io/location.js';
+import { S3_HELP, S3_OPTIONS, applyS3Options } from './s3Options.js';
 import { choiceOption, defaultThreads, floatOption, intOption, parseCommand, sizeOption } from './args.js';
 import { SLURM_OPTIONS, slurmJobFrom } from './slurmOptions.js';
 
@@ -12,10 +13,10 @@ export const PREP_HELP = `metavec prep: quality control, dedup and embedding of 
 usage: metavec prep --input R1.fq.gz [--input2 R2.fq.gz | --interleaved] --output DIR [options]
 
 input/output
-  --input FILE          FASTQ/FASTA, plain or gzip (repeat for several inputs)
+  --input FILE          FASTQ/FASTA, plain or gzip, a path or s3:// URI (repeat for several inputs)
   --input2 FILE         mate file for paired-end (one per --input)
   --interleaved         --input holds mates alternately
-  --output DIR          run directory: shards/, manifest.json (written last), qc_stats.json
+  --output DIR          run directory or s3:// prefix: shards/, manifest.json (written last), qc_stats.json
   --write-fastq         also write the cleaned reads as clean_R1/_R2.fastq.gz
   --phred auto|33|64    quality encoding (default auto: Phred+64 is detected and converted)
 engine
@@ -58,7 +59,7 @@ minimizer sketch (for 'metavec cluster --method graph'; docs/graph.md)
 output
   --quiet               no progress on stderr
   --json                print a JSON summary on stdout
-`;
+${S3_HELP}`;
 
 export const PREP_OPTIONS = {
   input: { type: 'string', multiple: true },
@@ -108,6 +109,7 @@ export const PREP_OPTIONS = {
   quiet: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
+  ...S3_OPTIONS,
 } as const;
 
 type PrepValues = ReturnType<typeof parseCommand<typeof PREP_OPTIONS>>['values'];
@@ -116,6 +118,7 @@ type PrepValues = ReturnType<typeof parseCommand<typeof PREP_OPTIONS>>['values']
 export function prepOptionsFrom(cmd: string, v: Partial<PrepValues>, progress: ProgressSink): PrepOptions {
   if (!v.input || v.input.length === 0) throw usageError(`${cmd}: --input is required`);
   if (!v.output) throw usageError(`${cmd}: --output is required`);
+  applyS3Options(cmd, v);
   const engine = v.engine ?? 'local';
   if (engine !== 'local' && !(engine === 'slurm' && cmd === 'prep')) {
     throw usageError(`${cmd}: --engine ${engine} is not available in this build (engines: local${cmd === 'prep' ? ', slurm' : ''})`);
@@ -124,10 +127,10 @@ export function prepOptionsFrom(cmd: string, v: Partial<PrepValues>, progress: P
   const embed = v.embed ?? 'kmer';
   if (embed !== 'kmer') throw usageError(`${cmd}: --embed ${embed} is not available in this build (embeddings: kmer)`);
   return {
-    inputs: v.input.map((p) => resolve(p)),
-    inputs2: (v.input2 ?? []).map((p) => resolve(p)),
+    inputs: v.input.map((p) => resolveLocation(p)),
+    inputs2: (v.input2 ?? []).map((p) => resolveLocation(p)),
     interleaved: v.interleaved ?? false,
-    output: resolve(v.output),
+    output: resolveLocation(v.output),
     threads: intOption(cmd, 'threads', v.threads, defaultThreads(), 1, 256),
     batchSize: intOption(cmd, 'batch-size', v['batch-size'], 8192, 1, 1 << 20),
     rowsPerShard: intOption(cmd, 'rows-per-shard', v['rows-per-shard'], 100_000, 1, 10_000_000),

@@ -1,8 +1,9 @@
-import { join, resolve } from 'node:path';
 import { usageError } from '../errors.js';
 import { DEFAULT_REPORT_SAMPLE, locateRun, writeReport, type RunLocation } from '../report/index.js';
-import { exists } from '../report/collect.js';
+import { inputExists } from '../io/inputs.js';
+import { joinLocation, resolveLocation } from '../io/location.js';
 import { intOption, parseCommand } from './args.js';
+import { S3_HELP, S3_OPTIONS, applyS3Options } from './s3Options.js';
 
 export const REPORT_HELP = `metavec report: a self-contained HTML report of a run (works offline)
 
@@ -19,8 +20,8 @@ usage: metavec report --run DIR [--output DIR/report.html] [--sample ${DEFAULT_R
 
 QC before/after, stage counts, a PCA projection of a sample of embeddings coloured by cluster, cluster sizes
 and composition, and with an evaluation the metrics and a confusion-matrix heatmap (docs/report.md).
-Reads the run's outputs only.
-`;
+Reads the run's outputs only. Every location may be an s3:// URI.
+${S3_HELP}`;
 
 export const REPORT_OPTIONS = {
   run: { type: 'string' },
@@ -32,6 +33,7 @@ export const REPORT_OPTIONS = {
   json: { type: 'boolean' },
   quiet: { type: 'boolean', short: 'q' },
   help: { type: 'boolean', short: 'h' },
+  ...S3_OPTIONS,
 } as const;
 
 export async function reportCommand(argv: string[]): Promise<number> {
@@ -40,23 +42,24 @@ export async function reportCommand(argv: string[]): Promise<number> {
     process.stdout.write(REPORT_HELP);
     return 0;
   }
+  applyS3Options('report', values);
   const sampleSize = intOption('report', 'sample', values.sample, DEFAULT_REPORT_SAMPLE, 0, 1_000_000);
   let loc: RunLocation;
   let output: string;
   if (values.run) {
     if (values.prep || values.cluster) throw usageError('report: give either --run or --prep and --cluster, not both');
-    const dir = resolve(values.run);
+    const dir = resolveLocation(values.run);
     loc = await locateRun(dir);
-    if (values.eval) loc.evalPath = resolve(values.eval);
-    output = resolve(values.output ?? join(dir, 'report.html'));
+    if (values.eval) loc.evalPath = resolveLocation(values.eval);
+    output = resolveLocation(values.output ?? joinLocation(dir, 'report.html'));
   } else {
     if (!values.prep || !values.cluster) throw usageError("report: --run DIR, or both --prep and --cluster, are required (see 'metavec report --help')");
     if (!values.output) throw usageError('report: --output is required with --prep/--cluster');
-    loc = { prepDir: resolve(values.prep), clusterDir: resolve(values.cluster) };
-    if (values.eval) loc.evalPath = resolve(values.eval);
-    output = resolve(values.output);
+    loc = { prepDir: resolveLocation(values.prep), clusterDir: resolveLocation(values.cluster) };
+    if (values.eval) loc.evalPath = resolveLocation(values.eval);
+    output = resolveLocation(values.output);
   }
-  if (loc.evalPath && !(await exists(loc.evalPath))) throw usageError(`report: --eval ${loc.evalPath} not found`);
+  if (loc.evalPath && !(await inputExists(loc.evalPath))) throw usageError(`report: --eval ${loc.evalPath} not found`);
   const r = await writeReport(loc, output, { sampleSize });
   if (values.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
   else if (!values.quiet) process.stderr.write(`report: ${r.charts.length} plots, ${(r.bytes / 1e6).toFixed(2)} MB in ${r.seconds.toFixed(1)} s -> ${r.path}\n`);

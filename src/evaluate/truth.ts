@@ -2,8 +2,9 @@ import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { MetavecError, inputError } from '../errors.js';
+import { openSource } from '../io/source.js';
 
 async function isGzip(path: string): Promise<boolean> {
   let fh;
@@ -34,12 +35,19 @@ async function isGzip(path: string): Promise<boolean> {
  * `column` absent (the available columns are listed), ragged row, duplicate read_id, empty read_id.
  */
 export async function loadTruth(path: string, column = 'species'): Promise<Map<string, string>> {
-  const gz = await isGzip(path);
-  const raw = createReadStream(path);
-  let stream: Readable = raw;
-  if (gz) {
-    stream = raw.pipe(createGunzip());
-    raw.on('error', (err) => stream.destroy(err));
+  let raw: Readable;
+  let stream: Readable;
+  if (/^s3:\/\//i.test(path)) {
+    // streamed with ranged GETs, gzip detected by magic bytes (io/source.ts)
+    const src = await openSource(path);
+    raw = stream = Readable.from(src.chunks(), { objectMode: false });
+  } else {
+    const gz = await isGzip(path);
+    raw = stream = createReadStream(path);
+    if (gz) {
+      stream = raw.pipe(createGunzip());
+      raw.on('error', (err) => stream.destroy(err));
+    }
   }
   const rl = createInterface({ input: stream, crlfDelay: Infinity });
   const truth = new Map<string, string>();

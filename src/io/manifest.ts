@@ -58,6 +58,15 @@ export async function readPrepManifest(runDir: string): Promise<PrepManifest> {
         : `manifest: ${path}: cannot read (${(err as Error).message})`,
     );
   }
+  return parsePrepManifest(text, path, runDir);
+}
+
+/**
+ * Parses and validates a Phase 1 manifest's text (schema version, fields, shard paths inside the run).
+ * `path` names the manifest in messages; shard paths are checked against `runDir` (for a manifest read from
+ * object storage any directory works: only the relative paths are checked).
+ */
+export function parsePrepManifest(text: string, path: string, runDir: string): PrepManifest {
   let m: PrepManifest;
   try {
     m = JSON.parse(text) as PrepManifest;

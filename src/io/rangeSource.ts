@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { inputError } from '../errors.js';
-import { openLocalSource, type ByteSource } from './source.js';
+import { isS3Uri } from './location.js';
+import { openSource, type ByteSource } from './source.js';
 
 /** A record-aligned part of an input: offsets in the decompressed stream, [start, end). */
 export interface ByteRange {
@@ -20,6 +21,11 @@ const READ_CHUNK = 1 << 20;
  * stream bytes, like Ray, ship gzip slices inline instead).
  */
 export async function openRangeSource(r: ByteRange): Promise<ByteSource> {
+  if (r.compression === 'none' && isS3Uri(r.uri)) {
+    // an S3 object's range: ranged GETs of just these bytes
+    const { openS3RangeSource } = await import('./s3/source.js');
+    return openS3RangeSource(r.uri, r.label, r.start, r.end);
+  }
   if (r.compression === 'none') {
     let raw = 0;
     return {
@@ -43,7 +49,7 @@ export async function openRangeSource(r: ByteRange): Promise<ByteSource> {
       },
     };
   }
-  const whole = await openLocalSource(r.uri);
+  const whole = await openSource(r.uri);
   let pos = 0;
   return {
     uri: r.uri,

@@ -96,3 +96,12 @@ export async function openLocalSource(path: string): Promise<ByteSource> {
     },
   };
 }
+
+/** Opens a local path or an s3:// URI (the S3 code and the AWS SDK load only for s3://). */
+export async function openSource(location: string): Promise<ByteSource> {
+  if (/^s3:\/\//i.test(location)) {
+    const { openS3Source } = await import('./s3/source.js');
+    return openS3Source(location);
+  }
+  return openLocalSource(location);
+}

@@ -57,6 +57,8 @@ export interface PrepSummary {
   seconds: number;
   counts: Record<string, number>;
   resumed: boolean;
+  /** Shards an interrupted earlier run had already stored (S3), identical, and that were not written again. */
+  reusedShards: number;
 }
 
 /**
@@ -215,6 +217,7 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
     shards: sink.shards.length,
     seconds: (performance.now() - t0) / 1000,
     counts,
-    resumed: false,
+    resumed: sink.reusedShards > 0,
+    reusedShards: sink.reusedShards,
   };
 }

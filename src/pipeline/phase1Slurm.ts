@@ -15,6 +15,7 @@ import { batchScript, metavecCommand, type BatchScript, type SlurmJobOptions } f
 import { lastLines, sbatch, waitForJob } from '../engines/slurm/submit.js';
 import { MetavecError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { isS3Uri } from '../io/location.js';
 import type { PrepOptions, PrepSummary } from './phase1.js';
 import { DEFAULT_SLICE_FRAGMENTS, workDir, writePlan } from './slices.js';
 
@@ -70,6 +71,8 @@ export function prepBatchScripts(o: PrepOptions, job: SlurmJobOptions, planPath:
 }
 
 export async function runPrepSlurm(o: PrepOptions, job: SlurmJobOptions, sliceFragments = DEFAULT_SLICE_FRAGMENTS): Promise<PrepSummary | { dryRun: string }> {
+  // the plan, the job scripts and their logs live in --output: a (shared) directory, not an S3 prefix
+  if (isS3Uri(o.output)) throw new MetavecError('USAGE', `prep: --engine slurm writes its plan and job scripts into --output: give a directory on the shared filesystem, not ${o.output}`);
   const t0 = performance.now();
   o.progress.phase('plan');
   const { path: planPath, plan } = await writePlan(o, sliceFragments);

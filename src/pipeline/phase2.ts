@@ -1,13 +1,13 @@
-import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
 import {
   allocateKMeansMatrix, chooseK, kmeans, type ChooseKResult, type KMeansExecutor, type KMeansOptions, type KMeansResult,
 } from '../cluster/index.js';
 import { createLocalKMeansExecutor } from '../engines/local/kmeansPool.js';
 import { MetavecError, usageError } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { DownloadDir, localFileFor, openPrepInput } from '../io/inputs.js';
+import { joinLocation } from '../io/location.js';
+import { openOutputStore, type OutputStore } from '../io/store.js';
 import { readLabelsParquet, writeLabelsParquet } from '../io/labels.js';
-import { readPrepManifest, verifyShards, type PrepManifest } from '../io/manifest.js';
+import type { PrepManifest } from '../io/manifest.js';
 import { writeClustersNetcdf } from '../io/netcdf.js';
 import { readShards, type ShardMatrix } from '../io/shards.js';
 import type { Normalisation } from '../embed/kmerProfile.js';
@@ -83,8 +83,18 @@ export async function runCluster(opts: ClusterOptions): Promise<ClusterSummary> 
   if (opts.engine === 'mpi') return (await import('./phase2Mpi.js')).runClusterMpi(opts);
   if (opts.engine === 'slurm') return (await import('./phase2Slurm.js')).runClusterSlurm(opts);
   const t0 = performance.now();
-  const manifest = await readPrepManifest(opts.input);
-  const paths = await verifyShards(opts.input, manifest);
+  // The output is checked first (a wrong bucket or credentials fail before any work); the input is a
+  // directory or an S3 prefix whose shards are streamed to a temporary directory and verified.
+  await prepareOutputDir(opts.output);
+  const input = await openPrepInput(opts.input);
+  try {
+    return await clusterLocal(opts, input.manifest, await input.shardFiles(), t0);
+  } finally {
+    await input.close();
+  }
+}
+
+async function clusterLocal(opts: ClusterOptions, manifest: PrepManifest, paths: string[], t0: number): Promise<ClusterSummary> {
   const dim = manifest.embedding.dim;
   opts.progress.phase('cluster');
   opts.progress.log(`cluster: reading ${paths.length} shard(s), ${manifest.shards.reduce((a, s) => a + s.rows, 0)} fragments x ${dim}`);
@@ -95,7 +105,6 @@ export async function runCluster(opts: ClusterOptions): Promise<ClusterSummary> 
   checkClusterSize(opts, m.n);
   const tRead = performance.now();
 
-  await prepareOutputDir(opts.output);
   if (opts.method !== 'kmeans') {
     const run = await clusterPooledMethod(opts, manifest, paths, m);
     return writeClusterOutputs(opts, { manifest, readIds: m.readIds, n: m.n, dim, run, t0, tRead });
@@ -155,10 +164,17 @@ export function checkClusterSize(opts: ClusterOptions, n: number): void {
   }
 }
 
-/** The output directory exists and holds no summary.json (which marks a complete result) until this run ends. */
+/**
+ * The output (a directory, created, or an S3 prefix, whose bucket is checked) holds no summary.json (which
+ * marks a complete result) until this run ends.
+ */
 export async function prepareOutputDir(output: string): Promise<void> {
-  await mkdir(output, { recursive: true });
-  await rm(join(output, 'summary.json'), { force: true });
+  const store = await openOutputStore(output);
+  try {
+    await store.remove('summary.json');
+  } finally {
+    await store.close();
+  }
 }
 
 export interface ClusterRun {
@@ -216,9 +232,19 @@ export interface ClusterOutputs {
 
 /** labels.parquet, clusters.nc, then summary.json (last: a result is complete exactly when it exists). */
 export async function writeClusterOutputs(opts: ClusterOptions, o: ClusterOutputs): Promise<ClusterSummary> {
+  const out = await openOutputStore(opts.output);
+  try {
+    return await writeClusterOutputsTo(out, opts, o);
+  } finally {
+    await out.close();
+  }
+}
+
+async function writeClusterOutputsTo(out: OutputStore, opts: ClusterOptions, o: ClusterOutputs): Promise<ClusterSummary> {
   const { manifest, readIds, n, dim, run: { result, selection, tChoose, tKm, details }, t0, tRead } = o;
-  const labelsPath = join(opts.output, 'labels.parquet');
-  const ncPath = join(opts.output, 'clusters.nc');
+  // produced locally (staged for an S3 prefix), published, then summary.json last
+  const labelsPath = await out.stagingPath('labels.parquet');
+  const ncPath = await out.stagingPath('clusters.nc');
   const refs = opts.references && opts.references.length > 0 ? await loadReferences(opts.references, manifest) : undefined;
   const names = refs ? nameClusters(result.centroids, result.k, dim, refs) : undefined;
   await writeLabelsParquet(labelsPath, { readIds, clusters: result.labels, distances: result.distances, ...(names ? { clusterNames: names.map((x) => x.name) } : {}) });
@@ -236,10 +262,12 @@ export async function writeClusterOutputs(opts: ClusterOptions, o: ClusterOutput
       n_init: opts.nInit,
       inertia: result.inertia,
       embedding: `${manifest.embedding.method} k=${manifest.embedding.k ?? ''} ${manifest.embedding.normalisation ?? ''}`.trim(),
-      source_manifest: join(opts.input, 'manifest.json'),
+      source_manifest: joinLocation(opts.input, 'manifest.json'),
       Conventions: 'CF-1.8',
     },
   });
+  await out.putFile('labels.parquet', labelsPath);
+  await out.putFile('clusters.nc', ncPath);
   const tWrite = performance.now();
   const summary: ClusterSummary = {
     schema: CLUSTER_SCHEMA,
@@ -271,7 +299,7 @@ export async function writeClusterOutputs(opts: ClusterOptions, o: ClusterOutput
     ...(details ? { method_details: details } : {}),
     ...(names && refs ? { cluster_names: names.map((x) => x.name), cluster_naming: names, references: refs.map((r) => ({ name: r.name, path: r.path, bases: r.bases, contigs: r.contigs })) } : {}),
   };
-  await writeFileAtomic(join(opts.output, 'summary.json'), JSON.stringify(summary, null, 2) + '\n');
+  await out.putBytes('summary.json', JSON.stringify(summary, null, 2) + '\n');
   opts.progress.finish();
   return summary;
 }
@@ -293,7 +321,12 @@ async function loadReferences(paths: string[], manifest: PrepManifest): Promise<
 
 /** `metavec eval`: labels.parquet against a truth table. */
 export async function runEval(labelsPath: string, truthPath: string, column: string): Promise<EvalReport> {
-  const labels = await readLabelsParquet(labelsPath);
-  const truth = await loadTruth(truthPath, column);
-  return evaluateLabels(labels, truth);
+  const dir = new DownloadDir();
+  try {
+    const labels = await readLabelsParquet(await localFileFor(labelsPath, dir));
+    const truth = await loadTruth(truthPath, column);
+    return evaluateLabels(labels, truth);
+  } finally {
+    await dir.dispose();
+  }
 }

@@ -6,12 +6,13 @@
  * exit), so summary.json only ever appears for a complete result.
  */
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import { allocateKMeansMatrix, BLOCK_ROWS } from '../cluster/index.js';
 import { blockPartition, MpiComm } from '../engines/mpi/comm.js';
 import { MpiKMeansExecutor } from '../engines/mpi/kmeansRank.js';
 import { MetavecError, usageError } from '../errors.js';
-import { readPrepManifest, resolveInRun, verifyShards } from '../io/manifest.js';
+import { openPrepInput, type PrepInput } from '../io/inputs.js';
+import { isS3Uri, joinLocation } from '../io/location.js';
+import { resolveInRun } from '../io/manifest.js';
 import { readShardIds, readShardRows, shardPieces } from '../io/shardSlice.js';
 import {
   checkClusterSize, clusterWith, prepareOutputDir, writeClusterOutputs, type ClusterOptions, type ClusterSummary,
@@ -31,22 +32,36 @@ export async function runClusterMpi(opts: ClusterOptions): Promise<ClusterSummar
   checkMpiMethod(opts);
   const comm = MpiComm.world();
   const t0 = performance.now();
+  const progress = comm.rank === 0 ? opts.progress : silent;
+  // a directory or an S3 prefix (a rank downloads only the shards it reads; docs/s3.md)
+  const input = await openPrepInput(opts.input);
+  try {
+    return await clusterRank(opts, comm, input, t0, progress);
+  } finally {
+    await input.close();
+  }
+}
+
+async function clusterRank(opts: ClusterOptions, comm: MpiComm, input: PrepInput, t0: number, progress: ProgressSink): Promise<ClusterSummary> {
   const { rank, size } = comm;
-  const progress = rank === 0 ? opts.progress : silent;
-  const manifest = await readPrepManifest(opts.input);
+  const manifest = input.manifest;
   const dim = manifest.embedding.dim;
   const n = manifest.shards.reduce((a, s) => a + s.rows, 0);
   checkClusterSize(opts, n);
   const part = blockPartition(n, size, BLOCK_ROWS)[rank]!;
-  const manifestPath = join(opts.input, 'manifest.json');
-  const shards = manifest.shards.map((s) => ({ path: resolveInRun(opts.input, s.path, manifestPath), rows: s.rows }));
+  const manifestPath = joinLocation(opts.input, 'manifest.json');
+  const remote = isS3Uri(opts.input);
+  const shards = manifest.shards.map((s) => ({ path: remote ? '' : resolveInRun(opts.input, s.path, manifestPath), rows: s.rows }));
   opts.progress.log(`cluster: mpi rank ${rank}/${size} pid ${process.pid} on ${comm.info.host}: rows [${part.start}, ${part.end}) of ${n}`);
   if (part.end <= part.start) {
     throw new MetavecError('USAGE', `mpi: ${n} fragments make ${Math.ceil(n / BLOCK_ROWS)} block(s) of ${BLOCK_ROWS} rows, fewer than the ${size} ranks: run with at most ${Math.ceil(n / BLOCK_ROWS)} rank(s)`);
   }
-  // Each rank verifies the checksums of the shards it reads (together: every shard).
+  // Each rank verifies the checksums of the shards it reads (together: every shard). From S3 a rank downloads
+  // (verified) only those, rank 0 all of them (it reads every shard's read ids).
   const mine = new Set(shardPieces(shards, part.start, part.end).map((p) => p.shard));
-  await verifyShards(opts.input, { ...manifest, shards: manifest.shards.filter((_, i) => mine.has(i)) });
+  const wanted = remote && rank === 0 ? manifest.shards.map((_, i) => i) : [...mine].sort((a, b) => a - b);
+  const files = await input.shardFiles(wanted);
+  wanted.forEach((i, j) => (shards[i]!.path = files[j]!));
   if (rank === 0) {
     progress.phase('cluster');
     progress.log(`cluster: ${size} MPI rank(s) (${comm.info.version.split(/[,\n]/)[0]}), ${shards.length} shard(s), ${n} fragments x ${dim}`);

@@ -10,7 +10,8 @@ import { mpiBatchScript, type BatchScript } from '../engines/slurm/script.js';
 import { lastLines, sbatch, waitForJob } from '../engines/slurm/submit.js';
 import { MetavecError, usageError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { readPrepManifest } from '../io/manifest.js';
+import { openPrepInput } from '../io/inputs.js';
+import { isS3Uri } from '../io/location.js';
 import type { ClusterOptions, ClusterSummary } from './phase2.js';
 import { checkMpiMethod } from './phase2Mpi.js';
 
@@ -36,7 +37,9 @@ export function clusterBatchScript(o: ClusterOptions): BatchScript {
 
 export async function runClusterSlurm(o: ClusterOptions): Promise<ClusterSummary> {
   checkMpiMethod(o);
-  await readPrepManifest(o.input); // a missing or broken input fails here, not after waiting in the queue
+  // the batch script, its log and the results go to a (shared) directory; the input may be an S3 prefix
+  if (isS3Uri(o.output)) throw usageError(`cluster: --engine slurm writes its batch script and log into --output: give a directory on the shared filesystem, not ${o.output}`);
+  await (await openPrepInput(o.input)).close(); // a missing or broken input fails here, not after waiting in the queue
   const script = clusterBatchScript(o);
   await mkdir(join(o.output, 'slurm'), { recursive: true });
   await rm(join(o.output, 'summary.json'), { force: true });

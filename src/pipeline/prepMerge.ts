@@ -124,6 +124,7 @@ export async function mergePrep(
     shards: sink.shards.length,
     seconds: (performance.now() - t0) / 1000,
     counts,
-    resumed: false,
+    resumed: sink.reusedShards > 0,
+    reusedShards: sink.reusedShards,
   };
 }

@@ -2,7 +2,7 @@ import { trustThresholds } from '../correct/correct.js';
 import { estimateSpectrum, LevelSketch } from '../correct/sketch.js';
 import { inputError, usageError } from '../errors.js';
 import { RecordReader, type SeqFormat } from '../io/recordReader.js';
-import { openLocalSource, type ByteSource } from '../io/source.js';
+import { openSource, type ByteSource } from '../io/source.js';
 import { allocParsed, detectPhredOffset, parseRecords } from '../io/seqParser.js';
 import { detectAdapter } from '../qc/adapters.js';
 import { DEFAULT_QC, type QcParams } from '../qc/params.js';
@@ -32,8 +32,9 @@ export async function openInputSets(opts: Pick<PrepOptions, 'inputs' | 'inputs2'
   const layout: PrepBatch['layout'] = opts.inputs2.length > 0 ? 'pe' : opts.interleaved ? 'interleaved' : 'se';
   const sets: InputSet[] = [];
   for (const [i, p] of opts.inputs.entries()) {
-    const r1 = await openLocalSource(p);
-    const r2 = layout === 'pe' ? await openLocalSource(opts.inputs2[i]!) : undefined;
+    // local paths or s3:// URIs (io/source.ts)
+    const r1 = await openSource(p);
+    const r2 = layout === 'pe' ? await openSource(opts.inputs2[i]!) : undefined;
     sets.push(r2 ? { r1, r2 } : { r1 });
   }
   return { sets, layout };

@@ -3,10 +3,12 @@ import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createGzip } from 'node:zlib';
 import { once } from 'node:events';
+import { createHash } from 'node:crypto';
 import { DuplicateFilter } from '../dedup/bloom.js';
 import { kmerTable, type Normalisation } from '../embed/kmerProfile.js';
-import { commitTemp, tempPathFor, writeFileAtomic } from '../io/atomic.js';
-import { sha256File } from '../io/checksum.js';
+import { commitTemp, tempPathFor } from '../io/atomic.js';
+import { joinLocation } from '../io/location.js';
+import { openOutputStore, type OutputStore } from '../io/store.js';
 import { PREP_SCHEMA, type ManifestShard, type PrepManifest } from '../io/manifest.js';
 import { ShardWriter } from '../io/shards.js';
 import { allocStats, mergeStats, statsToJson } from '../qc/stats.js';
@@ -141,31 +143,58 @@ export class PrepSink {
   private readonly fq: { r1: GzipSink; r2: GzipSink | undefined } | undefined;
   readonly outputs: Record<string, string> = {};
 
+  private failed = false;
+
   private constructor(
     private readonly cfg: SinkConfig,
     private readonly writer: ShardWriter,
+    /** The output directory or S3 prefix (io/store.ts): files are produced at stagingPath() and published. */
+    readonly store: OutputStore,
+    fqPaths: { r1: string; r2: string | undefined } | undefined,
   ) {
     this.dim = kmerTable(cfg.kmer).dim;
     this.dedupFilter = cfg.dedup ? new DuplicateFilter(cfg.dedupMemBytes) : undefined;
     this.buffer = new ShardBuffer(cfg.rowsPerShard, this.dim, cfg.minimizers !== undefined);
-    this.fq = cfg.writeFastq
-      ? {
-          r1: gzipSink(join(cfg.output, this.r1Name)),
-          r2: cfg.layout !== 'se' ? gzipSink(join(cfg.output, 'clean_R2.fastq.gz')) : undefined,
-        }
-      : undefined;
+    this.fq = fqPaths ? { r1: gzipSink(fqPaths.r1), r2: fqPaths.r2 !== undefined ? gzipSink(fqPaths.r2) : undefined } : undefined;
   }
 
-  private get r1Name(): string {
-    return this.cfg.layout === 'se' ? 'clean.fastq.gz' : 'clean_R1.fastq.gz';
+  private static r1Name(layout: PrepBatch['layout']): string {
+    return layout === 'se' ? 'clean.fastq.gz' : 'clean_R1.fastq.gz';
   }
 
-  /** Creates the output directory, removes a previous run's manifest and shards, opens the shard writer. */
+  /** Shards an interrupted earlier run had already stored, identical, and that were not written again (S3). */
+  get reusedShards(): number {
+    return this.store.reused;
+  }
+
+  /**
+   * Opens the output (a directory, or an S3 prefix: a wrong bucket or credentials fail here), removes a
+   * previous run's manifest (and, in a directory, its shards), opens the shard writer.
+   */
   static async open(cfg: SinkConfig): Promise<PrepSink> {
-    await mkdir(join(cfg.output, 'shards'), { recursive: true });
-    await clearPreviousOutput(cfg.output);
-    const writer = await ShardWriter.open(kmerTable(cfg.kmer).dim, cfg.threads, { minimizers: cfg.minimizers !== undefined });
-    return new PrepSink(cfg, writer);
+    const store = await openOutputStore(cfg.output);
+    try {
+      if (store.remote) {
+        // The manifest goes first. Shards stay until the end: a re-run reuses, without uploading them again,
+        // those an interrupted run left when they match byte for byte (S3Store.putFile); stale ones are
+        // removed before the new manifest is written (writePrepManifest).
+        await store.remove('manifest.json');
+      } else {
+        await mkdir(join(cfg.output, 'shards'), { recursive: true });
+        await clearPreviousOutput(cfg.output);
+      }
+      const fqPaths = cfg.writeFastq
+        ? {
+            r1: await store.stagingPath(PrepSink.r1Name(cfg.layout)),
+            r2: cfg.layout !== 'se' ? await store.stagingPath('clean_R2.fastq.gz') : undefined,
+          }
+        : undefined;
+      const writer = await ShardWriter.open(kmerTable(cfg.kmer).dim, cfg.threads, { minimizers: cfg.minimizers !== undefined });
+      return new PrepSink(cfg, writer, store, fqPaths);
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
   }
 
   // ShardWriter.write takes the rows synchronously: the buffer refills while DuckDB encodes the shard.
@@ -176,8 +205,9 @@ export class PrepSink {
     const rel = `shards/part-${String(this.shards.length).padStart(5, '0')}.parquet`;
     const entry: ManifestShard = { path: rel, rows: buffer.rows, bytes: 0, sha256: '' };
     this.shards.push(entry);
+    const staged = await this.store.stagingPath(rel);
     this.writing = this.writer
-      .write(join(this.cfg.output, rel), {
+      .write(staged, {
         rows: buffer.rows,
         dim: this.dim,
         fragment: buffer.fragment,
@@ -192,6 +222,7 @@ export class PrepSink {
       .then((info) => {
         entry.bytes = info.bytes;
         entry.sha256 = info.sha256;
+        return this.store.putFile(rel, staged, { sha256: info.sha256 });
       });
     this.writing.catch(() => undefined); // awaited at the next flush, at the end, or before closing
     buffer.reset();
@@ -250,6 +281,7 @@ export class PrepSink {
 
   /** After a failure: drops the partial FASTQ outputs. */
   async abort(): Promise<void> {
+    this.failed = true;
     if (this.fq) {
       for (const sink of [this.fq.r1, this.fq.r2]) {
         if (!sink) continue;
@@ -264,16 +296,27 @@ export class PrepSink {
   async close(): Promise<void> {
     await this.writing?.catch(() => undefined);
     this.writer.close();
+    if (this.failed) await this.store.close(); // after success the store is closed by writePrepManifest
   }
 
   /** Gives the finished FASTQ outputs their names (after end()). */
   async commitFastq(): Promise<void> {
     if (!this.fq) return;
-    await commitTemp(this.fq.r1.tmp, join(this.cfg.output, this.r1Name));
-    this.outputs.fastq_r1 = this.r1Name;
-    if (this.fq.r2) {
-      await commitTemp(this.fq.r2.tmp, join(this.cfg.output, 'clean_R2.fastq.gz'));
-      this.outputs.fastq_r2 = 'clean_R2.fastq.gz';
+    try {
+      const r1Name = PrepSink.r1Name(this.cfg.layout);
+      const r1 = await this.store.stagingPath(r1Name);
+      await commitTemp(this.fq.r1.tmp, r1);
+      await this.store.putFile(r1Name, r1);
+      this.outputs.fastq_r1 = r1Name;
+      if (this.fq.r2) {
+        const r2 = await this.store.stagingPath('clean_R2.fastq.gz');
+        await commitTemp(this.fq.r2.tmp, r2);
+        await this.store.putFile('clean_R2.fastq.gz', r2);
+        this.outputs.fastq_r2 = 'clean_R2.fastq.gz';
+      }
+    } catch (err) {
+      await this.store.close();
+      throw err;
     }
   }
 
@@ -308,11 +351,20 @@ export interface ManifestInfo {
 
 /** Writes qc_stats.json, then manifest.json (last, atomically: the run is complete exactly when it exists). */
 export async function writePrepManifest(sink: PrepSink, m: ManifestInfo): Promise<{ manifestPath: string; counts: Record<string, number> }> {
+  try {
+    return await writeManifestTo(sink.store, sink, m);
+  } finally {
+    await sink.store.close();
+  }
+}
+
+async function writeManifestTo(store: OutputStore, sink: PrepSink, m: ManifestInfo): Promise<{ manifestPath: string; counts: Record<string, number> }> {
   const counts = sink.counts();
   const table = kmerTable(m.kmer);
   const dim = table.dim;
-  const qcPath = join(m.output, 'qc_stats.json');
-  await writeFileAtomic(qcPath, JSON.stringify({ layout: m.layout, ...statsToJson(sink.stats, m.layout !== 'se') }) + '\n');
+  const qcText = JSON.stringify({ layout: m.layout, ...statsToJson(sink.stats, m.layout !== 'se') }) + '\n';
+  const qcSha256 = createHash('sha256').update(qcText).digest('hex');
+  await store.putBytes('qc_stats.json', qcText, { sha256: qcSha256 });
   const manifest: PrepManifest = {
     schema: PREP_SCHEMA,
     tool: { name: TOOL_NAME, version: TOOL_VERSION },
@@ -349,9 +401,14 @@ export async function writePrepManifest(sink: PrepSink, m: ManifestInfo): Promis
     },
     ...(m.minimizers ? { sketch: { method: 'minimizer' as const, k: m.minimizers.k, w: m.minimizers.w, canonical: true, hash: SKETCH_HASH, column: 'minimizers' } } : {}),
     shards: sink.shards,
-    qc_stats: { path: 'qc_stats.json', sha256: await sha256File(qcPath) },
+    qc_stats: { path: 'qc_stats.json', sha256: qcSha256 },
   };
-  const manifestPath = join(m.output, 'manifest.json');
-  await writeFileAtomic(manifestPath, JSON.stringify(manifest, null, 2) + '\n');
+  if (store.remote) {
+    // shards of an earlier run with more shards under this prefix are not part of this one
+    const current = new Set(sink.shards.map((sh) => sh.path));
+    for (const o of await store.list('shards/')) if (!current.has(o.rel)) await store.remove(o.rel);
+  }
+  const manifestPath = joinLocation(m.output, 'manifest.json');
+  await store.putBytes('manifest.json', JSON.stringify(manifest, null, 2) + '\n');
   return { manifestPath, counts };
 }

@@ -8,6 +8,8 @@ import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { MetavecError } from '../errors.js';
 import { openDuckDB, sqlString } from '../io/duckdb.js';
+import { inputExists } from '../io/inputs.js';
+import { joinLocation } from '../io/location.js';
 import { readPrepManifest, resolveInRun, type PrepManifest } from '../io/manifest.js';
 import { readClustersNetcdf } from '../io/netcdf.js';
 import { pca, project } from './pca.js';
@@ -33,14 +35,15 @@ export async function exists(path: string): Promise<boolean> {
 
 /** The standard layout of `metavec run --output DIR`. */
 export async function locateRun(runDir: string): Promise<RunLocation> {
-  const loc: RunLocation = { runDir, prepDir: join(runDir, 'prep'), clusterDir: join(runDir, 'cluster') };
-  if (!(await exists(join(loc.prepDir, 'manifest.json')))) {
+  // a local directory or an s3:// prefix
+  const loc: RunLocation = { runDir, prepDir: joinLocation(runDir, 'prep'), clusterDir: joinLocation(runDir, 'cluster') };
+  if (!(await inputExists(joinLocation(loc.prepDir, 'manifest.json')))) {
     throw new MetavecError(
       'INPUT',
       `report: ${runDir} is not a completed 'metavec run' output (no prep/manifest.json; use --prep and --cluster for separate directories)`,
     );
   }
-  if (await exists(join(runDir, 'eval.json'))) loc.evalPath = join(runDir, 'eval.json');
+  if (await inputExists(joinLocation(runDir, 'eval.json'))) loc.evalPath = joinLocation(runDir, 'eval.json');
   return loc;
 }
 

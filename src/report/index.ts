@@ -3,6 +3,10 @@
  */
 import { stat } from 'node:fs/promises';
 import { writeFileAtomic } from '../io/atomic.js';
+import { DownloadDir } from '../io/inputs.js';
+import { isS3Uri, splitLocation } from '../io/location.js';
+import { openOutputStore } from '../io/store.js';
+import { localRunCopy } from './remoteRun.js';
 import { collectReportData, type RunLocation } from './collect.js';
 import { renderHtml } from './html.js';
 import { buildCharts } from './specs.js';
@@ -23,14 +27,30 @@ export interface ReportResult {
 
 export async function writeReport(loc: RunLocation, output: string, opts: { sampleSize?: number } = {}): Promise<ReportResult> {
   const t0 = performance.now();
-  const data = await collectReportData(loc, { sampleSize: opts.sampleSize ?? DEFAULT_REPORT_SAMPLE });
+  // A run in S3 is read from a verified local copy (remoteRun.ts); the report names the S3 locations.
+  const dir = new DownloadDir();
+  let data;
+  try {
+    data = await collectReportData(await localRunCopy(loc, dir), { sampleSize: opts.sampleSize ?? DEFAULT_REPORT_SAMPLE });
+  } finally {
+    await dir.dispose();
+  }
+  data.location = loc;
   const charts = buildCharts(data);
   const html = await renderHtml(data, charts, new Date());
-  await writeFileAtomic(output, html);
-  const st = await stat(output);
+  let bytes: number;
+  if (isS3Uri(output)) {
+    const { parent, name } = splitLocation(output);
+    const store = await openOutputStore(parent);
+    await store.putBytes(name, html);
+    bytes = Buffer.byteLength(html);
+  } else {
+    await writeFileAtomic(output, html);
+    bytes = (await stat(output)).size;
+  }
   return {
     path: output,
-    bytes: st.size,
+    bytes,
     charts: charts.map((c) => c.id),
     fragments: data.rows,
     sampled: data.sample.length,
