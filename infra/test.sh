@@ -23,7 +23,7 @@ cfnlint() { "$PY" -c 'import sys; sys.argv[0] = "cfn-lint"; from cfnlint.runner 
 have_cfnlint() { cfnlint --version >/dev/null 2>&1; }
 have_ray() { "$PY" -c 'import ray, jsonschema, yaml' >/dev/null 2>&1; }
 if ! have_cfnlint; then log "pip install cfn-lint"; "$PY" -m pip install --quiet cfn-lint >&2 || true; fi
-if ! have_ray; then log "pip install ray (no extras)"; timeout 300 "$PY" -m pip install --quiet ray >&2 || true; fi
+if ! have_ray; then log "pip install -r ../ray/requirements.txt (the project's one Ray pin)"; timeout 300 "$PY" -m pip install --quiet -r ../ray/requirements.txt jsonschema pyyaml >&2 || true; fi
 
 log "syntax: scaling Lambda, batch and metrics scripts"
 node --check lambda/scale.mjs

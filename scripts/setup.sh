@@ -36,6 +36,12 @@ if [[ "${1:-}" == "--system" ]]; then
     echo "setup: pip install pyarrow" >&2
     python3 -m pip install --quiet --disable-pip-version-check pyarrow >&2 || echo "setup: pyarrow not installed (Parquet cross-check will skip)" >&2
   fi
+  # Ray (pinned in ray/requirements.txt) for the Ray engine's tests: a local head via scripts/ray-head.sh.
+  ray_pin=$(grep -E '^ray' ray/requirements.txt)
+  if ! python3 -c "import sys, ray, ray.data, aiohttp; sys.exit(ray.__version__ != '${ray_pin##*==}')" 2>/dev/null; then
+    echo "setup: pip install $ray_pin" >&2
+    python3 -m pip install --quiet --disable-pip-version-check -r ray/requirements.txt >&2 || echo "setup: ray not installed (Ray engine tests will skip locally, fail under CI=true)" >&2
+  fi
 fi
 
 stamp=node_modules/.metavec-lock

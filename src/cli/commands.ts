@@ -13,6 +13,7 @@ import { intOption, parseCommand } from './args.js';
 import { CLUSTER_HELP, CLUSTER_OPTIONS, clusterOptionsFrom } from './cluster.js';
 import { PREP_HELP, PREP_OPTIONS, prepOptionsFrom } from './prep.js';
 import { S3_HELP, S3_OPTIONS, applyS3Options } from './s3Options.js';
+import { prepOnRay } from './prepRay.js';
 
 /** Each command parses its argv, runs, prints; main.ts maps thrown errors to exit codes. */
 
@@ -30,7 +31,7 @@ export async function prepCommand(argv: string[]): Promise<number> {
     if ('dryRun' in r) process.stdout.write(r.dryRun);
     return 0;
   }
-  const summary = await runPrep(opts);
+  const summary = values.engine === 'ray' ? await prepOnRay(values, progress) : await runPrep(opts);
   if (values.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
   else
     progress.log(

@@ -21,6 +21,10 @@ input/output
   --phred auto|33|64    quality encoding (default auto: Phred+64 is detected and converted)
 engine
   --engine local        (default) worker threads on this machine
+  --engine ray          a job on a Ray cluster through its Jobs API (docs/ray.md):
+    --ray-address URL   the dashboard, e.g. http://HEAD:8265 (default $RAY_ADDRESS when it is a URL)
+    --ray-actors N      actor pool size (default: the cluster's CPUs)
+    --num-gpus N        GPUs reserved per prep actor (for the ONNX embedder; default 0)
   --engine slurm        Slurm job arrays over input slices + a merge job (docs/hpc.md); options as for
                         'metavec cluster --engine slurm' (--time --partition --module --sbatch --job-name
                         --cpus-per-task for the merge, --node, --dry-run) and --slice-fragments N (262144),
@@ -70,6 +74,9 @@ export const PREP_OPTIONS = {
   phred: { type: 'string' },
   engine: { type: 'string' },
   ...SLURM_OPTIONS,
+  'ray-address': { type: 'string' },
+  'ray-actors': { type: 'string' },
+  'num-gpus': { type: 'string' },
   'slice-fragments': { type: 'string' },
   threads: { type: 'string' },
   'batch-size': { type: 'string' },
@@ -120,8 +127,8 @@ export function prepOptionsFrom(cmd: string, v: Partial<PrepValues>, progress: P
   if (!v.output) throw usageError(`${cmd}: --output is required`);
   applyS3Options(cmd, v);
   const engine = v.engine ?? 'local';
-  if (engine !== 'local' && !(engine === 'slurm' && cmd === 'prep')) {
-    throw usageError(`${cmd}: --engine ${engine} is not available in this build (engines: local${cmd === 'prep' ? ', slurm' : ''})`);
+  if (engine !== 'local' && !((engine === 'slurm' || engine === 'ray') && cmd === 'prep')) {
+    throw usageError(`${cmd}: --engine ${engine} is not available${engine === 'ray' || engine === 'slurm' ? ` for ${cmd} (use metavec prep --engine ${engine})` : ''} (engines: local${cmd === 'prep' ? ', ray, slurm' : ''})`);
   }
   const slurm = engine === 'slurm' ? prepSlurmFrom(cmd, v) : undefined;
   const embed = v.embed ?? 'kmer';

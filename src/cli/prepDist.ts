@@ -33,7 +33,7 @@ export const PREP_DIST_HELP = `metavec internal commands of the distributed Phas
 `;
 
 export async function prepPlanCommand(argv: string[]): Promise<number> {
-  const { values } = parseCommand('prep-plan', argv, { ...PREP_OPTIONS, 'slice-fragments': { type: 'string' } });
+  const { values } = parseCommand('prep-plan', argv, PREP_OPTIONS);
   if (values.help) {
     process.stdout.write(PREP_DIST_HELP);
     return 0;
