@@ -8,9 +8,9 @@
 // community (or the sample) as plain FASTQ in bench/work/prep-ray/, and runs both engines alternately REPS
 // times with the same options (correction on, 2 threads / 2 actors). Reports wall time, fragments/s, the
 // Ray/local wall-time ratio (the overhead of the Ray path), CPU seconds (local: the CLI's process tree via
-// /usr/bin/time; Ray: the client plus the head's process tree, incl. reaped actors and workers, from /proc), and whether
+// /usr/bin/time; Ray: the client plus the head's process tree sampled every 200 ms from /proc), and whether
 // the outputs were byte-identical. Results go to bench/results/prep-ray-<date>.json.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -32,30 +32,53 @@ const OUT_FILE = resolve(opt('out', join(ROOT, 'bench', 'results', `prep-ray-${t
 const log = (...a) => console.error('[bench]', ...a);
 
 const CLK = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
-/** CPU seconds of a process and all its descendants, incl. children they reaped (exited actors, Node workers). */
-function treeCpu(root) {
+/**
+ * CPU seconds used by the descendants of `root` (the Ray head: raylet, actors, their Node workers) while a run
+ * lasts: every process's utime+stime is sampled every 200 ms and its last sample counted (cutime is not used:
+ * Ray's processes do not all wait() for their children, so exited children are not accumulated reliably).
+ * Undercounts at most the last 200 ms of each process that exits.
+ */
+function descendants(root) {
   const procs = new Map();
   for (const d of readdirSync('/proc')) {
     if (!/^\d+$/.test(d)) continue;
     try {
       const s = readFileSync(`/proc/${d}/stat`, 'utf8');
       const f = s.slice(s.lastIndexOf(')') + 2).split(' ');
-      // fields after the name: state ppid ... utime(14) stime(15) cutime(16) cstime(17), 1-based from pid
-      procs.set(Number(d), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]) });
+      procs.set(Number(d), { ppid: Number(f[1]), ticks: Number(f[11]) + Number(f[12]) });
     } catch {
       // exited
     }
   }
-  let ticks = 0;
+  const out = new Map();
   for (const [pid, p] of procs) {
-    for (let q = pid, guard = 0; q > 1 && guard < 64; q = procs.get(q)?.ppid ?? 0, guard++) {
+    for (let q = p.ppid, guard = 0; q > 1 && guard < 64; q = procs.get(q)?.ppid ?? 0, guard++) {
       if (q === root) {
-        ticks += p.ticks;
+        out.set(pid, p.ticks);
         break;
       }
     }
   }
-  return ticks / CLK;
+  if (procs.has(root)) out.set(root, procs.get(root).ticks);
+  return out;
+}
+class TreeCpu {
+  constructor(root) {
+    this.root = root;
+    this.start = descendants(root);
+    this.last = new Map(this.start);
+    this.timer = setInterval(() => this.sample(), 200);
+  }
+  sample() {
+    for (const [pid, t] of descendants(this.root)) this.last.set(pid, t);
+  }
+  stop() {
+    clearInterval(this.timer);
+    this.sample();
+    let ticks = 0;
+    for (const [pid, t] of this.last) ticks += t - (this.start.get(pid) ?? 0);
+    return ticks / CLK;
+  }
 }
 function machineCpu() {
   const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].split(/\s+/).slice(1).map(Number);
@@ -89,19 +112,25 @@ const address = head.stdout.trim();
 const headPid = Number(readFileSync(join(process.env.RAY_HEAD_DIR ?? '/tmp/metavec-ray', 'head.pid'), 'utf8'));
 
 const common = ['--input', r1, '--input2', r2, '--json', '--quiet', '--rows-per-shard', '50000'];
-function run(engine) {
+async function run(engine) {
   const out = join(WORK, `out-${engine}`);
   rmSync(out, { recursive: true, force: true });
   const args = engine === 'local' ? ['prep', ...common, '--output', out, '--threads', '2'] : ['prep', ...common, '--output', out, '--engine', 'ray', '--ray-address', address, '--slice-fragments', String(SLICE), '--ray-actors', '2'];
-  const g0 = engine === 'ray' ? treeCpu(headPid) : 0;
+  const tree = engine === 'ray' ? new TreeCpu(headPid) : undefined;
   const m0 = machineCpu();
   const t0 = performance.now();
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S', process.execPath, MAIN, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  const r = await new Promise((res, rej) => {
+    const c = spawn('/usr/bin/time', ['-f', '%e %U %S', process.execPath, MAIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    c.stderr.on('data', (d) => (stderr += d));
+    c.on('error', rej);
+    c.on('close', (status) => res({ status, stderr }));
+  });
   const wall = (performance.now() - t0) / 1000;
+  const rayCpu = tree ? tree.stop() : 0;
   if (r.status !== 0) throw new Error(`${engine} failed: ${r.stderr.slice(-2000)}`);
   const [, u, s] = r.stderr.trim().split('\n').pop().split(' ').map(Number);
   const clientCpu = u + s;
-  const rayCpu = engine === 'ray' ? treeCpu(headPid) - g0 : 0;
   const machine = machineCpu() - m0;
   const cpu = clientCpu + rayCpu;
   const res = { engine, wall_s: +wall.toFixed(2), fragments_per_s: Math.round(pairs / wall), cpu_s: +cpu.toFixed(2), client_cpu_s: +clientCpu.toFixed(2), ray_cluster_cpu_s: +rayCpu.toFixed(2), machine_cpu_s: +machine.toFixed(2), other_processes_cpu_s: +Math.max(0, machine - cpu).toFixed(2), digest: digest(out) };
@@ -111,7 +140,7 @@ function run(engine) {
 
 const runs = [];
 try {
-  for (let i = 0; i < REPS; i++) for (const e of i % 2 === 0 ? ['local', 'ray'] : ['ray', 'local']) runs.push(run(e));
+  for (let i = 0; i < REPS; i++) for (const e of i % 2 === 0 ? ['local', 'ray'] : ['ray', 'local']) runs.push(await run(e));
 } finally {
   if (startedHead) spawnSync('bash', [HEAD, 'stop']);
 }
