@@ -25,6 +25,7 @@ engine
     --ray-address URL   the dashboard, e.g. http://HEAD:8265 (default $RAY_ADDRESS when it is a URL)
     --ray-actors N      actor pool size (default: the cluster's CPUs)
     --num-gpus N        GPUs reserved per prep actor (for the ONNX embedder; default 0)
+    --slice-fragments N fragments per slice (default 262144)
   --engine slurm        Slurm job arrays over input slices + a merge job (docs/hpc.md); options as for
                         'metavec cluster --engine slurm' (--time --partition --module --sbatch --job-name
                         --cpus-per-task for the merge, --node, --dry-run) and --slice-fragments N (262144),
