@@ -1,10 +1,10 @@
-import { NORMALISATIONS } from '../embed/kmerProfile.js';
 import { usageError } from '../errors.js';
 import { DEFAULT_SKETCH, MAX_SKETCH_K, MIN_SKETCH_K } from '../sketch/minimizers.js';
 import type { PrepOptions } from '../pipeline/phase1.js';
 import type { ProgressSink } from '../pipeline/progress.js';
 import { resolveLocation } from '../io/location.js';
 import { S3_HELP, S3_OPTIONS, applyS3Options } from './s3Options.js';
+import { EMBED_HELP, EMBED_OPTIONS, embedChoiceFrom } from './embedOptions.js';
 import { choiceOption, defaultThreads, floatOption, intOption, parseCommand, sizeOption } from './args.js';
 import { SLURM_OPTIONS, slurmJobFrom } from './slurmOptions.js';
 
@@ -53,11 +53,7 @@ error correction (k-mer spectrum, Lighter-style; docs/correction.md)
   --correct-mem SIZE    memory of the k-mer sketch (default 256M)
   --max-corrections N   most bases changed within any 20 bp (default 4, as Lighter -maxcor)
   --genome-size SIZE    total genome size of the community (e.g. 30M); estimated from the data otherwise
-embedding
-  --embed kmer          canonical k-mer profile (default)
-  --kmer K              3..6 (default 4: 136 dimensions)
-  --normalise freq|clr|hellinger (default freq)
-minimizer sketch (for 'metavec cluster --method graph'; docs/graph.md)
+${EMBED_HELP}minimizer sketch (for 'metavec cluster --method graph'; docs/graph.md)
   --sketch-k K          k-mer size of the minimizers, 17..31 (default 21)
   --sketch-w W          window: one minimizer per W consecutive k-mers (default 12)
   --no-sketch           do not store minimizers (smaller shards; the graph method then cannot run)
@@ -108,9 +104,7 @@ export const PREP_OPTIONS = {
   'correct-mem': { type: 'string' },
   'max-corrections': { type: 'string' },
   'genome-size': { type: 'string' },
-  embed: { type: 'string' },
-  kmer: { type: 'string' },
-  normalise: { type: 'string' },
+  ...EMBED_OPTIONS,
   'sketch-k': { type: 'string' },
   'sketch-w': { type: 'string' },
   'no-sketch': { type: 'boolean' },
@@ -132,18 +126,20 @@ export function prepOptionsFrom(cmd: string, v: Partial<PrepValues>, progress: P
     throw usageError(`${cmd}: --engine ${engine} is not available${engine === 'ray' || engine === 'slurm' ? ` for ${cmd} (use metavec prep --engine ${engine})` : ''} (engines: local${cmd === 'prep' ? ', ray, slurm' : ''})`);
   }
   const slurm = engine === 'slurm' ? prepSlurmFrom(cmd, v) : undefined;
-  const embed = v.embed ?? 'kmer';
-  if (embed !== 'kmer') throw usageError(`${cmd}: --embed ${embed} is not available in this build (embeddings: kmer)`);
+  const threads = intOption(cmd, 'threads', v.threads, defaultThreads(), 1, 256);
+  const embed = embedChoiceFrom(cmd, v, threads);
   return {
     inputs: v.input.map((p) => resolveLocation(p)),
     inputs2: (v.input2 ?? []).map((p) => resolveLocation(p)),
     interleaved: v.interleaved ?? false,
     output: resolveLocation(v.output),
-    threads: intOption(cmd, 'threads', v.threads, defaultThreads(), 1, 256),
-    batchSize: intOption(cmd, 'batch-size', v['batch-size'], 8192, 1, 1 << 20),
+    threads,
+    // a transformer embeds ~10-1000 fragments/s: smaller batches keep progress and memory steady
+    batchSize: intOption(cmd, 'batch-size', v['batch-size'], embed.method === 'onnx' ? 1024 : 8192, 1, 1 << 20),
     rowsPerShard: intOption(cmd, 'rows-per-shard', v['rows-per-shard'], 100_000, 1, 10_000_000),
-    kmer: intOption(cmd, 'kmer', v.kmer, 4, 3, 6),
-    normalisation: choiceOption(cmd, 'normalise', v.normalise, 'freq', NORMALISATIONS),
+    kmer: embed.method === 'kmer' ? embed.k : 4,
+    normalisation: embed.method === 'kmer' ? embed.normalisation : 'freq',
+    embed,
     dedup: !(v['no-dedup'] ?? false),
     dedupMemBytes: sizeOption(cmd, 'dedup-mem', v['dedup-mem'], 64 << 20),
     writeFastq: v['write-fastq'] ?? false,

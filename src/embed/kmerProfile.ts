@@ -102,3 +102,25 @@ export function normaliseRow(v: Float32Array, row: number, dim: number, total: n
     for (let i = row; i < end; i++) v[i] = v[i]! - mean;
   }
 }
+
+/** The k-mer profile as an embedding stage (both mates counted together, then normalised). */
+export class KmerProfileEmbedder {
+  readonly dim: number;
+  private readonly table: KmerTable;
+  constructor(
+    k: number,
+    private readonly normalisation: Normalisation,
+  ) {
+    this.table = kmerTable(k);
+    this.dim = this.table.dim;
+  }
+  embed(f: { n: number; bytes1: Uint8Array; start1: Int32Array; len1: Int32Array; bytes2: Uint8Array; start2: Int32Array; len2: Int32Array }, out: Float32Array): void {
+    const dim = this.dim;
+    for (let i = 0; i < f.n; i++) {
+      const row = i * dim;
+      let total = countKmers(this.table, f.bytes1, f.start1[i]!, f.len1[i]!, out, row);
+      if (f.len2[i]! > 0) total += countKmers(this.table, f.bytes2, f.start2[i]!, f.len2[i]!, out, row);
+      normaliseRow(out, row, dim, total, this.normalisation);
+    }
+  }
+}

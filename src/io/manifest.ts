@@ -22,7 +22,8 @@ export interface PrepManifest {
   quality_encoding: string;
   adapters: Record<string, unknown>;
   counts: Record<string, number>;
-  embedding: { method: string; k?: number; dim: number; normalisation?: string; columns?: string[] };
+  /** method-specific fields beyond these (lsh, onnx): docs/formats.md */
+  embedding: { method: string; k?: number; dim: number; normalisation?: string; columns?: string[]; [key: string]: unknown };
   shard_schema: Record<string, string>;
   /** minimizer sketch stored in the shards (column `minimizers`), when present */
   sketch?: { method: 'minimizer'; k: number; w: number; canonical: boolean; hash: string; column: string };

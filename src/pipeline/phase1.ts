@@ -1,4 +1,4 @@
-import type { Normalisation } from '../embed/kmerProfile.js';
+import { resolveEmbedding, type EmbedChoice, type Normalisation } from '../embed/index.js';
 import { LocalPrepEngine } from '../engines/local/prepPool.js';
 import { LocalSpectrumEngine } from '../engines/local/spectrumPool.js';
 import { LevelSketch, mergeSubsample } from '../correct/sketch.js';
@@ -23,6 +23,8 @@ export interface PrepOptions {
   rowsPerShard: number;
   kmer: number;
   normalisation: Normalisation;
+  /** Embedding stage (docs/embedding.md); absent = k-mer profile from kmer + normalisation. */
+  embed?: EmbedChoice;
   dedup: boolean;
   dedupMemBytes: number;
   writeFastq: boolean;
@@ -130,14 +132,16 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
   }
   const t0 = performance.now();
   const { sets, layout } = await openInputSets(opts);
+  const embedding = await resolveEmbedding(opts.embed ?? { method: 'kmer', k: opts.kmer, normalisation: opts.normalisation });
   const resolved = await resolveParameters(sets[0]!, opts, layout);
-  const params: BatchParams = { qc: resolved.qc, kmer: opts.kmer, normalisation: opts.normalisation, writeFastq: opts.writeFastq };
+  const params: BatchParams = { qc: resolved.qc, kmer: opts.kmer, normalisation: opts.normalisation, embed: embedding.spec, writeFastq: opts.writeFastq };
   if (opts.minimizers) params.minimizers = opts.minimizers;
 
   const sink = await PrepSink.open({
     output: opts.output,
     layout,
     kmer: opts.kmer,
+    dim: embedding.info.dim,
     rowsPerShard: opts.rowsPerShard,
     dedup: opts.dedup,
     dedupMemBytes: opts.dedupMemBytes,
@@ -207,6 +211,7 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
     kmer: opts.kmer,
     normalisation: opts.normalisation,
     ...(opts.minimizers ? { minimizers: opts.minimizers } : {}),
+    embedding: embedding.info,
   });
   return {
     output: opts.output,

@@ -18,6 +18,7 @@ import { evaluateLabels, loadTruth, type EvalReport } from '../evaluate/index.js
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import type { ProgressSink } from './progress.js';
 import type { SlurmJobOptions } from '../engines/slurm/script.js';
+import { describeEmbedding } from '../embed/index.js';
 
 export const CLUSTER_SCHEMA = 'metavec.cluster/1';
 
@@ -261,7 +262,7 @@ async function writeClusterOutputsTo(out: OutputStore, opts: ClusterOptions, o: 
       init: result.init,
       n_init: opts.nInit,
       inertia: result.inertia,
-      embedding: `${manifest.embedding.method} k=${manifest.embedding.k ?? ''} ${manifest.embedding.normalisation ?? ''}`.trim(),
+      embedding: describeEmbedding(manifest.embedding),
       source_manifest: joinLocation(opts.input, 'manifest.json'),
       Conventions: 'CF-1.8',
     },

@@ -69,6 +69,7 @@ export async function mergePrep(
     output: plan.output,
     layout: plan.layout,
     kmer: o.kmer,
+    ...(o.embedding ? { dim: o.embedding.dim } : {}),
     rowsPerShard: o.rowsPerShard,
     dedup: o.dedup,
     dedupMemBytes: o.dedupMemBytes,
@@ -114,6 +115,7 @@ export async function mergePrep(
     kmer: o.kmer,
     normalisation: o.normalisation,
     ...(o.minimizers ? { minimizers: o.minimizers } : {}),
+    ...(o.embedding ? { embedding: o.embedding } : {}),
   });
   return {
     output: plan.output,

@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import { createHash } from 'node:crypto';
 import { DuplicateFilter } from '../dedup/bloom.js';
 import { kmerTable, type Normalisation } from '../embed/kmerProfile.js';
+import type { EmbeddingInfo } from '../embed/types.js';
 import { commitTemp, tempPathFor } from '../io/atomic.js';
 import { joinLocation } from '../io/location.js';
 import { openOutputStore, type OutputStore } from '../io/store.js';
@@ -120,6 +121,8 @@ export interface SinkConfig {
   output: string;
   layout: PrepBatch['layout'];
   kmer: number;
+  /** Embedding dimension (default: the k-mer profile's for kmer). */
+  dim?: number;
   rowsPerShard: number;
   dedup: boolean;
   dedupMemBytes: number;
@@ -152,7 +155,7 @@ export class PrepSink {
     readonly store: OutputStore,
     fqPaths: { r1: string; r2: string | undefined } | undefined,
   ) {
-    this.dim = kmerTable(cfg.kmer).dim;
+    this.dim = cfg.dim ?? kmerTable(cfg.kmer).dim;
     this.dedupFilter = cfg.dedup ? new DuplicateFilter(cfg.dedupMemBytes) : undefined;
     this.buffer = new ShardBuffer(cfg.rowsPerShard, this.dim, cfg.minimizers !== undefined);
     this.fq = fqPaths ? { r1: gzipSink(fqPaths.r1), r2: fqPaths.r2 !== undefined ? gzipSink(fqPaths.r2) : undefined } : undefined;
@@ -189,7 +192,7 @@ export class PrepSink {
             r2: cfg.layout !== 'se' ? await store.stagingPath('clean_R2.fastq.gz') : undefined,
           }
         : undefined;
-      const writer = await ShardWriter.open(kmerTable(cfg.kmer).dim, cfg.threads, { minimizers: cfg.minimizers !== undefined });
+      const writer = await ShardWriter.open(cfg.dim ?? kmerTable(cfg.kmer).dim, cfg.threads, { minimizers: cfg.minimizers !== undefined });
       return new PrepSink(cfg, writer, store, fqPaths);
     } catch (err) {
       await store.close();
@@ -347,6 +350,8 @@ export interface ManifestInfo {
   kmer: number;
   normalisation: Normalisation;
   minimizers?: SketchParams;
+  /** The manifest's embedding description (src/embed resolveEmbedding); default: the k-mer profile. */
+  embedding?: EmbeddingInfo;
 }
 
 /** Writes qc_stats.json, then manifest.json (last, atomically: the run is complete exactly when it exists). */
@@ -360,8 +365,11 @@ export async function writePrepManifest(sink: PrepSink, m: ManifestInfo): Promis
 
 async function writeManifestTo(store: OutputStore, sink: PrepSink, m: ManifestInfo): Promise<{ manifestPath: string; counts: Record<string, number> }> {
   const counts = sink.counts();
-  const table = kmerTable(m.kmer);
-  const dim = table.dim;
+  const embedding = m.embedding ?? (() => {
+    const table = kmerTable(m.kmer);
+    return { method: 'kmer', k: m.kmer, dim: table.dim, normalisation: m.normalisation, columns: table.names };
+  })();
+  const dim = embedding.dim;
   const qcText = JSON.stringify({ layout: m.layout, ...statsToJson(sink.stats, m.layout !== 'se') }) + '\n';
   const qcSha256 = createHash('sha256').update(qcText).digest('hex');
   await store.putBytes('qc_stats.json', qcText, { sha256: qcSha256 });
@@ -386,7 +394,7 @@ async function writeManifestTo(store: OutputStore, sink: PrepSink, m: ManifestIn
     quality_encoding: m.encoding,
     adapters: m.adapterInfo,
     counts,
-    embedding: { method: 'kmer', k: m.kmer, dim, normalisation: m.normalisation, columns: table.names },
+    embedding,
     shard_schema: {
       fragment: 'BIGINT',
       read_id: 'VARCHAR',

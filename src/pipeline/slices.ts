@@ -5,6 +5,7 @@ import type { PrepManifest } from '../io/manifest.js';
 import { PLAN_SCHEMA, type PrepPlan, type PrepSlice } from '../prep/plan.js';
 import { readBatches, type SetSummary } from '../prep/readBatches.js';
 import type { PrepOptions } from './phase1.js';
+import { resolveEmbedding } from '../embed/index.js';
 import { inputInfo, openInputSets, resolveParameters, sketchBytesFor } from './prepParams.js';
 import { clearPreviousOutput } from './prepSink.js';
 
@@ -28,6 +29,7 @@ export function workDir(output: string): string {
 
 export async function planPrep(opts: PrepOptions, sliceFragments: number): Promise<PrepPlan> {
   const { sets, layout } = await openInputSets(opts);
+  const embedding = await resolveEmbedding(opts.embed ?? { method: 'kmer', k: opts.kmer, normalisation: opts.normalisation });
   const resolved = await resolveParameters(sets[0]!, opts, layout);
   const sliceBatches = Math.max(1, Math.ceil(sliceFragments / opts.batchSize));
   const slices: PrepSlice[] = [];
@@ -84,6 +86,8 @@ export async function planPrep(opts: PrepOptions, sliceFragments: number): Promi
       rowsPerShard: opts.rowsPerShard,
       kmer: opts.kmer,
       normalisation: opts.normalisation,
+      embed: embedding.spec,
+      embedding: embedding.info,
       dedup: opts.dedup,
       dedupMemBytes: opts.dedupMemBytes,
       writeFastq: opts.writeFastq,

@@ -1,7 +1,7 @@
 import { inputError } from '../errors.js';
 import { ReadCorrector } from '../correct/correct.js';
 import { LevelSketch } from '../correct/sketch.js';
-import { countKmers, kmerTable, normaliseRow } from '../embed/kmerProfile.js';
+import { embedderFor, type EmbedSpec } from '../embed/index.js';
 import { fragmentHash } from '../dedup/hash.js';
 import { fragmentSketch, SketchScratch } from '../sketch/minimizers.js';
 import { allocParsed, parseRecords, type ParsedRecords } from '../io/seqParser.js';
@@ -14,7 +14,8 @@ import { ATTRS_PER_FRAGMENT, C, COUNTER_NAMES, type BatchParams, type PrepBatch,
 
 /**
  * The Phase 1 stages for one batch, in order: parse -> QC (quality cut, poly-G, adapters, filters) ->
- * statistics -> k-mer embedding -> fingerprint for dedup. Pure: bytes in, typed arrays out; the engine
+ * statistics -> correction -> fingerprint for dedup -> embedding of the kept fragments (the embedder named by
+ * params.embed: k-mer profile, LSH sketch or an ONNX model, built once per worker thread). Pure: bytes in, typed arrays out; the engine
  * decides where it runs. De-duplication itself needs input order across batches and is applied by the
  * caller (dedup/bloom.ts) to these fingerprints.
  */
@@ -164,11 +165,16 @@ function ensureCapacity<T extends Float32Array | Int32Array | Uint32Array>(a: T,
   return next;
 }
 
+/** The embedding a batch asks for (params.embed; the k-mer profile fields when absent). */
+export function embedSpecOf(params: BatchParams): EmbedSpec {
+  return params.embed ?? { method: 'kmer', k: params.kmer, normalisation: params.normalisation };
+}
+
 /** Runs the Phase 1 stages on one batch. Throws MetavecError('INPUT') on malformed records. */
-export function processBatch(batch: PrepBatch, params: BatchParams): PrepBatchResult {
+export async function processBatch(batch: PrepBatch, params: BatchParams): Promise<PrepBatchResult> {
   const qc = params.qc;
-  const table = kmerTable(params.kmer);
-  const dim = table.dim;
+  const embedder = await embedderFor(embedSpecOf(params));
+  const dim = embedder.dim;
   const paired = batch.layout !== 'se';
   const n = batch.fragments;
   const r1Records = batch.r1.records;
@@ -203,12 +209,16 @@ export function processBatch(batch: PrepBatch, params: BatchParams): PrepBatchRe
   const attrs = new Float32Array(n * ATTRS_PER_FRAGMENT);
   const hashes = new Uint32Array(n * 2);
   const positions = new Int32Array(n);
-  let embedding = new Float32Array(n * dim);
   const sketchParams = params.minimizers;
   const sketchScratch = sketchParams ? new SketchScratch() : undefined;
   let sketch = new Uint32Array(sketchParams ? n * 64 : 0);
   const sketchOffsets = sketchParams ? new Int32Array(n + 1) : undefined;
   let sketchLen = 0;
+  // kept fragments' sequences (after trimming and correction), embedded together after the loop
+  const seqStart1 = new Int32Array(n);
+  const seqLen1 = new Int32Array(n);
+  const seqStart2 = new Int32Array(n);
+  const seqLen2 = new Int32Array(n);
   const fq1 = params.writeFastq ? new ByteSink(batch.r1.bytes.length >> 1) : undefined;
   const fq2 = params.writeFastq && paired ? new ByteSink(batch.r1.bytes.length >> 1) : undefined;
   const fqOff1 = params.writeFastq ? new Int32Array(n + 1) : undefined;
@@ -336,11 +346,12 @@ export function processBatch(batch: PrepBatch, params: BatchParams): PrepBatchRe
       attrs[k * ATTRS_PER_FRAGMENT + 1] = NaN;
       attrs[k * ATTRS_PER_FRAGMENT + 3] = NaN;
     }
-    const row = k * dim;
-    embedding = ensureCapacity(embedding, row + dim);
-    let total = countKmers(table, m1.bytes, v1.start, v1.len, embedding, row);
-    if (paired) total += countKmers(table, m2.bytes, v2.start, v2.len, embedding, row);
-    normaliseRow(embedding, row, dim, total, params.normalisation);
+    seqStart1[k] = v1.start;
+    seqLen1[k] = v1.len;
+    if (paired) {
+      seqStart2[k] = v2.start;
+      seqLen2[k] = v2.len;
+    }
     fragmentHash(m1.bytes, v1.start, v1.len, paired ? m2.bytes : undefined, v2.start, paired ? v2.len : 0, hashes, 2 * k);
     if (sketchParams && sketchScratch && sketchOffsets) {
       sketch = ensureCapacity(sketch, 2 * (sketchLen + v1.len + (paired ? v2.len : 0)));
@@ -368,6 +379,9 @@ export function processBatch(batch: PrepBatch, params: BatchParams): PrepBatchRe
     }
   }
 
+  const embedding = new Float32Array(kept * dim);
+  await embedder.embed({ n: kept, bytes1: m1.bytes, start1: seqStart1, len1: seqLen1, bytes2: m2.bytes, start2: seqStart2, len2: seqLen2 }, embedding);
+
   const result: PrepBatchResult = {
     index: batch.index,
     kept,
@@ -377,7 +391,7 @@ export function processBatch(batch: PrepBatch, params: BatchParams): PrepBatchRe
     lengths: lengths.slice(0, 2 * kept),
     attrs: attrs.slice(0, kept * ATTRS_PER_FRAGMENT),
     hashes: hashes.slice(0, 2 * kept),
-    embedding: embedding.slice(0, kept * dim),
+    embedding,
     counters,
     stats,
   };

@@ -1,4 +1,5 @@
 import type { Normalisation } from '../embed/kmerProfile.js';
+import type { EmbedSpec } from '../embed/types.js';
 import type { QcParams } from '../qc/params.js';
 import type { CorrectionParams } from '../correct/correct.js';
 import type { SeqFormat } from '../io/recordReader.js';
@@ -11,6 +12,8 @@ export interface BatchParams {
   correction?: CorrectionParams & { cells: Uint8Array };
   kmer: number;
   normalisation: Normalisation;
+  /** The embedding stage; absent = the k-mer profile given by kmer + normalisation. */
+  embed?: EmbedSpec;
   writeFastq: boolean;
   /** Minimizer sketch per fragment for the graph method (undefined = none). */
   minimizers?: SketchParams;

@@ -4,6 +4,7 @@ import type { SeqFormat } from '../io/recordReader.js';
 import type { QcParams } from '../qc/params.js';
 import type { BatchParams, PrepBatch } from './params.js';
 import type { SketchParams } from '../sketch/minimizers.js';
+import type { EmbeddingInfo, EmbedSpec } from '../embed/types.js';
 
 /**
  * A distributed Phase 1 run, decided once before any slice runs (docs/distributed-prep.md): the resolved
@@ -44,6 +45,9 @@ export interface PlanOptions {
   rowsPerShard: number;
   kmer: number;
   normalisation: BatchParams['normalisation'];
+  /** The resolved embedding stage and its manifest description (absent in plans from before: k-mer profile). */
+  embed?: EmbedSpec;
+  embedding?: EmbeddingInfo;
   dedup: boolean;
   dedupMemBytes: number;
   writeFastq: boolean;
@@ -83,6 +87,7 @@ export function planBatchParams(plan: PrepPlan): BatchParams {
     kmer: plan.options.kmer,
     normalisation: plan.options.normalisation,
     writeFastq: plan.options.writeFastq,
+    ...(plan.options.embed ? { embed: plan.options.embed } : {}),
     ...(plan.options.minimizers ? { minimizers: plan.options.minimizers } : {}),
   };
 }

@@ -6,9 +6,9 @@ import type { BatchParams, PrepBatch, PrepBatchResult } from '../../prep/params.
 /** Worker entry: runs the Phase 1 stages on a batch and hands the result buffers back without copying. */
 export type WorkerReply = { ok: true; result: PrepBatchResult } | { ok: false; code: string; message: string };
 
-export default function run(task: { batch: PrepBatch; params: BatchParams }): unknown {
+export default async function run(task: { batch: PrepBatch; params: BatchParams }): Promise<unknown> {
   try {
-    const result = processBatch(task.batch, task.params);
+    const result = await processBatch(task.batch, task.params);
     const reply: WorkerReply = { ok: true, result };
     return Piscina.move({
       [Piscina.transferableSymbol]: resultBuffers(result),

@@ -183,6 +183,6 @@ export function concatResults(parts: { r: PrepBatchResult; offset: number }[], d
 /** Pass 2 and the rest of the stages on one slice: one result, positions relative to the slice's first fragment. */
 export async function slicePrep(plan: PrepPlan, slice: PrepSlice, params: BatchParams, dim: number, inline?: InlineSlice): Promise<PrepBatchResult> {
   const parts: { r: PrepBatchResult; offset: number }[] = [];
-  for await (const b of sliceBatches(plan, slice, inline)) parts.push({ r: processBatch(b, params), offset: b.firstFragment - slice.firstFragment });
+  for await (const b of sliceBatches(plan, slice, inline)) parts.push({ r: await processBatch(b, params), offset: b.firstFragment - slice.firstFragment });
   return concatResults(parts, dim, slice.index);
 }

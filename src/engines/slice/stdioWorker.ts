@@ -28,7 +28,7 @@ export async function handleRequest(q: SliceRequest): Promise<Uint8Array> {
   if (!slice) throw new MetavecError('USAGE', `prep-worker: slice ${q.slice} is not in the plan (${plan.slices.length} slices)`);
   const inline = { ...(q.r1 ? { r1: q.r1 } : {}), ...(q.r2 ? { r2: q.r2 } : {}) };
   if (q.op === 'spectrum') return encodeSpectrum(await sliceSpectrum(plan, slice, inline));
-  const dim = kmerTable(plan.options.kmer).dim;
+  const dim = plan.options.embedding?.dim ?? kmerTable(plan.options.kmer).dim;
   const params = await sliceParams(plan, dirname(resolve(q.plan)));
   return encodePrepResult(await slicePrep(plan, slice, params, dim, inline), dim, slice.index);
 }
