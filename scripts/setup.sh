@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs what metavec needs and builds it. Used by the demo and the test command.
 #   scripts/setup.sh            npm dependencies + build
-#   scripts/setup.sh --system   also the Debian packages the tests compare against (when run as root)
+#   scripts/setup.sh --system   also the Debian packages the tests compare against (when run as root), the
+#                               Python references (pip) and the optional ONNX embedder packages
+#   scripts/setup.sh --onnx     npm dependencies + the optional ONNX embedder packages + build
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # onnxruntime-node (optional ONNX embedder) tries to download CUDA binaries in its postinstall unless told not to.
 export ONNXRUNTIME_NODE_INSTALL_CUDA=skip
 export ONNXRUNTIME_NODE_INSTALL=skip
+ONNX_PACKAGES="onnxruntime-node@1.30.0 @huggingface/tokenizers@0.2.0"
 
 if [[ "${1:-}" == "--system" ]]; then
   # Peer tools and readers used by agreement tests: fastp (QC), scikit-learn (k-means/metrics),
@@ -42,6 +45,11 @@ if [[ "${1:-}" == "--system" ]]; then
     echo "setup: pip install $ray_pin" >&2
     python3 -m pip install --quiet --disable-pip-version-check -r ray/requirements.txt >&2 || echo "setup: ray not installed (Ray engine tests will skip locally, fail under CI=true)" >&2
   fi
+  # numpy + onnx + tokenizers: the reference the ONNX embedder tests compare against (scripts/make-tiny-bert.py).
+  if ! python3 -c 'import numpy, onnx, tokenizers' 2>/dev/null; then
+    echo "setup: pip install numpy onnx tokenizers" >&2
+    python3 -m pip install --quiet --disable-pip-version-check numpy onnx tokenizers >&2 || echo "setup: onnx reference not installed (its test will skip)" >&2
+  fi
 fi
 
 stamp=node_modules/.metavec-lock
@@ -64,6 +72,16 @@ if command -v mpicc >/dev/null 2>&1; then
   fi
 else
   echo "setup: no mpicc: the MPI binding (--engine mpi) is not built" >&2
+fi
+if [[ "${1:-}" == "--system" || "${1:-}" == "--onnx" ]]; then
+  # The optional ONNX embedder's packages, kept out of package.json so a plain npm install stays lean
+  # (onnxruntime-node is ~290 MB). --no-save leaves package.json and the lock alone; a later lock-triggered
+  # install prunes them and this step puts them back. Versions: src/embed/onnx/runtime.ts INSTALL_HINT.
+  if ! node -e "require.resolve('onnxruntime-node'); require.resolve('@huggingface/tokenizers')" 2>/dev/null; then
+    echo "setup: npm install --no-save $ONNX_PACKAGES" >&2
+    # shellcheck disable=SC2086
+    npm install --no-save --no-audit --no-fund --loglevel=error $ONNX_PACKAGES >&2
+  fi
 fi
 echo "setup: build" >&2
 npx tsc -p tsconfig.json
