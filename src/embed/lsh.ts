@@ -50,8 +50,7 @@ export class LshSketch implements Embedder {
   private readonly nnz: number;
   private readonly seedMix: number;
   /** per chunk of CHUNK bases: (4^len x bits) partial hyperplane projections */
-  private readonly tables: Float64Array[] = [];
-  private readonly acc: Float64Array;
+  private readonly tables: Int32Array[] = [];
 
   constructor(spec: LshSpec) {
     validateLsh(spec);
@@ -61,14 +60,15 @@ export class LshSketch implements Embedder {
     this.nnz = spec.nnz;
     const next = splitmix32(spec.seed);
     this.seedMix = next();
-    // Hyperplane weights W[h][position][base], uniform in [-1, 1) from integer draws (bit-identical everywhere).
-    const w = new Float64Array(spec.bits * spec.k * 4);
-    for (let i = 0; i < w.length; i++) w[i] = next() / 2147483648 - 1;
+    // Hyperplane weights W[h][position][base]: uniform signed 21-bit integers, so sums over a k-mer stay exact
+    // in int32 and the hash is the same on every platform.
+    const w = new Int32Array(spec.bits * spec.k * 4);
+    for (let i = 0; i < w.length; i++) w[i] = (next() | 0) >> 11;
     // Position p counts from the k-mer's last base (the lowest 2 bits of the code) so chunks are bit ranges.
     for (let c0 = 0; c0 < spec.k; c0 += CHUNK) {
       const len = Math.min(CHUNK, spec.k - c0);
       const size = 1 << (2 * len);
-      const t = new Float64Array(size * spec.bits);
+      const t = new Int32Array(size * spec.bits);
       for (let code = 0; code < size; code++) {
         for (let h = 0; h < spec.bits; h++) {
           let s = 0;
@@ -78,7 +78,6 @@ export class LshSketch implements Embedder {
       }
       this.tables.push(t);
     }
-    this.acc = new Float64Array(spec.bits);
   }
 
   /** Adds the k-mers of s[start, start+len) to out[row, row+dim). Returns the k-mers counted. */
@@ -87,9 +86,10 @@ export class LshSketch implements Embedder {
     const mask = (1 << (2 * k)) - 1;
     const rcShift = 2 * (k - 1);
     const bits = this.bits;
-    const tables = this.tables;
-    const nt = tables.length;
-    const acc = this.acc;
+    const nt = this.tables.length;
+    const t0 = this.tables[0]!;
+    const t1 = this.tables[1] ?? t0;
+    const t2 = this.tables[2] ?? t0;
     const nnz = this.nnz;
     const dim = this.dim;
     const seedMix = this.seedMix;
@@ -110,22 +110,25 @@ export class LshSketch implements Embedder {
       rc = (rc >>> 2) | ((3 - c) << rcShift);
       if (++valid < k) continue;
       const canon = fwd < rc ? fwd : rc;
-      // random-hyperplane hash: sign of each projection, summed chunk by chunk from the tables
-      let t = tables[0]!;
-      let base = (canon & 1023) * bits;
-      for (let h = 0; h < bits; h++) acc[h] = t[base + h]!;
-      for (let ci = 1; ci < nt; ci++) {
-        t = tables[ci]!;
-        base = ((canon >>> (10 * ci)) & 1023) * bits;
-        for (let h = 0; h < bits; h++) acc[h]! += t[base + h]!;
-      }
+      // random-hyperplane hash: the sign of each projection, summed over the (at most 3) chunk tables
+      const b0 = (canon & 1023) * bits;
+      const b1 = ((canon >>> 10) & 1023) * bits;
+      const b2 = ((canon >>> 20) & 1023) * bits;
       let bucket = 0;
-      for (let h = 0; h < bits; h++) if (acc[h]! > 0) bucket |= 1 << h;
+      // branch-free: the bit is set when the projection is >= 0 (sign bit of the int32 sum, inverted)
+      if (nt === 3) {
+        for (let h = 0; h < bits; h++) bucket |= (~(t0[b0 + h]! + t1[b1 + h]! + t2[b2 + h]!) >>> 31) << h;
+      } else if (nt === 2) {
+        for (let h = 0; h < bits; h++) bucket |= (~(t0[b0 + h]! + t1[b1 + h]!) >>> 31) << h;
+      } else {
+        for (let h = 0; h < bits; h++) bucket |= (~t0[b0 + h]! >>> 31) << h;
+      }
       // sparse random projection of the bucket: nnz signed unit entries
       const key = Math.imul(bucket >>> 0, nnz) ^ seedMix;
       for (let j = 0; j < nnz; j++) {
         const x = fmix32(key + j);
-        out[row + ((x >>> 1) % dim)]! += x & 1 ? -1 : 1;
+        // coordinate from the high 16 bits (multiply-shift, dim <= 65536), sign from the lowest bit
+        out[row + (((x >>> 16) * dim) >>> 16)]! += 1 - 2 * (x & 1);
       }
       n++;
     }

@@ -188,3 +188,20 @@ test('a model whose output is not [batch, seq, hidden_size] is refused with the 
     rmSync(tmp.path, { recursive: true, force: true });
   }
 });
+
+test('the committed fixture is what scripts/make-tiny-bert.py builds; the export script compiles', (t) => {
+  const py = referencePython();
+  if (!requireTool(t, py !== undefined, 'python3 with numpy, onnx and tokenizers (scripts/setup.sh --system installs them)')) return;
+  const tmp = new TempDir();
+  try {
+    const r = spawnSync(py!, [join(REPO_ROOT, 'scripts/make-tiny-bert.py'), tmp.path], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    for (const f of ['onnx/model.onnx', 'tokenizer.json', 'tokenizer_config.json', 'config.json', 'expected.json']) {
+      assert.ok(readFileSync(join(tmp.path, f)).equals(readFileSync(join(TINY_BERT, f))), `${f} differs from the committed fixture`);
+    }
+    const c = spawnSync(py!, ['-m', 'py_compile', join(REPO_ROOT, 'scripts/export-dnabert.py'), join(REPO_ROOT, 'scripts/mosaicbert.py')], { encoding: 'utf8' });
+    assert.equal(c.status, 0, c.stderr);
+  } finally {
+    tmp.remove();
+  }
+});
