@@ -108,7 +108,7 @@ export function embedderFor(spec: EmbedSpec): Promise<Embedder> {
 /** One line for summaries and NetCDF attributes. */
 export function describeEmbedding(e: { method: string; k?: number; dim: number; normalisation?: string; [key: string]: unknown }): string {
   if (e.method === 'kmer') return `kmer k=${e.k ?? ''} ${e.normalisation ?? ''}`.trim();
-  if (e.method === 'lsh') return `lsh k=${e.k ?? ''} dim=${e.dim} bits=${String(e.lsh_bits ?? '')} seed=${String(e.seed ?? '')}`;
+  if (e.method === 'lsh') return `lsh k=${e.k ?? ''} dim=${e.dim} bits=${Number(e.lsh_bits)} seed=${Number(e.seed)}`;
   if (e.method === 'onnx') return `onnx ${typeof e.preset === 'string' ? e.preset : typeof e.model === 'string' ? e.model : ''} dim=${e.dim}`.trim();
   return `${e.method} dim=${e.dim}`;
 }
