@@ -9,6 +9,8 @@ import { CLI, runCli, TempDir } from '../helpers/fixtures.js';
 import { REPO_ROOT } from '../helpers/tools.js';
 import { encodeRequest } from '../../src/engines/slice/codec.js';
 import { frameHeader, readFrames } from '../../src/engines/slice/frame.js';
+import { onnxPackagesInstalled, TINY_BERT } from '../helpers/onnx.js';
+import { requireTool } from '../helpers/tools.js';
 
 // The distributed Phase 1 core (plan -> slice workers -> merge) against the local engine: byte-identical
 // shards, qc_stats and clean FASTQ, the same manifest counts, with error correction on (the default).
@@ -169,4 +171,21 @@ test('prep-worker: usage errors', () => {
   writeFileSync(tmp.join('p.json'), '{"schema":"other"}');
   const t = runCli(['prep-slice', '--plan', tmp.join('p.json'), '--slice', '0', '--op', 'prep', '--out', tmp.join('x.arrow')]);
   assert.match(t.stderr, /unknown schema "other"/);
+});
+
+test('distributed prep carries the embedding stage: --embed lsh and --embed onnx:DIR == local engine', async (t) => {
+  const embeds: string[][] = [['--embed', 'lsh', '--kmer', '10', '--embed-dim', '48', '--embed-seed', '9']];
+  if (requireTool(t, onnxPackagesInstalled(), 'onnxruntime-node and @huggingface/tokenizers (scripts/setup.sh --system)')) embeds.push(['--embed', `onnx:${TINY_BERT}`, '--embed-batch-size', '32']);
+  for (const [i, embed] of embeds.entries()) {
+    const args = ['--input', plainR1, '--input2', plainR2, '--rows-per-shard', '3000', '--batch-size', '1000', '--no-correct', ...embed];
+    const a = tmp.join(`local-embed${i}`);
+    const b = tmp.join(`dist-embed${i}`);
+    local(a, args);
+    await distributedStdio(b, args, 6000);
+    assertSame(a, b);
+    const ea = (JSON.parse(readFileSync(join(a, 'manifest.json'), 'utf8')) as { embedding: Record<string, unknown> }).embedding;
+    const eb = (JSON.parse(readFileSync(join(b, 'manifest.json'), 'utf8')) as { embedding: Record<string, unknown> }).embedding;
+    assert.equal(ea.method, embed[1]!.startsWith('onnx') ? 'onnx' : 'lsh');
+    assert.deepEqual(eb, ea);
+  }
 });
