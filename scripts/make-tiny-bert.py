@@ -30,17 +30,19 @@ BASES = ["A", "C", "G", "T", "N"]
 def build_tokenizer(vocab_size, rng):
     vocab = {t: i for i, t in enumerate(SPECIALS + BASES)}
     merges = []
-    pieces = ["A", "C", "G", "T"]
     # merges: all dinucleotides, then random pairs of existing pieces (longer tokens), as BPE training would
     for a in "ACGT":
         for b in "ACGT":
             merges.append((a, b))
+    longer = [a + b for a, b in merges]  # merged pieces, in merge order (a piece made twice appears twice)
+    seen = set(merges)
     while len(vocab) + len(merges) < vocab_size:
-        longer = [p for p in pieces + [a + b for a, b in merges] if len(p) >= 2]
         a = longer[rng.integers(len(longer))]
         b = longer[rng.integers(len(longer))]
-        if (a, b) not in merges and len(a + b) <= 8:
+        if (a, b) not in seen and len(a + b) <= 8:
             merges.append((a, b))
+            seen.add((a, b))
+            longer.append(a + b)
     for a, b in merges:
         if a + b not in vocab:
             vocab[a + b] = len(vocab)
