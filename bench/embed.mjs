@@ -3,7 +3,7 @@
 // and peak RSS for --embed kmer, lsh, onnx (the tiny test model, and a DNABERT-2-sized random-weight model on
 // a subsample), then clustering quality of each (`metavec cluster --k K` + `metavec eval`). See bench/README.md.
 //
-// usage: node bench/embed.mjs [--threads 2] [--k 7] [--big-pairs 300] [--no-big] [--methods kmer,lsh,onnx-tiny]
+// usage: node bench/embed.mjs [--threads 2] [--k 7] [--big-pairs 200] [--no-big] [--methods kmer,lsh,lsh-k8b8,onnx-tiny]
 //                             [--lsh-args "--kmer 12"] [--out FILE] [--no-write]
 //
 // The machine is shared: every run reports user+sys CPU seconds next to wall time, and the load average.
@@ -28,8 +28,8 @@ function opt(name, def) {
 }
 const THREADS = Number(opt('threads', 2));
 const K = opt('k', '7');
-const BIG_PAIRS = Number(opt('big-pairs', 300));
-const METHODS = opt('methods', 'kmer,lsh,onnx-tiny').split(',');
+const BIG_PAIRS = Number(opt('big-pairs', 200));
+const METHODS = opt('methods', 'kmer,lsh,lsh-k8b8,onnx-tiny').split(',');
 const LSH_ARGS = opt('lsh-args', '').split(' ').filter(Boolean);
 const today = new Date().toISOString().slice(0, 10);
 const OUT_FILE = resolve(opt('out', join(ROOT, 'bench', 'results', `embed-${today}.json`)));
@@ -71,6 +71,7 @@ function bigModel() {
 const CASES = {
   kmer: { embed: ['--embed', 'kmer'], input: DEV },
   lsh: { embed: ['--embed', 'lsh', ...LSH_ARGS], input: DEV },
+  'lsh-k8b8': { embed: ['--embed', 'lsh', '--kmer', '8', '--lsh-bits', '8'], input: DEV },
   'onnx-tiny': { embed: ['--embed', `onnx:${join(ROOT, 'test', 'fixtures', 'tiny-bert')}`], input: DEV, note: 'random weights: quality is meaningless' },
 };
 

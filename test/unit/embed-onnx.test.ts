@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, mkdirSync, copyFileSync, rmSync } from 'node:fs';
+import { readFileSync, mkdirSync, copyFileSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { OnnxEmbedder } from '../../src/embed/onnx/embedder.js';
 import { maskedMeanPool } from '../../src/embed/onnx/pooling.js';
@@ -201,6 +201,32 @@ test('the committed fixture is what scripts/make-tiny-bert.py builds; the export
     }
     const c = spawnSync(py!, ['-m', 'py_compile', join(REPO_ROOT, 'scripts/export-dnabert.py'), join(REPO_ROOT, 'scripts/mosaicbert.py')], { encoding: 'utf8' });
     assert.equal(c.status, 0, c.stderr);
+  } finally {
+    tmp.remove();
+  }
+});
+
+test('one embedder per worker thread: the same spec gives the same (cached) embedder, a new spec a new one', async () => {
+  const { embedderFor } = await import('../../src/embed/index.js');
+  const a = embedderFor({ method: 'lsh', k: 10, dim: 32, bits: 12, nnz: 2, seed: 1 });
+  assert.equal(embedderFor({ method: 'lsh', k: 10, dim: 32, bits: 12, nnz: 2, seed: 1 }), a);
+  const b = embedderFor({ method: 'lsh', k: 10, dim: 32, bits: 12, nnz: 2, seed: 2 });
+  assert.notEqual(b, a);
+  assert.equal((await b).dim, 32);
+});
+
+test('without the optional packages, --embed onnx says what to install (exit 2)', () => {
+  // A resolve hook that hides onnxruntime-node, as on a default (lean) install.
+  const hook = `data:text/javascript,${encodeURIComponent(
+    "import { register } from 'node:module'; register('data:text/javascript,' + encodeURIComponent(\"export async function resolve(s, c, n) { if (s === 'onnxruntime-node') throw new Error('Cannot find package onnxruntime-node'); return n(s, c); }\"));",
+  )}`;
+  const tmp = new TempDir();
+  try {
+    const fq = tmp.file('r.fq', '@r1\nACGTACGTACGTACGTACGTACGTACGTACGTACGTACGT\n+\nIIIIIIIIIIIIIIIIIIIIIIIIIIIIIIIIIIIIIIII\n');
+    const r = spawnSync(process.execPath, ['--import', hook, join(REPO_ROOT, 'dist/src/cli/main.js'), 'prep', '--input', fq, '--output', tmp.join('out'), '--embed', `onnx:${TINY_BERT}`, '--quiet'], { encoding: 'utf8' });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /embed onnx: the optional package onnxruntime-node is not installed .*install it with: ONNXRUNTIME_NODE_INSTALL_CUDA=skip ONNXRUNTIME_NODE_INSTALL=skip npm install --no-save onnxruntime-node@1\.30\.0/);
+    assert.ok(!existsSync(tmp.join('out/manifest.json')));
   } finally {
     tmp.remove();
   }
