@@ -11,7 +11,7 @@ import type { Embedder, FragmentSeqs, LshSpec } from './types.js';
  * so the sketch is deterministic for a seed and needs no model.
  */
 
-export const LSH_DEFAULTS = { k: 12, dim: 256, bits: 16, nnz: 4, seed: 1 } as const;
+export const LSH_DEFAULTS = { k: 8, dim: 256, bits: 8, nnz: 4, seed: 1 } as const;
 export const LSH_K_RANGE = [8, 15] as const;
 export const LSH_BITS_RANGE = [4, 30] as const;
 

@@ -51,7 +51,7 @@ test('metavec run --embed lsh: manifest, unit rows of --embed-dim, same output w
   const m = manifestOf(join(outs[0]!, 'prep'));
   assert.deepEqual(
     { method: m.embedding.method, dim: m.embedding.dim, k: m.embedding.k, seed: m.embedding.seed, bits: m.embedding.lsh_bits },
-    { method: 'lsh', dim: 64, k: 9, seed: 3, bits: 16 },
+    { method: 'lsh', dim: 64, k: 9, seed: 3, bits: 8 },
   );
   assert.equal(m.shard_schema.embedding, 'FLOAT[64]');
   const a = await shardEmbeddings(join(outs[0]!, 'prep'));
