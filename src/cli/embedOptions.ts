@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { LSH_BITS_RANGE, LSH_DEFAULTS, LSH_K_RANGE, NORMALISATIONS, parseEmbedMethod, type EmbedChoice } from '../embed/index.js';
 import { usageError } from '../errors.js';
-import { choiceOption, intOption } from './args.js';
+import { choiceOption, floatOption, intOption } from './args.js';
 
 /** `--embed` and the options of each embedding method (shared by `prep` and `run`). */
 
@@ -68,7 +68,8 @@ export function embedChoiceFrom(cmd: string, v: EmbedValues, threads: number, en
     };
   }
   onlyFor(cmd, v, 'onnx', ['kmer', 'embed-dim', 'embed-seed', 'lsh-bits', 'lsh-nnz']);
-  const numGpus = intOption(cmd, 'num-gpus', v['num-gpus'], 0, 0, 64);
+  // a fraction is allowed (the Ray engine reserves fractional GPUs per actor); a local run uses ceil(N) devices
+  const numGpus = Math.ceil(floatOption(cmd, 'num-gpus', v['num-gpus'], 0, 0, 64));
   const device = choiceOption(cmd, 'device', v.device, numGpus > 0 ? 'cuda' : 'cpu', ['cpu', 'cuda'] as const);
   if (device === 'cpu' && numGpus > 0) throw usageError(`${cmd}: --num-gpus ${numGpus} needs --device cuda (got --device cpu)`);
   const maxLength = v['embed-max-length'] !== undefined ? intOption(cmd, 'embed-max-length', v['embed-max-length'], 512, 3, 1 << 16) : undefined;

@@ -73,7 +73,6 @@ export const PREP_OPTIONS = {
   ...SLURM_OPTIONS,
   'ray-address': { type: 'string' },
   'ray-actors': { type: 'string' },
-  'num-gpus': { type: 'string' },
   'slice-fragments': { type: 'string' },
   threads: { type: 'string' },
   'batch-size': { type: 'string' },
