@@ -1,4 +1,5 @@
-import { readFile } from 'node:fs/promises';
+import { realpathSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import { MetavecError } from '../errors.js';
 import { sha256File } from './checksum.js';
@@ -35,22 +36,56 @@ function fail(path: string, msg: string): never {
   throw new MetavecError('MANIFEST', `manifest: ${path}: ${msg}`);
 }
 
-/** Resolves a manifest-relative path, refusing anything outside the run directory. */
+/** Largest embedding dimension a manifest may declare (k=6 profiles have 2,080; transformers up to a few thousand). */
+export const MAX_EMBEDDING_DIM = 65_536;
+
+function inside(root: string, full: string): boolean {
+  const r = relative(root, full);
+  return r === '' || !(r === '..' || r.startsWith(`..${sep}`) || isAbsolute(r));
+}
+
+/**
+ * Resolves a manifest-relative path, refusing anything outside the run directory: absolute paths, `..`,
+ * control characters, backslashes (a Windows-style `..\`), and symbolic links (of the file or of a directory
+ * on the way) whose target lies outside the run directory. Links that stay inside are followed.
+ */
 export function resolveInRun(runDir: string, rel: string, manifestPath: string): string {
-  if (typeof rel !== 'string' || rel.length === 0 || isAbsolute(rel)) fail(manifestPath, `shard path ${JSON.stringify(rel)} must be relative`);
-  const full = resolve(runDir, normalize(rel));
-  const r = relative(resolve(runDir), full);
-  if (r.startsWith('..') || r.startsWith(sep) || isAbsolute(r)) fail(manifestPath, `shard path ${JSON.stringify(rel)} points outside the run directory`);
+  if (typeof rel !== 'string' || rel.length === 0 || isAbsolute(rel)) fail(manifestPath, `path ${JSON.stringify(rel)} must be relative`);
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f\\]/.test(rel)) fail(manifestPath, `path ${JSON.stringify(rel)} contains a control character or a backslash`);
+  const root = resolve(runDir);
+  const full = resolve(root, normalize(rel));
+  if (!inside(root, full)) fail(manifestPath, `path ${JSON.stringify(rel)} points outside the run directory`);
+  let real: string;
+  try {
+    real = realpathSync.native(full);
+  } catch {
+    return full; // missing: reported by whoever opens it
+  }
+  let realRoot: string;
+  try {
+    realRoot = realpathSync.native(root);
+  } catch {
+    realRoot = root;
+  }
+  if (!inside(realRoot, real)) {
+    fail(manifestPath, `path ${JSON.stringify(rel)} is a symbolic link to ${real}, outside the run directory`);
+  }
   return full;
 }
+
+const SHA256 = /^[0-9a-f]{64}$/;
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
 
 /** Reads and validates a Phase 1 manifest (schema version, fields, shard paths inside the run). */
 export async function readPrepManifest(runDir: string): Promise<PrepManifest> {
   const path = join(runDir, 'manifest.json');
   let text: string;
   try {
+    resolveInRun(runDir, 'manifest.json', path);
     text = await readFile(path, 'utf8');
   } catch (err) {
+    if (err instanceof MetavecError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
     throw new MetavecError(
       'MANIFEST',
@@ -74,18 +109,30 @@ export function parsePrepManifest(text: string, path: string, runDir: string): P
   } catch (err) {
     fail(path, `not valid JSON (${(err as Error).message})`);
   }
-  if (typeof m !== 'object' || m === null) fail(path, 'not a JSON object');
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) fail(path, 'not a JSON object');
   if (m.schema !== PREP_SCHEMA) {
     fail(path, `unknown schema version ${JSON.stringify(m.schema)} (this metavec reads ${PREP_SCHEMA})`);
   }
-  if (!m.embedding || !Number.isInteger(m.embedding.dim) || m.embedding.dim <= 0) fail(path, 'embedding.dim missing or invalid');
+  if (!m.embedding || typeof m.embedding !== 'object' || !Number.isInteger(m.embedding.dim) || m.embedding.dim <= 0 || m.embedding.dim > MAX_EMBEDDING_DIM) {
+    fail(path, `embedding.dim missing or invalid (an integer 1..${MAX_EMBEDDING_DIM})`);
+  }
   if (!Array.isArray(m.shards)) fail(path, 'shards list missing');
+  const seen = new Set<string>();
   for (const [i, s] of m.shards.entries()) {
-    if (!s || typeof s.path !== 'string' || !Number.isInteger(s.rows) || typeof s.sha256 !== 'string') {
+    if (!s || typeof s !== 'object' || typeof s.path !== 'string' || !Number.isInteger(s.rows) || typeof s.sha256 !== 'string') {
       fail(path, `shard ${i} is incomplete (needs path, rows, bytes, sha256)`);
     }
-    resolveInRun(runDir, s.path, path);
+    const full = resolveInRun(runDir, s.path, path);
+    if (!isCount(s.rows)) fail(path, `shard ${i} (${s.path}): rows ${JSON.stringify(s.rows)} is not a count`);
+    if (s.bytes !== undefined && !isCount(s.bytes)) fail(path, `shard ${i} (${s.path}): bytes ${JSON.stringify(s.bytes)} is not a count`);
+    if (!SHA256.test(s.sha256)) fail(path, `shard ${i} (${s.path}): sha256 ${JSON.stringify(s.sha256.slice(0, 80))} is not 64 lower-case hex digits`);
+    if (seen.has(full)) fail(path, `shard ${i} (${s.path}) is listed twice`);
+    seen.add(full);
   }
+  if (m.qc_stats !== undefined && (typeof m.qc_stats !== 'object' || m.qc_stats === null || typeof m.qc_stats.path !== 'string')) {
+    fail(path, 'qc_stats must be an object with a path');
+  }
+  if (m.qc_stats) resolveInRun(runDir, m.qc_stats.path, path);
   return m;
 }
 
@@ -97,8 +144,11 @@ export async function verifyShards(runDir: string, m: PrepManifest): Promise<str
     const full = resolveInRun(runDir, s.path, manifestPath);
     let sum: string;
     try {
+      const st = await stat(full);
+      if (!st.isFile()) throw new MetavecError('MANIFEST', `shard: ${full}: not a regular file`);
       sum = await sha256File(full);
     } catch (err) {
+      if (err instanceof MetavecError) throw err;
       const code = (err as NodeJS.ErrnoException).code;
       throw new MetavecError('MANIFEST', `shard: ${full}: ${code === 'ENOENT' ? 'missing (listed in the manifest)' : (err as Error).message}`);
     }

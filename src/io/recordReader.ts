@@ -1,4 +1,4 @@
-import { inputError } from '../errors.js';
+import { inputError, type MetavecError } from '../errors.js';
 import type { ByteSource } from './source.js';
 
 export type SeqFormat = 'fastq' | 'fasta';
@@ -17,16 +17,41 @@ const NL = 0x0a;
 const GT = 0x3e;
 /** A single record larger than this is refused instead of growing memory without bound. */
 export const MAX_RECORD_BYTES = 256 << 20;
+/**
+ * A chunk stops growing once it holds this many bytes (at least one record or mate pair): batches of very long
+ * reads stay bounded in memory. Ordinary short-read batches (8192 pairs of 150 bp: ~2.7 MB a mate) never reach it.
+ */
+export const MAX_CHUNK_BYTES = 32 << 20;
 
 function isBlank(b: number | undefined): boolean {
   return b === NL || b === 0x0d || b === 0x20 || b === 0x09;
 }
+
+function shown(b: number): string {
+  return b >= 0x20 && b < 0x7f ? `'${String.fromCharCode(b)}'` : `byte 0x${b.toString(16).padStart(2, '0')}`;
+}
+
+/** Magic bytes of compressed or binary formats someone may pass by mistake, for a useful error. */
+const MAGICS: { bytes: number[]; what: string }[] = [
+  { bytes: [0x1f, 0x8b], what: 'gzip data inside gzip (compressed twice?)' },
+  { bytes: [0x42, 0x5a, 0x68], what: 'bzip2-compressed (only gzip is read: decompress it or recompress with gzip)' },
+  { bytes: [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00], what: 'xz-compressed (only gzip is read: decompress it or recompress with gzip)' },
+  { bytes: [0x28, 0xb5, 0x2f, 0xfd], what: 'zstd-compressed (only gzip is read: decompress it or recompress with gzip)' },
+  { bytes: [0x50, 0x4b, 0x03, 0x04], what: 'a zip archive (unpack it first)' },
+  { bytes: [0x50, 0x41, 0x52, 0x31], what: 'a Parquet file (give the FASTQ/FASTA input, or use metavec cluster on a prep output)' },
+  { bytes: [0x42, 0x41, 0x4d, 0x01], what: 'a BAM file (convert it to FASTQ first, e.g. samtools fastq)' },
+  { bytes: [0xef, 0xbb, 0xbf], what: 'text with a UTF-8 byte-order mark (remove the BOM)' },
+];
 
 /**
  * Cuts whole FASTQ (4 lines per record) or FASTA (a '>' line plus sequence lines) records out of a stream
  * of decompressed chunks, carrying partial records across chunk boundaries. Only record boundaries are
  * found here (Uint8Array.indexOf is a memchr); the records are validated by the parser in the workers,
  * which is told the record and line numbers of the chunk.
+ *
+ * Memory is bounded whatever the input: a chunk holds at most `maxRecords` records and stops at
+ * MAX_CHUNK_BYTES, and a record longer than MAX_RECORD_BYTES (binary data, a gzip bomb, a missing newline)
+ * is an error, so the buffer never exceeds about MAX_RECORD_BYTES + MAX_CHUNK_BYTES.
  */
 export class RecordReader {
   readonly source: ByteSource;
@@ -39,6 +64,8 @@ export class RecordReader {
   private recordsEmitted = 0;
   private linesEmitted = 0;
   private totalBytes = 0;
+  /** A truncated final record, reported after the whole records before it were handed out. */
+  private pendingError: MetavecError | undefined;
 
   constructor(source: ByteSource) {
     this.source = source;
@@ -54,6 +81,11 @@ export class RecordReader {
     return this.recordsEmitted;
   }
 
+  /** True when every record has been handed out and the input is at its end. */
+  get exhausted(): boolean {
+    return this.eof && this.start >= this.end && this.pendingError === undefined;
+  }
+
   /** Appends the next chunk; live bytes may move (callers keep offsets relative to `start`). */
   private async fill(): Promise<boolean> {
     if (this.eof) return false;
@@ -65,13 +97,10 @@ export class RecordReader {
     const chunk = r.value;
     this.totalBytes += chunk.length;
     const live = this.end - this.start;
-    if (live > MAX_RECORD_BYTES) {
-      throw inputError(
-        `${this.source.label}: record ${this.recordsEmitted + 1} (line ${this.linesEmitted + 1}): a single record exceeds ${MAX_RECORD_BYTES >> 20} MiB (binary data or a missing newline?)`,
-      );
-    }
     if (live + chunk.length > this.buf.length) {
-      const next = new Uint8Array(Math.max(this.buf.length * 2, live + chunk.length));
+      // Doubling, but not far past what one chunk plus one maximal record can need.
+      const soft = MAX_RECORD_BYTES + MAX_CHUNK_BYTES + (8 << 20);
+      const next = new Uint8Array(Math.max(Math.min(this.buf.length * 2, soft), live + chunk.length));
       next.set(this.buf.subarray(this.start, this.end));
       this.buf = next;
     } else if (this.start > 0) {
@@ -84,7 +113,7 @@ export class RecordReader {
     return true;
   }
 
-  /** Detects the format from the first non-blank byte. */
+  /** Detects the format from the first non-blank byte; leading blank lines are skipped (and counted). */
   async detect(): Promise<SeqFormat> {
     if (this.format) return this.format;
     for (;;) {
@@ -92,11 +121,21 @@ export class RecordReader {
       while (i < this.end && isBlank(this.buf[i])) i++;
       if (i < this.end) {
         const b = this.buf[i]!;
+        const lineStart = this.start + this.buf.subarray(this.start, i).lastIndexOf(NL) + 1;
+        for (let p = this.buf.indexOf(NL, this.start); p >= 0 && p < lineStart; p = this.buf.indexOf(NL, p + 1)) this.linesEmitted++;
+        this.start = lineStart;
         if (b === 0x40) this.format = 'fastq';
         else if (b === GT) this.format = 'fasta';
         else {
-          const shown = b >= 0x20 && b < 0x7f ? `'${String.fromCharCode(b)}'` : `byte 0x${b.toString(16).padStart(2, '0')}`;
-          throw inputError(`${this.source.label}: not FASTQ or FASTA (record 1, line 1: starts with ${shown}, expected '@' or '>')`);
+          // Enough bytes to recognise the magic numbers above.
+          const rel = i - this.start;
+          while (this.end - this.start - rel < 8 && (await this.fill()));
+          const head = this.buf.subarray(this.start + rel, this.end);
+          const magic = MAGICS.find((m) => m.bytes.every((x, j) => head[j] === x));
+          const line = this.linesEmitted + 1;
+          throw inputError(
+            `${this.source.label}: not FASTQ or FASTA (record 1, line ${line}: starts with ${shown(b)}, expected '@' or '>')${magic ? `: looks like ${magic.what}` : ''}`,
+          );
         }
         return this.format;
       }
@@ -104,27 +143,44 @@ export class RecordReader {
     }
   }
 
+  private tooLong(records: number, lines: number): MetavecError {
+    return inputError(
+      `${this.source.label}: record ${this.recordsEmitted + records + 1} (line ${this.linesEmitted + lines + 1}): a single record exceeds ${MAX_RECORD_BYTES >> 20} MiB (binary data or a missing newline?)`,
+    );
+  }
+
   /**
-   * Next chunk of up to `maxRecords` whole records, or null at end of input. A final FASTQ record cut
-   * short by the end of the file is an error naming its record and line.
+   * Next chunk of up to `maxRecords` whole records (fewer once it holds `maxBytes`; a multiple of `unit`
+   * records unless the input ends), or null at end of input. A final FASTQ record cut short by the end of the
+   * file is an error naming its record and line, raised after the whole records before it were returned.
    */
-  async next(maxRecords: number): Promise<RecordChunk | null> {
+  async next(maxRecords: number, maxBytes = MAX_CHUNK_BYTES, unit = 1): Promise<RecordChunk | null> {
+    if (this.pendingError) throw this.pendingError;
     const format = await this.detect();
     // Offsets relative to this.start, so they survive fill() moving the live bytes.
-    let rel = 0;
+    let search = 0; // where the next newline search starts (bytes before it hold no unseen newline)
+    let lineStart = 0; // start of the current line (FASTA: tested for '>')
     let lines = 0;
     let records = 0;
     let recEnd = 0;
     let recEndLines = 0;
     let checked = -1; // relative offset of the last line start already tested for '>'
-    scan: for (;;) {
+    const full = (): boolean => records >= maxRecords || (recEnd >= maxBytes && records % unit === 0);
+    for (;;) {
       const base = this.start;
       const end = this.end;
-      let pos = base + rel;
+      // Searches stop at `end`: indexOf on the whole buffer would rescan its unused tail on every fill
+      // (a 300 MB line took 31 s; now linear).
+      const view = this.buf.subarray(0, end);
       if (format === 'fastq') {
-        while (records < maxRecords) {
-          const nl = this.buf.indexOf(NL, pos);
-          if (nl < 0 || nl >= end) break;
+        let pos = base + search;
+        // full() inlined: this loop runs once per line
+        while (records < maxRecords && (recEnd < maxBytes || records % unit !== 0)) {
+          const nl = view.indexOf(NL, pos);
+          if (nl < 0) {
+            pos = end;
+            break;
+          }
           pos = nl + 1;
           lines++;
           if ((lines & 3) === 0) {
@@ -133,27 +189,37 @@ export class RecordReader {
             recEndLines = lines;
           }
         }
+        search = pos - base;
       } else {
-        while (records < maxRecords && pos < end) {
-          if (pos - base !== checked && this.buf[pos] === GT && pos > base) {
-            checked = pos - base;
-            records++;
-            recEnd = pos - base;
-            recEndLines = lines;
-            if (records >= maxRecords) break;
+        let ls = base + lineStart;
+        let pos = base + search;
+        while (ls < end) {
+          if (ls - base !== checked) {
+            checked = ls - base;
+            if (view[ls] === GT && ls > base) {
+              records++;
+              recEnd = ls - base;
+              recEndLines = lines;
+              if (full()) break;
+            }
           }
-          checked = pos - base;
-          const nl = this.buf.indexOf(NL, pos);
-          if (nl < 0 || nl >= end) break;
-          pos = nl + 1;
+          const nl = view.indexOf(NL, Math.max(ls, pos));
+          if (nl < 0) {
+            pos = end;
+            break;
+          }
+          ls = nl + 1;
+          pos = ls;
           lines++;
         }
+        lineStart = ls - base;
+        search = pos - base;
       }
-      rel = pos - base;
-      if (records >= maxRecords) break scan;
-      if (!(await this.fill())) break scan;
+      if (full()) break;
+      if (this.end - this.start - recEnd > MAX_RECORD_BYTES) throw this.tooLong(records, recEndLines);
+      if (!(await this.fill())) break;
     }
-    if (records < maxRecords && this.eof) {
+    if (!full() && this.eof) {
       const tail = this.buf.subarray(this.start + recEnd, this.end);
       // Trailing blank lines at the very end are tolerated.
       let t = tail.length;
@@ -161,21 +227,23 @@ export class RecordReader {
       if (t > 0) {
         let tailLines = 1;
         for (let i = tail.indexOf(NL); i >= 0 && i < t; i = tail.indexOf(NL, i + 1)) tailLines++;
-        if (format === 'fastq') {
-          if (tailLines % 4 !== 0) {
-            const rec = this.recordsEmitted + records + Math.floor(tailLines / 4) + 1;
-            const line = this.linesEmitted + recEndLines + tailLines - (tailLines % 4) + 1;
-            throw inputError(
-              `fastq: ${this.source.label} record ${rec} (line ${line}): truncated record: the file ends after ${tailLines % 4} of its 4 lines`,
-            );
-          }
-          records += tailLines / 4;
+        if (format === 'fastq' && tailLines % 4 !== 0) {
+          const rec = this.recordsEmitted + records + Math.floor(tailLines / 4) + 1;
+          const line = this.linesEmitted + recEndLines + tailLines - (tailLines % 4) + 1;
+          const err = inputError(
+            `fastq: ${this.source.label} record ${rec} (line ${line}): truncated record: the file ends after ${tailLines % 4} of its 4 lines`,
+          );
+          if (records === 0) throw err;
+          // Hand out the whole records first: an error inside them (found by the parser) comes earlier.
+          this.pendingError = err;
         } else {
-          records += 1;
+          records += format === 'fastq' ? tailLines / 4 : 1;
+          recEndLines += tailLines;
+          recEnd = this.end - this.start;
         }
-        recEndLines += tailLines;
+      } else {
+        recEnd = this.end - this.start;
       }
-      recEnd = this.end - this.start;
     }
     if (records === 0) {
       this.start += recEnd;
@@ -191,5 +259,42 @@ export class RecordReader {
     this.linesEmitted += recEndLines;
     this.start += recEnd;
     return chunk;
+  }
+
+  /**
+   * Takes back all but the first `keep` records of `chunk`, the chunk returned by the last next() call (its
+   * bytes are still in the buffer just before `start`); returns the shortened chunk. Used to keep a mate
+   * file's batch to the records its partner could fit under the byte cap.
+   */
+  unread(chunk: RecordChunk, keep: number): RecordChunk {
+    if (keep <= 0 || keep >= chunk.records) throw new RangeError(`RecordReader.unread: keep ${keep} of ${chunk.records}`);
+    const b = chunk.bytes;
+    let off = 0;
+    let lines = 0;
+    if (this.format === 'fastq') {
+      for (let i = 0; i < 4 * keep; i++) {
+        off = b.indexOf(NL, off) + 1;
+        lines++;
+      }
+    } else {
+      let rec = 0;
+      for (let p = 0; p < b.length; ) {
+        if (b[p] === GT && p > 0 && ++rec === keep) {
+          off = p;
+          break;
+        }
+        const nl = b.indexOf(NL, p);
+        if (nl < 0) break;
+        p = nl + 1;
+        lines++;
+      }
+    }
+    const back = b.length - off;
+    if (off <= 0 || this.start < back) throw new RangeError('RecordReader.unread: chunk is not the last one read');
+    this.start -= back;
+    this.recordsEmitted = chunk.firstRecord + keep;
+    this.linesEmitted = chunk.firstLine - 1 + lines;
+    this.pendingError = undefined; // found again when the records are read again
+    return { ...chunk, bytes: b.subarray(0, off), records: keep };
   }
 }

@@ -83,12 +83,32 @@ function contentEnd(bytes: Uint8Array, start: number, nl: number): number {
   return nl > start && bytes[nl - 1] === CR ? nl - 1 : nl;
 }
 
-function setId(bytes: Uint8Array, nameStart: number, nameEnd: number, out: ParsedRecords, i: number): void {
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Sets the read_id of record i (the name up to the first space/tab, without /1 or /2). Returns a problem with
+ * the name or undefined: read_ids go into Parquet strings, so control bytes and invalid UTF-8 are refused.
+ */
+function setId(bytes: Uint8Array, nameStart: number, nameEnd: number, out: ParsedRecords, i: number): string | undefined {
   let e = nameStart;
-  while (e < nameEnd && bytes[e] !== 0x20 && bytes[e] !== 0x09) e++;
+  let high = false;
+  for (; e < nameEnd; e++) {
+    const b = bytes[e]!;
+    if (b === 0x20 || b === 0x09) break;
+    if (b < 0x20 || b === 0x7f) return `control character ${shownByte(b)} in the read name at column ${e - nameStart + 2}`;
+    if (b >= 0x80) high = true;
+  }
+  if (high) {
+    try {
+      utf8.decode(bytes.subarray(nameStart, e));
+    } catch {
+      return 'read name is not valid UTF-8';
+    }
+  }
   if (e - nameStart >= 2 && bytes[e - 2] === 0x2f && (bytes[e - 1] === 0x31 || bytes[e - 1] === 0x32)) e -= 2;
   out.idStart[i] = nameStart;
   out.idEnd[i] = e;
+  return undefined;
 }
 
 /** Normalises sequence bytes in place; returns the index of the first invalid byte or -1. */
@@ -124,7 +144,8 @@ function parseFastq(bytes: Uint8Array, expected: number, ctx: ParseContext, out:
     if (bytes[pos] !== 0x40) {
       fail(r, 0, pos >= bytes.length ? 'missing record' : `header line must start with '@', found ${shownByte(bytes[pos]!)}`);
     }
-    setId(bytes, pos + 1, hEnd, out, r);
+    const badName = setId(bytes, pos + 1, hEnd, out, r);
+    if (badName) fail(r, 0, badName);
     if (out.idEnd[r] === pos + 1) fail(r, 0, 'empty read name');
     // sequence
     const s0 = h + 1;
@@ -155,21 +176,24 @@ function parseFastq(bytes: Uint8Array, expected: number, ctx: ParseContext, out:
         outOfRange |= (v - 33) | (126 - v);
       }
     } else {
+      // the raw byte must be printable ('~' at most) in either encoding
       for (let i = q0; i < qEnd; i++) {
         const v = bytes[i]! - shift;
-        outOfRange |= (v - 33) | (126 - v);
+        outOfRange |= (v - 33) | (126 - shift - v);
       }
     }
     if (outOfRange < 0) {
       for (let i = q0; i < qEnd; i++) {
         const v = bytes[i]! - shift;
-        if (v < 33 || v > 126) {
+        if (v < 33 || v > 126 - shift) {
           const b = bytes[i]!;
           fail(
             r,
             3,
             shift > 0
-              ? `quality character ${shownByte(b)} at position ${i - q0 + 1} is below the Phred+64 range (is the input Phred+33?)`
+              ? v < 33
+                ? `quality character ${shownByte(b)} at position ${i - q0 + 1} is below the Phred+64 range (is the input Phred+33?)`
+                : `invalid quality character ${shownByte(b)} at position ${i - q0 + 1} (Phred+64 expects '@'..'~')`
               : `invalid quality character ${shownByte(b)} at position ${i - q0 + 1} (Phred+33 expects '!'..'~')`,
           );
         }
@@ -194,7 +218,8 @@ function parseFasta(bytes: Uint8Array, expected: number, ctx: ParseContext, out:
       throw inputError(`fasta: ${ctx.label} record ${recNo} (line ${line}): header line must start with '>'`);
     }
     const h = lineEnd(bytes, pos);
-    setId(bytes, pos + 1, contentEnd(bytes, pos, h), out, r);
+    const badName = setId(bytes, pos + 1, contentEnd(bytes, pos, h), out, r);
+    if (badName) throw inputError(`fasta: ${ctx.label} record ${recNo} (line ${line}): ${badName}`);
     if (out.idEnd[r] === pos + 1) throw inputError(`fasta: ${ctx.label} record ${recNo} (line ${line}): empty read name`);
     line++;
     // Sequence lines are compacted in place right after the header.
@@ -243,7 +268,7 @@ export function detectPhredOffset(bytes: Uint8Array, records: number): 33 | 64 |
     for (let i = q0; i < qe; i++) {
       const b = bytes[i]!;
       if (b < min) min = b;
-      if (b > max) max = b;
+      if (b > max && b <= 126) max = b; // bytes above '~' are invalid in both encodings
     }
     pos = q + 1;
   }

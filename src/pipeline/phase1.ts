@@ -75,8 +75,20 @@ async function runOrdered<R>(
 ): Promise<void> {
   // The engine transfers a batch's byte buffers away; its metadata fields stay readable for consume().
   const pending: { promise: Promise<R>; batch: PrepBatch }[] = [];
+  const it = batches[Symbol.asyncIterator]();
   try {
-    for await (const batch of batches) {
+    for (;;) {
+      let next: IteratorResult<PrepBatch>;
+      try {
+        next = await it.next();
+      } catch (err) {
+        // Report the earliest problem in input order: a batch already handed out (e.g. a malformed record
+        // found by a worker) comes before whatever the reader found further on.
+        for (const p of pending) await p.promise;
+        throw err;
+      }
+      if (next.done) break;
+      const batch = next.value;
       const promise = run(batch);
       promise.catch(() => undefined); // awaited in order below
       pending.push({ promise, batch });
@@ -91,6 +103,7 @@ async function runOrdered<R>(
     }
   } finally {
     for (const p of pending) p.promise.catch(() => undefined);
+    await it.return?.();
   }
 }
 

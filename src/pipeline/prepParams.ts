@@ -40,11 +40,11 @@ export async function openInputSets(opts: Pick<PrepOptions, 'inputs' | 'inputs2'
   return { sets, layout };
 }
 
-async function sampleChunk(src: ByteSource, records: number): Promise<{ bytes: Uint8Array; records: number; format: SeqFormat }> {
+async function sampleChunk(src: ByteSource, records: number): Promise<{ bytes: Uint8Array; records: number; firstLine: number; format: SeqFormat }> {
   const reader = new RecordReader(src);
   const format = await reader.detect();
   const c = await reader.next(records);
-  return { bytes: c?.bytes ?? new Uint8Array(0), records: c?.records ?? 0, format };
+  return { bytes: c?.bytes ?? new Uint8Array(0), records: c?.records ?? 0, firstLine: c?.firstLine ?? 1, format };
 }
 
 export interface ResolvedParameters {
@@ -78,8 +78,8 @@ export async function resolveParameters(set: InputSet, opts: PrepOptions, layout
   const adapterInfo: Record<string, unknown> = {};
   // Parse the sample once (in place: these bytes come from a separate reader and are used only here) for
   // adapter detection and the median rule.
-  const parseSample = (bytes: Uint8Array, records: number, label: string) =>
-    parseRecords(bytes, records, { label, firstRecord: 0, firstLine: 1, format, qualShift }, allocParsed(records));
+  const parseSample = (bytes: Uint8Array, records: number, label: string, firstLine: number) =>
+    parseRecords(bytes, records, { label, firstRecord: 0, firstLine, format, qualShift }, allocParsed(records));
   type Parsed = ReturnType<typeof parseSample>;
   const readsOf = (bytes: Uint8Array, p: Parsed, step: number, first: number): Uint8Array[] => {
     const out: Uint8Array[] = [];
@@ -87,7 +87,7 @@ export async function resolveParameters(set: InputSet, opts: PrepOptions, layout
     return out;
   };
   const b1 = s1.bytes;
-  const pp1 = parseSample(b1, s1.records, set.r1.label);
+  const pp1 = parseSample(b1, s1.records, set.r1.label, s1.firstLine);
   const reads1 = readsOf(b1, pp1, layout === 'interleaved' ? 2 : 1, 0);
   let reads2: Uint8Array[] = [];
   let b2: Uint8Array | undefined;
@@ -95,7 +95,7 @@ export async function resolveParameters(set: InputSet, opts: PrepOptions, layout
   if (layout === 'interleaved') reads2 = readsOf(b1, pp1, 2, 1);
   else if (s2) {
     b2 = s2.bytes;
-    pp2 = parseSample(b2, s2.records, set.r2!.label);
+    pp2 = parseSample(b2, s2.records, set.r2!.label, s2.firstLine);
     reads2 = readsOf(b2, pp2, 1, 0);
   }
   if (qc.adapterTrim) {

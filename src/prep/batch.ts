@@ -38,8 +38,12 @@ function adapters(list: string[]): Uint8Array[] {
   return v;
 }
 
+/** A read name for an error message (one line, at most 100 characters). */
 function idOf(m: Mate): string {
-  return decoder.decode(m.bytes.subarray(m.parsed.idStart[m.index], m.parsed.idEnd[m.index]));
+  const s = m.parsed.idStart[m.index]!;
+  const e = m.parsed.idEnd[m.index]!;
+  const name = decoder.decode(m.bytes.subarray(s, Math.min(e, s + 100)));
+  return e - s > 100 ? `${name}...` : name;
 }
 
 function sameId(a: Mate, b: Mate): boolean {

@@ -30,8 +30,8 @@ export interface SetSummary {
 }
 
 /**
- * Reads one input set (or one record-aligned slice of it) as batches of `batchSize` fragments (mates checked
- * for equal counts). The batches depend only on where the set starts, so a slice that starts at a multiple of
+ * Reads one input set (or one record-aligned slice of it) as batches of `batchSize` fragments (fewer when a
+ * mate's chunk reaches the reader's byte cap: very long reads), mates checked for equal counts. The batches depend only on where the set starts, so a slice that starts at a multiple of
  * `batchSize` fragments yields exactly the batches a whole-file reader yields there.
  */
 export async function* readSetBatches(
@@ -52,7 +52,7 @@ export async function* readSetBatches(
   let index = base.batch;
   let fragmentBase = base.fragment;
   for (;;) {
-    const c1 = await rd1.next(perBatch);
+    let c1 = await rd1.next(perBatch, undefined, layout === 'interleaved' ? 2 : 1);
     if (!c1) {
       if (rd2) {
         const extra = await rd2.next(1);
@@ -69,17 +69,19 @@ export async function* readSetBatches(
         `${format}: ${set.r1.label} record ${base.records1 + c1.firstRecord + c1.records}: interleaved input has an odd number of records (the last read has no mate)`,
       );
     }
-    const fragments = layout === 'interleaved' ? c1.records / 2 : c1.records;
     let c2;
     if (rd2) {
       c2 = await rd2.next(c1.records);
       const got = c2?.records ?? 0;
+      // R2 stopped at the chunk byte cap (its reads are longer): the batch shrinks to what R2 could fit.
+      if (got > 0 && got < c1.records && !rd2.exhausted) c1 = rd1.unread(c1, got);
       if (got < c1.records) {
         throw inputError(
           `${format}: ${set.r2!.label} ends after ${base.records2 + rd2.recordsRead} records but ${set.r1.label} continues (record ${base.records1 + c1.firstRecord + got + 1}): mate files have different numbers of reads`,
         );
       }
     }
+    const fragments = layout === 'interleaved' ? c1.records / 2 : c1.records;
     const batch: PrepBatch = {
       index: index++,
       firstFragment: fragmentBase,

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RecordReader } from '../../src/io/recordReader.js';
+import { MAX_RECORD_BYTES, RecordReader } from '../../src/io/recordReader.js';
 import type { ByteSource } from '../../src/io/source.js';
 import { allocParsed, parseRecords } from '../../src/io/seqParser.js';
 import { makePairs } from '../helpers/fixtures.js';
@@ -86,4 +86,77 @@ test('empty and non-FASTQ inputs', async () => {
   await assert.rejects(readAll(memSource('\n\n', 10), 4), /empty file/);
   await assert.rejects(readAll(memSource('%PDF-1.4 garbage', 10), 4), /not FASTQ or FASTA/);
   await assert.rejects(readAll(memSource(new Uint8Array([0, 1, 2, 3]), 10), 4), /not FASTQ or FASTA.*byte 0x00/);
+});
+
+test('a chunk stops at the byte cap (at least one record; a multiple of the unit), and records stay whole', async () => {
+  const rd = new RecordReader(memSource(fx.r1, 13));
+  const sizes: number[] = [];
+  for (;;) {
+    const c = await rd.next(1000, 200);
+    if (!c) break;
+    sizes.push(c.records);
+  }
+  assert.equal(sizes.reduce((a, b) => a + b, 0), 57);
+  assert.ok(sizes.every((n) => n >= 1 && n <= 3), `records per 200-byte chunk: ${sizes.join(',')}`);
+  const rd2 = new RecordReader(memSource(fx.r1, 7));
+  let total = 0;
+  for (;;) {
+    const c = await rd2.next(1000, 1, 2);
+    if (!c) break;
+    assert.ok(c.records === 2 || total + c.records === 57, `pairs of records (got ${c.records})`);
+    total += c.records;
+  }
+  assert.equal(total, 57);
+});
+
+test('unread() gives back the tail of the last chunk with its record and line numbers', async () => {
+  for (const [text, format] of [[fx.r1, 'fastq'], [fx.r1.split('\n').filter((_, i) => i % 4 < 2).map((l) => l.replace(/^@/, '>')).join('\n'), 'fasta']] as const) {
+    const rd = new RecordReader(memSource(text, 64));
+    assert.equal(await rd.detect(), format);
+    const c = await rd.next(10);
+    assert.ok(c);
+    const kept = rd.unread(c, 4);
+    assert.equal(kept.records, 4);
+    const again = await rd.next(3);
+    assert.ok(again);
+    assert.equal(again.firstRecord, 4);
+    assert.equal(again.firstLine, format === 'fastq' ? 17 : 9);
+    const got = await readAll(memSource(text, 64), 10);
+    const dec = new TextDecoder();
+    const p = parseRecords(again.bytes, again.records, { label: 'x', firstRecord: 4, firstLine: again.firstLine, format, qualShift: 0 }, allocParsed(3));
+    assert.equal(dec.decode(again.bytes.subarray(p.idStart[0], p.idEnd[0])), got.ids[4]);
+  }
+});
+
+test('a truncated final record is reported after the whole records before it', async () => {
+  const text = fx.r1.split('\n').slice(0, 4 * 5 + 2).join('\n') + '\n';
+  const rd = new RecordReader(memSource(text, 9));
+  const c = await rd.next(100);
+  assert.equal(c?.records, 5);
+  await assert.rejects(rd.next(100), /record 6 \(line 21\): truncated record/);
+});
+
+test('leading blank lines are skipped and counted; compressed or binary formats are named', async () => {
+  const lines = fx.r1.split('\n');
+  lines[4 * 2 + 1] = 'ACGTX' + lines[4 * 2 + 1]!.slice(5);
+  await assert.rejects(readAll(memSource('\n\r\n' + lines.join('\n'), 5), 4), /record 3 \(line 12\): invalid character 'X'/);
+  assert.equal((await readAll(memSource('\n\n' + fx.r1, 5), 4)).ids.length, 57);
+  await assert.rejects(readAll(memSource(new Uint8Array([0x42, 0x5a, 0x68, 0x39, 0x31]), 2), 4), /looks like bzip2-compressed/);
+  await assert.rejects(readAll(memSource(new Uint8Array([0x28, 0xb5, 0x2f, 0xfd, 0, 0, 0, 0, 0]), 1), 4), /looks like zstd-compressed/);
+  await assert.rejects(readAll(memSource(new Uint8Array([0x1f, 0x8b, 8, 0]), 3), 4), /gzip data inside gzip/);
+});
+
+test('a record longer than MAX_RECORD_BYTES is refused without holding much more than it', async () => {
+  const mib = new Uint8Array(1 << 20).fill(0x41);
+  const src: ByteSource = {
+    uri: 'mem', label: 'huge.fq', size: 0, compression: 'none', rawBytesRead: () => 0,
+    chunks: async function* () {
+      yield new TextEncoder().encode('@r1\n');
+      for (let i = 0; i < (MAX_RECORD_BYTES >> 20) + 8; i++) {
+        await Promise.resolve();
+        yield mib;
+      }
+    },
+  };
+  await assert.rejects(new RecordReader(src).next(10), /huge\.fq: record 1 \(line 1\): a single record exceeds 256 MiB/);
 });
