@@ -31,6 +31,17 @@ function shown(b: number): string {
   return b >= 0x20 && b < 0x7f ? `'${String.fromCharCode(b)}'` : `byte 0x${b.toString(16).padStart(2, '0')}`;
 }
 
+/** True when line `line + 1` (0-based) of `tail[0, t)` is empty (the sequence line of the record starting at `line`). */
+function emptySequenceAt(tail: Uint8Array, t: number, line: number): boolean {
+  let p = 0;
+  for (let i = 0; i <= line; i++) {
+    const nl = tail.indexOf(NL, p);
+    if (nl < 0 || nl >= t) return false;
+    p = nl + 1;
+  }
+  return tail[p] === NL || (tail[p] === 0x0d && tail[p + 1] === NL);
+}
+
 /** Magic bytes of compressed or binary formats someone may pass by mistake, for a useful error. */
 const MAGICS: { bytes: number[]; what: string }[] = [
   { bytes: [0x1f, 0x8b], what: 'gzip data inside gzip (compressed twice?)' },
@@ -227,7 +238,12 @@ export class RecordReader {
       if (t > 0) {
         let tailLines = 1;
         for (let i = tail.indexOf(NL); i >= 0 && i < t; i = tail.indexOf(NL, i + 1)) tailLines++;
-        if (format === 'fastq' && tailLines % 4 !== 0) {
+        if (format === 'fastq' && tailLines % 4 === 3 && emptySequenceAt(tail, t, tailLines - 3)) {
+          // A zero-length read whose (empty) quality line is the unterminated end of the file: complete.
+          records += (tailLines + 1) / 4;
+          recEndLines += tailLines;
+          recEnd = this.end - this.start;
+        } else if (format === 'fastq' && tailLines % 4 !== 0) {
           const rec = this.recordsEmitted + records + Math.floor(tailLines / 4) + 1;
           const line = this.linesEmitted + recEndLines + tailLines - (tailLines % 4) + 1;
           const err = inputError(

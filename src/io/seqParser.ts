@@ -160,7 +160,8 @@ function parseFastq(bytes: Uint8Array, expected: number, ctx: ParseContext, out:
     if (bytes[p0] !== 0x2b) fail(r, 2, `missing '+' separator line (found ${shownByte(bytes[p0]!)})`);
     const p = lineEnd(bytes, p0);
     // quality
-    const q0 = p + 1;
+    // an empty read's empty quality line may be the unterminated end of the file
+    const q0 = p + 1 > bytes.length && sEnd === s0 ? bytes.length : p + 1;
     if (q0 > bytes.length) fail(r, 3, 'truncated record: quality line missing');
     const q = lineEnd(bytes, q0);
     const qEnd = contentEnd(bytes, q0, q);
