@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { MetavecError } from '../errors.js';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 
@@ -10,19 +11,58 @@ export function tempPathFor(finalPath: string): string {
   return join(dirname(finalPath), `.${basename(finalPath)}.${randomBytes(4).toString('hex')}.tmp`);
 }
 
-export async function commitTemp(tempPath: string, finalPath: string): Promise<void> {
-  const fh = await open(tempPath, 'r');
-  try {
-    await fh.sync();
-  } finally {
-    await fh.close();
+const FS_PROBLEMS: Record<string, string> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EFBIG: 'file too large for this filesystem or limit',
+  EROFS: 'read-only filesystem',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOTDIR: 'a parent is not a directory',
+  EISDIR: 'is a directory',
+  EIO: 'I/O error',
+};
+
+/**
+ * A failure to write an output as one clear line (`output: PATH: no space left on device (ENOSPC) ...`);
+ * errors from DuckDB/HDF5 carry the OS message in their text instead of an errno code.
+ */
+export function outputError(path: string, err: unknown): MetavecError {
+  if (err instanceof MetavecError) return err;
+  const e = err as NodeJS.ErrnoException;
+  let code = e.code && FS_PROBLEMS[e.code] ? e.code : undefined;
+  if (!code) {
+    const msg = String(e.message ?? err);
+    if (/no space left on device/i.test(msg)) code = 'ENOSPC';
+    else if (/disk quota exceeded/i.test(msg)) code = 'EDQUOT';
+    else if (/file too large/i.test(msg)) code = 'EFBIG';
+    else if (/read-only file ?system/i.test(msg)) code = 'EROFS';
+    else if (/permission denied/i.test(msg)) code = 'EACCES';
   }
-  await rename(tempPath, finalPath);
+  const what = code ? `${FS_PROBLEMS[code]} (${code})` : String(e.message ?? err).split('\n')[0]!;
+  const hint = code === 'ENOSPC' || code === 'EDQUOT' ? '; outputs under their final names are complete, the rest was removed: free space and re-run (prep resumes)' : '';
+  return new MetavecError('OUTPUT', `output: ${path}: ${what}${hint}`, { cause: err });
+}
+
+export async function commitTemp(tempPath: string, finalPath: string): Promise<void> {
+  try {
+    const fh = await open(tempPath, 'r');
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tempPath, finalPath);
+  } catch (err) {
+    throw outputError(finalPath, err);
+  }
 }
 
 /** Write a whole file atomically. */
 export async function writeFileAtomic(finalPath: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(finalPath), { recursive: true });
+  await mkdir(dirname(finalPath), { recursive: true }).catch((err: unknown) => {
+    throw outputError(dirname(finalPath), err);
+  });
   const tmp = tempPathFor(finalPath);
   try {
     const fh = await open(tmp, 'w');
@@ -35,7 +75,7 @@ export async function writeFileAtomic(finalPath: string, data: string | Uint8Arr
     await rename(tmp, finalPath);
   } catch (err) {
     await rm(tmp, { force: true });
-    throw err;
+    throw outputError(finalPath, err);
   }
 }
 
@@ -44,7 +84,9 @@ export async function writeFileAtomic(finalPath: string, data: string | Uint8Arr
  * commit it under finalPath. On failure the temporary file is removed and the error rethrown.
  */
 export async function produceAtomic<T>(finalPath: string, produce: (tmpPath: string) => Promise<T>): Promise<T> {
-  await mkdir(dirname(finalPath), { recursive: true });
+  await mkdir(dirname(finalPath), { recursive: true }).catch((err: unknown) => {
+    throw outputError(dirname(finalPath), err);
+  });
   const tmp = tempPathFor(finalPath);
   try {
     const out = await produce(tmp);
@@ -52,6 +94,6 @@ export async function produceAtomic<T>(finalPath: string, produce: (tmpPath: str
     return out;
   } catch (err) {
     await rm(tmp, { force: true });
-    throw err;
+    throw outputError(finalPath, err);
   }
 }

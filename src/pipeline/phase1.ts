@@ -10,6 +10,7 @@ import type { BatchParams, PrepBatch } from '../prep/params.js';
 import { readBatches, type SetSummary } from '../prep/readBatches.js';
 import { inputInfo, openInputSets, resolveParameters, sketchBytesFor, spectrumParams } from './prepParams.js';
 import { PrepSink, writePrepManifest } from './prepSink.js';
+import { PrepJournal, runKey, skipBatches } from './prepResume.js';
 import type { ProgressSink } from './progress.js';
 import type { SketchParams } from '../sketch/minimizers.js';
 
@@ -61,6 +62,8 @@ export interface PrepSummary {
   resumed: boolean;
   /** Shards an interrupted earlier run had already stored (S3), identical, and that were not written again. */
   reusedShards: number;
+  /** When resumed: fragments whose work a checkpoint saved, and whether pass 1 of correction was reused. */
+  resumedFrom?: { fragments: number; shards: number; spectrum: boolean };
 }
 
 /**
@@ -117,7 +120,7 @@ async function buildSpectrum(
   const sketch = LevelSketch.allocate(sketchBytes, true);
   const sub = new Map<number, number>();
   let kmers = 0;
-  const engine = new LocalSpectrumEngine(opts.threads);
+  const engine = new LocalSpectrumEngine(opts.threads, { onRetry: (m) => opts.progress.log(m) });
   try {
     await runOrdered(
       batches,
@@ -136,6 +139,13 @@ async function buildSpectrum(
   return spectrumParams(opts, sub, kmers, sketch.cells);
 }
 
+/** The resume journal of a local run: keyed by the inputs and every option that changes the output. */
+async function openJournal(opts: PrepOptions, dim: number): ReturnType<typeof PrepJournal.open> {
+  const { progress: _p, threads: _t, output: _o, ...rest } = opts;
+  const key = await runKey([...opts.inputs, ...opts.inputs2], rest);
+  return PrepJournal.open(opts.output, key, dim, (m) => opts.progress.log(m));
+}
+
 /** Phase 1: FASTQ/FASTA -> QC -> dedup -> embedding -> Parquet shards + manifest (written last). */
 export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
   if (opts.slurm) {
@@ -150,6 +160,17 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
   const params: BatchParams = { qc: resolved.qc, kmer: opts.kmer, normalisation: opts.normalisation, embed: embedding.spec, writeFastq: opts.writeFastq };
   if (opts.minimizers) params.minimizers = opts.minimizers;
 
+  // Resume journal (docs/reliability.md); not with --write-fastq (a gzip stream cannot be resumed).
+  // Local output directories only (an S3 output reuses identical stored shards itself, io/store.ts).
+  const remote = /^[a-z][a-z0-9+.-]*:\/\//i.test(opts.output);
+  const { journal, restored } = opts.writeFastq || remote ? { journal: undefined, restored: undefined } : await openJournal(opts, embedding.info.dim);
+  if (restored?.sink || restored?.spectrum) {
+    const rs = restored.sink;
+    opts.progress.log(
+      `resume: ${rs ? `${rs.shards.length} shard(s) verified (sha256) and reused, continuing at fragment ${rs.nextFragment}` : 'no shard yet'}${restored.spectrum ? '; correction pass 1 reused' : ''}`,
+    );
+  }
+
   const sink = await PrepSink.open({
     output: opts.output,
     layout,
@@ -161,6 +182,8 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
     writeFastq: opts.writeFastq,
     threads: opts.threads,
     ...(opts.minimizers ? { minimizers: opts.minimizers } : {}),
+    ...(journal ? { journal } : {}),
+    ...(restored?.sink ? { restore: restored.sink } : {}),
   });
   let correctionInfo: Record<string, unknown> = { enabled: false };
   const totalBytes = sets.reduce((a, s) => a + s.r1.size + (s.r2?.size ?? 0), 0);
@@ -169,6 +192,7 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
 
   const batchesOf = (onSet: (setIndex: number, s: SetSummary) => void) =>
     readBatches(sets, layout, resolved.format, resolved.qualShift, opts.batchSize, onSet);
+  const resumeAt = restored?.sink?.nextFragment ?? 0;
   const progressTick = (fragments: number) =>
     opts.progress.update({ fragments, bytes: sets.reduce((a, st) => a + st.r1.rawBytesRead() + (st.r2?.rawBytesRead() ?? 0), 0) - rawBase, totalBytes });
   let rawBase = 0;
@@ -176,7 +200,12 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
   // Pass 1 of error correction: the k-mer spectrum of all reads.
   if (opts.correct) {
     opts.progress.phase('correct: k-mer spectrum');
-    const spectrum = await buildSpectrum(opts, batchesOf(() => undefined), progressTick, sketchBytesFor(sets, opts.correctMemBytes));
+    let spectrum = restored?.spectrum;
+    if (!spectrum) {
+      const built = await buildSpectrum(opts, batchesOf(() => undefined), progressTick, sketchBytesFor(sets, opts.correctMemBytes));
+      await journal?.saveSpectrum(built.params?.cells ?? new Uint8Array(0), built.info, built.params);
+      spectrum = built;
+    }
     rawBase = sets.reduce((a, st) => a + st.r1.rawBytesRead() + (st.r2?.rawBytesRead() ?? 0), 0);
     correctionInfo = spectrum.info;
     if (spectrum.params) params.correction = spectrum.params;
@@ -184,14 +213,14 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
   }
 
   opts.progress.phase('prep');
-  const engine = new LocalPrepEngine(opts.threads);
+  const engine = new LocalPrepEngine(opts.threads, { onRetry: (m) => opts.progress.log(m) });
   try {
     await runOrdered(
-      batchesOf((i, s) => inputsInfo.push(...inputInfo(sets[i]!, resolved.format, s))),
+      skipBatches(batchesOf((i, s) => inputsInfo.push(...inputInfo(sets[i]!, resolved.format, s))), resumeAt),
       (batch) => engine.run(batch, params),
       engine.queueDepth,
       async (r, batch) => {
-        await sink.add(r, batch.firstFragment);
+        await sink.add(r, batch.firstFragment, batch.firstFragment + batch.fragments);
         fragmentBase = batch.firstFragment + batch.fragments;
         progressTick(fragmentBase);
       },
@@ -226,6 +255,7 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
     ...(opts.minimizers ? { minimizers: opts.minimizers } : {}),
     embedding: embedding.info,
   });
+  await journal?.remove();
   return {
     output: opts.output,
     manifest: manifestPath,
@@ -235,7 +265,8 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
     shards: sink.shards.length,
     seconds: (performance.now() - t0) / 1000,
     counts,
-    resumed: sink.reusedShards > 0,
+    resumed: sink.reusedShards > 0 || restored !== undefined,
     reusedShards: sink.reusedShards,
+    ...(restored ? { resumedFrom: { fragments: resumeAt, shards: restored.sink?.shards.length ?? 0, spectrum: restored.spectrum !== undefined } } : {}),
   };
 }

@@ -1,3 +1,4 @@
+import { redactUri } from '../io/redact.js';
 import { trustThresholds } from '../correct/correct.js';
 import { estimateSpectrum, LevelSketch } from '../correct/sketch.js';
 import { inputError, usageError } from '../errors.js';
@@ -193,7 +194,7 @@ export function spectrumParams(
 
 /** The manifest's `inputs` entries of one input set. */
 export function inputInfo(set: InputSet, format: SeqFormat, s: SetSummary): PrepManifest['inputs'] {
-  const info: PrepManifest['inputs'] = [{ uri: set.r1.uri, bytes: set.r1.size, format, compression: set.r1.compression, mate: 1, records: s.records1 }];
-  if (set.r2) info.push({ uri: set.r2.uri, bytes: set.r2.size, format, compression: set.r2.compression, mate: 2, records: s.records2 });
+  const info: PrepManifest['inputs'] = [{ uri: redactUri(set.r1.uri), bytes: set.r1.size, format, compression: set.r1.compression, mate: 1, records: s.records1 }];
+  if (set.r2) info.push({ uri: redactUri(set.r2.uri), bytes: set.r2.size, format, compression: set.r2.compression, mate: 2, records: s.records2 });
   return info;
 }

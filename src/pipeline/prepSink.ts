@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { DuplicateFilter } from '../dedup/bloom.js';
 import { kmerTable, type Normalisation } from '../embed/kmerProfile.js';
 import type { EmbeddingInfo } from '../embed/types.js';
-import { commitTemp, tempPathFor } from '../io/atomic.js';
+import { commitTemp, outputError, tempPathFor } from '../io/atomic.js';
+import type { MetavecError } from '../errors.js';
 import { joinLocation } from '../io/location.js';
 import { openOutputStore, type OutputStore } from '../io/store.js';
 import { PREP_SCHEMA, type ManifestShard, type PrepManifest } from '../io/manifest.js';
@@ -17,6 +18,7 @@ import type { QcParams } from '../qc/params.js';
 import { ATTRS_PER_FRAGMENT, COUNTER_NAMES, type PrepBatch, type PrepBatchResult } from '../prep/params.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import { SKETCH_HASH, type SketchParams } from '../sketch/minimizers.js';
+import type { PrepJournal, Restored, SinkSnapshot, SpillRows } from './prepResume.js';
 
 /**
  * The sink side of Phase 1, shared by every engine: batch results arrive in input order; exact duplicates are
@@ -40,6 +42,8 @@ class ShardBuffer {
   minimizers: Uint32Array;
   minimizerLen = 0;
   readonly minimizerOffsets: Int32Array | undefined;
+  /** dedup fingerprints of the rows (for the resume journal: the Bloom filter is re-derived from them) */
+  readonly hashes: Uint32Array;
   constructor(
     readonly capacity: number,
     readonly dim: number,
@@ -53,6 +57,7 @@ class ShardBuffer {
     this.lengths = new Int32Array(capacity * 2);
     this.attrs = new Float32Array(capacity * ATTRS_PER_FRAGMENT);
     this.embedding = new Float32Array(capacity * dim);
+    this.hashes = new Uint32Array(capacity * 2);
   }
   add(r: PrepBatchResult, k: number, fragment: number): void {
     const row = this.rows++;
@@ -84,6 +89,46 @@ class ShardBuffer {
       this.minimizerLen += b - a;
       this.minimizerOffsets[row + 1] = this.minimizerLen;
     }
+    this.hashes[2 * row] = r.hashes[2 * k]!;
+    this.hashes[2 * row + 1] = r.hashes[2 * k + 1]!;
+  }
+  /** The rows as a self-contained copy (a resume checkpoint). */
+  snapshot(): SpillRows {
+    const n = this.rows;
+    return {
+      rows: n,
+      idLen: this.idLen,
+      fragment: this.fragment.slice(0, n),
+      idBytes: this.idBytes.slice(0, this.idLen),
+      idOffsets: this.idOffsets.slice(0, n + 1),
+      lengths: this.lengths.slice(0, 2 * n),
+      attrs: this.attrs.slice(0, ATTRS_PER_FRAGMENT * n),
+      embedding: this.embedding.slice(0, this.dim * n),
+      hashes: this.hashes.slice(0, 2 * n),
+      ...(this.minimizerOffsets
+        ? { minimizerLen: this.minimizerLen, minimizerOffsets: this.minimizerOffsets.slice(0, n + 1), minimizers: this.minimizers.slice(0, 2 * this.minimizerLen) }
+        : {}),
+    };
+  }
+  /** Refills from a checkpoint's rows. */
+  restore(s: SpillRows): void {
+    this.rows = s.rows;
+    this.idLen = s.idLen;
+    if (this.idBytes.length < s.idLen) this.idBytes = new Uint8Array(s.idLen);
+    this.fragment.set(s.fragment);
+    this.idBytes.set(s.idBytes);
+    this.idOffsets.set(s.idOffsets);
+    this.lengths.set(s.lengths);
+    this.attrs.set(s.attrs);
+    this.embedding.set(s.embedding);
+    this.hashes.set(s.hashes);
+    if (this.minimizerOffsets) {
+      if (!s.minimizers || !s.minimizerOffsets) throw new Error('resume: the checkpoint has no minimizer sketch');
+      this.minimizerLen = s.minimizerLen ?? 0;
+      if (this.minimizers.length < s.minimizers.length) this.minimizers = new Uint32Array(s.minimizers.length);
+      this.minimizers.set(s.minimizers);
+      this.minimizerOffsets.set(s.minimizerOffsets);
+    }
   }
   reset(): void {
     this.rows = 0;
@@ -96,22 +141,50 @@ interface GzipSink {
   tmp: string;
   gz: ReturnType<typeof createGzip>;
   file: WriteStream;
+  /** a write failure (disk full, ...), reported by the next write or end() */
+  error?: MetavecError;
+}
+
+/** Resolves when the gzip stream drains, or when the file closes after a failure (listeners removed either way). */
+function drainedOrClosed(sink: GzipSink): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      sink.gz.off('drain', done);
+      sink.file.off('close', done);
+      resolve();
+    };
+    sink.gz.on('drain', done);
+    sink.file.on('close', done);
+  });
+}
+
+function failed(sink: GzipSink): void {
+  if (sink.error) throw sink.error;
 }
 
 function gzipSink(path: string): GzipSink {
   const tmp = tempPathFor(path);
   const gz = createGzip({ level: 4 });
   const file = createWriteStream(tmp);
+  const sink: GzipSink = { tmp, gz, file };
+  const fail = (err: unknown): void => {
+    sink.error ??= outputError(path, err);
+    gz.unpipe(file);
+    gz.destroy();
+    file.destroy();
+  };
+  file.on('error', fail);
+  gz.on('error', fail);
   gz.pipe(file);
-  return { tmp, gz, file };
+  return sink;
 }
 
 /** Removes a previous run's manifest and shards (the manifest first: the directory never looks complete). */
-export async function clearPreviousOutput(dir: string): Promise<void> {
+export async function clearPreviousOutput(dir: string, keep: Set<string> = new Set()): Promise<void> {
   await rm(join(dir, 'manifest.json'), { force: true });
   const shardDir = join(dir, 'shards');
   try {
-    for (const f of await readdir(shardDir)) if (/^part-\d+\.parquet$/.test(f) || f.endsWith('.tmp')) await rm(join(shardDir, f), { force: true });
+    for (const f of await readdir(shardDir)) if ((/^part-\d+\.parquet$/.test(f) && !keep.has(f)) || f.endsWith('.tmp')) await rm(join(shardDir, f), { force: true });
   } catch {
     // no shards yet
   }
@@ -131,6 +204,10 @@ export interface SinkConfig {
   threads: number;
   /** store each fragment's minimizer sketch (shard column `minimizers`) */
   minimizers?: SketchParams;
+  /** Resume journal (local engine; docs/reliability.md): checkpoints at the end of each batch that committed a shard. */
+  journal?: PrepJournal;
+  /** State restored from a previous run's checkpoint. */
+  restore?: NonNullable<Restored['sink']>;
 }
 
 export class PrepSink {
@@ -145,6 +222,8 @@ export class PrepSink {
   private writing: Promise<void> | undefined;
   private readonly fq: { r1: GzipSink; r2: GzipSink | undefined } | undefined;
   readonly outputs: Record<string, string> = {};
+  /** fingerprints of shards flushed since the last checkpoint */
+  private pendingHashes: { path: string; hashes: Uint32Array }[] = [];
 
   private failed = false;
 
@@ -158,6 +237,18 @@ export class PrepSink {
     this.dim = cfg.dim ?? kmerTable(cfg.kmer).dim;
     this.dedupFilter = cfg.dedup ? new DuplicateFilter(cfg.dedupMemBytes) : undefined;
     this.buffer = new ShardBuffer(cfg.rowsPerShard, this.dim, cfg.minimizers !== undefined);
+    const rs = cfg.restore;
+    if (rs) {
+      this.counters.set(rs.counters);
+      this.stats.set(rs.stats);
+      this.shards.push(...rs.shards);
+      this.duplicates = rs.duplicates;
+      this.fragmentsOut = rs.fragmentsOut;
+      // The Bloom filter after a prefix = the bits of its kept fragments (a duplicate sets none): re-mark them.
+      const f = this.dedupFilter;
+      if (f) for (const h of [...rs.hashes, rs.spill.hashes]) for (let i = 0; i < h.length; i += 2) f.testAndSet(h[i]!, h[i + 1]!);
+      this.buffer.restore(rs.spill);
+    }
     this.fq = fqPaths ? { r1: gzipSink(fqPaths.r1), r2: fqPaths.r2 !== undefined ? gzipSink(fqPaths.r2) : undefined } : undefined;
   }
 
@@ -183,8 +274,11 @@ export class PrepSink {
         // removed before the new manifest is written (writePrepManifest).
         await store.remove('manifest.json');
       } else {
-        await mkdir(join(cfg.output, 'shards'), { recursive: true });
-        await clearPreviousOutput(cfg.output);
+        await mkdir(join(cfg.output, 'shards'), { recursive: true }).catch((err: unknown) => {
+          throw outputError(join(cfg.output, 'shards'), err);
+        });
+        if (cfg.restore) await clearPreviousOutput(cfg.output, new Set(cfg.restore.shards.map((x) => x.path.replace(/^shards\//, ''))));
+        else await clearPreviousOutput(cfg.output);
       }
       const fqPaths = cfg.writeFastq
         ? {
@@ -209,6 +303,7 @@ export class PrepSink {
     const entry: ManifestShard = { path: rel, rows: buffer.rows, bytes: 0, sha256: '' };
     this.shards.push(entry);
     const staged = await this.store.stagingPath(rel);
+    if (this.cfg.journal) this.pendingHashes.push({ path: rel, hashes: buffer.hashes.slice(0, 2 * buffer.rows) });
     this.writing = this.writer
       .write(staged, {
         rows: buffer.rows,
@@ -243,12 +338,17 @@ export class PrepSink {
         runStart = -1;
       }
     }
+    failed(sink);
     const ok = sink.gz.write(Buffer.concat(parts));
-    if (!ok) await once(sink.gz, 'drain');
+    if (!ok && !sink.error) await drainedOrClosed(sink);
+    failed(sink);
   }
 
-  /** Adds a batch result whose first fragment has run-wide index `batchStart`; results must come in input order. */
-  async add(r: PrepBatchResult, batchStart: number): Promise<void> {
+  /**
+   * Adds a batch result whose first fragment has run-wide index `batchStart`; results must come in input order.
+   * With a journal, `batchEnd` (the fragment after the batch) marks a point where the run can resume.
+   */
+  async add(r: PrepBatchResult, batchStart: number, batchEnd?: number): Promise<void> {
     for (let i = 0; i < this.counters.length; i++) this.counters[i]! += r.counters[i]!;
     mergeStats(this.stats, r.stats);
     const keep = new Uint8Array(r.kept);
@@ -267,6 +367,23 @@ export class PrepSink {
       await this.writeFq(this.fq.r1, r.fastq1, r.fastqOffsets1, keep, r.kept);
       await this.writeFq(this.fq.r2, r.fastq2, r.fastqOffsets2, keep, r.kept);
     }
+    const journal = this.cfg.journal;
+    if (journal && batchEnd !== undefined && this.pendingHashes.length > 0) {
+      // Everything up to batchEnd as of now (copies); persisted once the shard write(s) have committed.
+      const snap: SinkSnapshot = {
+        nextFragment: batchEnd,
+        counters: this.counters.slice(),
+        stats: this.stats.slice(),
+        duplicates: this.duplicates,
+        fragmentsOut: this.fragmentsOut,
+        shards: this.shards.map((s) => s), // entries are completed in place when their write finishes
+        newShardHashes: this.pendingHashes,
+        spill: this.buffer.snapshot(),
+      };
+      this.pendingHashes = [];
+      this.writing = (this.writing ?? Promise.resolve()).then(() => journal.commit({ ...snap, shards: snap.shards.map((s) => ({ ...s })) }));
+      this.writing.catch(() => undefined);
+    }
   }
 
   /** Writes the last shard and ends the FASTQ streams (call once, after the last add). */
@@ -276,8 +393,11 @@ export class PrepSink {
     if (this.fq) {
       for (const sink of [this.fq.r1, this.fq.r2]) {
         if (!sink) continue;
-        sink.gz.end();
-        await once(sink.file, 'close');
+        if (!sink.error) {
+          sink.gz.end();
+          await once(sink.file, 'close');
+        }
+        failed(sink);
       }
     }
   }

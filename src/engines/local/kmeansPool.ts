@@ -6,6 +6,7 @@
  */
 import { Piscina } from 'piscina';
 import { MetavecError } from '../../errors.js';
+import { WORKER_ATTEMPTS } from './retry.js';
 import { BlockExecutor, checkShape, placeMatrix, type RowShare } from '../../cluster/blockExecutor.js';
 import type { BlockOp } from '../../cluster/blockOps.js';
 import type { IndependentKMeansJob, IndependentKMeansResult, KMeansExecutor } from '../../cluster/types.js';
@@ -19,6 +20,23 @@ let nextDataId = 1;
 
 /** Tasks per thread and operation (load balancing; has no effect on results). */
 const TASKS_PER_THREAD = 4;
+
+/**
+ * Retries a task whose worker thread failed (WORKER_ATTEMPTS in all), then fails with one clear error. Safe:
+ * a block task rewrites the same partial slots and label ranges from the same inputs.
+ */
+async function retryTask<T>(what: string, run: () => Promise<T>): Promise<T> {
+  let last: unknown;
+  for (let i = 0; i < WORKER_ATTEMPTS; i++) {
+    try {
+      return await run();
+    } catch (err) {
+      if (err instanceof MetavecError && err.code !== 'INTERNAL') throw err;
+      last = err;
+    }
+  }
+  throw new MetavecError('INTERNAL', `${what}: the worker thread failed ${WORKER_ATTEMPTS} times; last error: ${String((last as Error)?.message ?? last).split('\n')[0]}`, { cause: last });
+}
 
 class LocalKMeansExecutor extends BlockExecutor {
   private readonly id = nextId++;
@@ -64,7 +82,7 @@ class LocalKMeansExecutor extends BlockExecutor {
     for (let b0 = 0, t = 0; b0 < this.nBlocks; b0 += per, t++) {
       const slot = stride >= 0 ? this.slotsStart + t * stride : -1;
       const task: KMeansTask = { id: this.id, buffers, op, b0, b1: Math.min(this.nBlocks, b0 + per), slot };
-      jobs.push(this.pool.run(task) as Promise<Int32Array | null>);
+      jobs.push(retryTask(`k-means ${op.op} blocks ${task.b0}..${task.b1}`, () => this.pool.run(task) as Promise<Int32Array | null>));
     }
     const out = await Promise.all(jobs);
     return out.filter((p): p is Int32Array => p !== null);
@@ -87,7 +105,7 @@ class LocalKMeansExecutor extends BlockExecutor {
         kind: 'kmeans', dataId: e.id, data: e.shared.buffer as SharedArrayBuffer, byteOffset: e.shared.byteOffset,
         n: j.n, d: j.d, opts: j.opts, labels: j.labels,
       };
-      return this.pool.run(task) as Promise<IndependentKMeansResult>;
+      return retryTask(`k-means run (k=${j.opts.k})`, () => this.pool.run(task) as Promise<IndependentKMeansResult>);
     }));
   }
 

@@ -1,5 +1,5 @@
 import { Piscina } from 'piscina';
-import { MetavecError, type ErrorCode } from '../../errors.js';
+import { describeBatch, runWithRetry, transferableCopy } from './retry.js';
 import type { BatchParams, PrepBatch, PrepBatchResult } from '../../prep/params.js';
 import type { WorkerReply } from './prepWorker.js';
 
@@ -11,9 +11,16 @@ import type { WorkerReply } from './prepWorker.js';
 export class LocalPrepEngine {
   private readonly pool: Piscina;
 
-  constructor(readonly threads: number) {
+  /**
+   * `workerUrl` replaces the worker module (tests inject faults with it); `onRetry` hears about a batch that
+   * is retried after its worker thread failed.
+   */
+  constructor(
+    readonly threads: number,
+    private readonly opts: { workerUrl?: string; onRetry?: (msg: string) => void } = {},
+  ) {
     this.pool = new Piscina({
-      filename: new URL('./prepWorker.js', import.meta.url).href,
+      filename: opts.workerUrl ?? new URL('./prepWorker.js', import.meta.url).href,
       minThreads: threads,
       maxThreads: threads,
       idleTimeout: 60_000,
@@ -25,12 +32,15 @@ export class LocalPrepEngine {
     return this.threads * 2 + 1;
   }
 
-  async run(batch: PrepBatch, params: BatchParams): Promise<PrepBatchResult> {
-    const transfer: ArrayBuffer[] = [batch.r1.bytes.buffer as ArrayBuffer];
-    if (batch.r2) transfer.push(batch.r2.bytes.buffer as ArrayBuffer);
-    const reply = (await this.pool.run({ batch, params }, { transferList: transfer })) as WorkerReply;
-    if (!reply.ok) throw new MetavecError(reply.code as ErrorCode, reply.message);
-    return reply.result;
+  run(batch: PrepBatch, params: BatchParams): Promise<PrepBatchResult> {
+    return runWithRetry(
+      describeBatch(batch),
+      () => {
+        const { batch: copy, transfer } = transferableCopy(batch);
+        return this.pool.run({ batch: copy, params }, { transferList: transfer }) as Promise<WorkerReply>;
+      },
+      this.opts.onRetry,
+    );
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,5 @@
 import { Piscina } from 'piscina';
-import { MetavecError, type ErrorCode } from '../../errors.js';
+import { describeBatch, runWithRetry, transferableCopy } from './retry.js';
 import type { PrepBatch, SpectrumBatchResult } from '../../prep/params.js';
 import type { SpectrumReply } from './spectrumWorker.js';
 
@@ -7,20 +7,27 @@ import type { SpectrumReply } from './spectrumWorker.js';
 export class LocalSpectrumEngine {
   private readonly pool: Piscina;
 
-  constructor(readonly threads: number) {
-    this.pool = new Piscina({ filename: new URL('./spectrumWorker.js', import.meta.url).href, minThreads: threads, maxThreads: threads });
+  constructor(
+    readonly threads: number,
+    private readonly opts: { workerUrl?: string; onRetry?: (msg: string) => void } = {},
+  ) {
+    this.pool = new Piscina({ filename: opts.workerUrl ?? new URL('./spectrumWorker.js', import.meta.url).href, minThreads: threads, maxThreads: threads });
   }
 
   get queueDepth(): number {
     return this.threads * 2 + 1;
   }
 
-  async run(batch: PrepBatch, k: number, cells: Uint8Array): Promise<SpectrumBatchResult> {
-    const transfer: ArrayBuffer[] = [batch.r1.bytes.buffer as ArrayBuffer];
-    if (batch.r2) transfer.push(batch.r2.bytes.buffer as ArrayBuffer);
-    const reply = (await this.pool.run({ batch, k, cells }, { transferList: transfer })) as SpectrumReply;
-    if (!reply.ok) throw new MetavecError(reply.code as ErrorCode, reply.message);
-    return reply.result;
+  /** Retried like LocalPrepEngine.run: the sketch update is an atomic max, so a repeated batch changes nothing. */
+  run(batch: PrepBatch, k: number, cells: Uint8Array): Promise<SpectrumBatchResult> {
+    return runWithRetry(
+      describeBatch(batch),
+      () => {
+        const { batch: copy, transfer } = transferableCopy(batch);
+        return this.pool.run({ batch: copy, k, cells }, { transferList: transfer }) as Promise<SpectrumReply>;
+      },
+      this.opts.onRetry,
+    );
   }
 
   async close(): Promise<void> {
