@@ -60,6 +60,17 @@ test(`a batch whose worker fails ${WORKER_ATTEMPTS} times fails the run with one
   });
 });
 
+test('a batch that keeps failing while others are in flight on 2 threads: the same one clear error, no stray pool error', async () => {
+  process.env.METAVEC_FAULT_MODE = 'throw-always';
+  const engine = new LocalPrepEngine(2, { workerUrl: faulty });
+  await assert.rejects(runAll(engine), (err: Error) => {
+    assert.match(err.message, /^batch \d+ \(r1\.fq records \d+\.\.\d+\): the worker thread failed 3 times; last error: worker thread died: injected fault in batch \d+$/);
+    return true;
+  });
+  // replies still arriving from the destroyed pool must not surface as an uncaught 'error'
+  await new Promise((r) => setTimeout(r, 500));
+});
+
 test('malformed input found by a worker is not retried', async () => {
   delete process.env.METAVEC_FAULT_MODE;
   const bad = tmp.file('bad.fq', fx.r1.replace('+\n', 'X\n'));

@@ -6,7 +6,7 @@
  */
 import { Piscina } from 'piscina';
 import { MetavecError } from '../../errors.js';
-import { WORKER_ATTEMPTS } from './retry.js';
+import { ignoreStrayPoolErrors, WORKER_ATTEMPTS } from './retry.js';
 import { BlockExecutor, checkShape, placeMatrix, type RowShare } from '../../cluster/blockExecutor.js';
 import type { BlockOp } from '../../cluster/blockOps.js';
 import type { IndependentKMeansJob, IndependentKMeansResult, KMeansExecutor } from '../../cluster/types.js';
@@ -134,12 +134,14 @@ export async function createLocalKMeansExecutor(
     x = new Float32Array(new SharedArrayBuffer(4 * n * d));
     x.set(data);
   }
-  const pool = new Piscina({
-    filename: new URL('./kmeansWorker.js', import.meta.url).href,
-    minThreads: threads,
-    maxThreads: threads,
-    idleTimeout: 60_000,
-  });
+  const pool = ignoreStrayPoolErrors(
+    new Piscina({
+      filename: new URL('./kmeansWorker.js', import.meta.url).href,
+      minThreads: threads,
+      maxThreads: threads,
+      idleTimeout: 60_000,
+    }),
+  );
   const exec = new LocalKMeansExecutor(x, n, d, pool, threads, placed.memory, share);
   // Row norms, column statistics and the non-finite check, once (cached by prepare()); with a share (MPI
   // ranks) prepare() is collective, so the caller runs it on every rank.

@@ -1,6 +1,18 @@
 import { MetavecError, type ErrorCode } from '../../errors.js';
 import type { PrepBatch } from '../../prep/params.js';
 
+/**
+ * piscina emits 'error' on the pool for what no task is waiting for: an uncaught error in an idle worker, or a
+ * reply that arrives after its task was settled (a worker answering while the pool is destroyed because
+ * another batch failed: "Unexpected message from Worker"). Without a listener Node turns that event into an
+ * uncaught exception and the run ends with a stack trace instead of its one-line error. Task failures reach
+ * their task's promise (and the retry logic) anyway, so these events carry nothing to report.
+ */
+export function ignoreStrayPoolErrors<P extends { on(event: 'error', listener: (err: unknown) => void): unknown }>(pool: P): P {
+  pool.on('error', () => undefined);
+  return pool;
+}
+
 /** Attempts per batch before a failing worker thread fails the run. */
 export const WORKER_ATTEMPTS = 3;
 
