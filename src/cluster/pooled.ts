@@ -12,20 +12,27 @@ import { chooseWeightedK, nearestCentroid, weightedKMeans, type WeightedKChoice 
  * k-means (weight = fragments), K given or chosen by the inertia elbow; smaller groups and singletons then go to the
  * nearest centre with their own pooled features.
  */
-export interface PooledParams {
-  minGroup: number;
-  coverageWeight: number;
+/** How K is given or searched, and the k-means runs behind it (shared with the Phase 2 options). */
+export interface KSearch {
   k: number | 'auto';
   kMin: number;
   kMax: number;
   seed: number;
   nInit: number;
   maxIter: number;
+}
+
+export interface PooledParams extends KSearch {
+  minGroup: number;
+  coverageWeight: number;
   /** K auto: stop when one more cluster lowers the weighted inertia by less than this fraction */
   minGain: number;
   /** K auto: stop when the weighted inertia is within this multiple of the sampling-noise inertia */
   noiseFactor: number;
 }
+
+/** The method's own tuning (PooledParams without the K search). */
+export type PooledTuning = Omit<PooledParams, keyof KSearch>;
 
 /** Feature distance of a two-fold coverage difference at --coverage-weight 1. */
 export const COVERAGE_UNIT = 0.15 / Math.LN2;

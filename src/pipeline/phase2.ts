@@ -14,6 +14,7 @@ import type { Normalisation } from '../embed/kmerProfile.js';
 import { loadReference, nameClusters, type ClusterName, type Reference } from '../cluster/references.js';
 import type { WeightedKChoice } from '../cluster/weightedKMeans.js';
 import { runPooledMethod, type PooledMethodOptions } from './phase2Pooled.js';
+import type { KSearch } from '../cluster/pooled.js';
 import { evaluateLabels, loadTruth, type EvalReport } from '../evaluate/index.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import type { ProgressSink } from './progress.js';
@@ -27,7 +28,7 @@ export interface ClusterOptions {
   output: string;
   method: 'kmeans' | 'graph' | 'lsh';
   /** graph / lsh method parameters (docs/graph.md) */
-  pooled?: Omit<PooledMethodOptions, 'method' | 'k' | 'kMin' | 'kMax' | 'seed' | 'nInit' | 'maxIter'>;
+  pooled?: Omit<PooledMethodOptions, 'method' | keyof KSearch>;
   /** reference genomes (FASTA) that name the clusters */
   references?: string[];
   k: number | 'auto';

@@ -1,7 +1,7 @@
 import { readGroups, type GraphParams } from '../cluster/graph.js';
 import { lshBuckets, type LshParams } from '../cluster/lsh.js';
 import { mergeGroups, type MergeParams } from '../cluster/mergeGroups.js';
-import { clusterPooled, type PooledParams, type PooledResult } from '../cluster/pooled.js';
+import { clusterPooled, type KSearch, type PooledResult, type PooledTuning } from '../cluster/pooled.js';
 import { MetavecError } from '../errors.js';
 import type { PrepManifest } from '../io/manifest.js';
 import { readShardLengths, readShardSketches, type ShardMatrix } from '../io/shards.js';
@@ -12,18 +12,12 @@ import type { ProgressSink } from './progress.js';
  * buckets (`lsh`), then pooled composition clustering of the groups. Returns per-fragment labels and a
  * description of what was done for summary.json.
  */
-export interface PooledMethodOptions {
+export interface PooledMethodOptions extends KSearch {
   method: 'graph' | 'lsh';
   graph: Omit<GraphParams, 'seed'>;
   merge: MergeParams;
   lsh: Omit<LshParams, 'seed'>;
-  pooled: Omit<PooledParams, 'seed' | 'k' | 'kMin' | 'kMax' | 'nInit' | 'maxIter'>;
-  k: number | 'auto';
-  kMin: number;
-  kMax: number;
-  seed: number;
-  nInit: number;
-  maxIter: number;
+  pooled: PooledTuning;
 }
 
 export interface PooledMethodResult {
