@@ -188,11 +188,12 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
   let correctionInfo: Record<string, unknown> = { enabled: false };
   const totalBytes = sets.reduce((a, s) => a + s.r1.size + (s.r2?.size ?? 0), 0);
   const inputsInfo: PrepManifest['inputs'] = [];
-  let fragmentBase = 0;
+  const resumeAt = restored?.sink?.nextFragment ?? 0;
+  // fragments read so far: a run resumed from a checkpoint at the very end of the input reads no batch at all
+  let fragmentBase = resumeAt;
 
   const batchesOf = (onSet: (setIndex: number, s: SetSummary) => void) =>
     readBatches(sets, layout, resolved.format, resolved.qualShift, opts.batchSize, onSet);
-  const resumeAt = restored?.sink?.nextFragment ?? 0;
   const progressTick = (fragments: number) =>
     opts.progress.update({ fragments, bytes: sets.reduce((a, st) => a + st.r1.rawBytesRead() + (st.r2?.rawBytesRead() ?? 0), 0) - rawBase, totalBytes });
   let rawBase = 0;

@@ -8,7 +8,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { makePairs, rng, runCli, TempDir } from '../helpers/fixtures.js';
 import { startCli } from '../helpers/measure.js';
@@ -115,6 +115,35 @@ test('prep: a corrupted shard or journal means a fresh start, still identical', 
     assert.equal((JSON.parse(res.stdout) as { resumed: boolean }).resumed, false);
   }
   assert.deepEqual(manifestOf(out).shards.map((x) => x.sha256), m0.shards.map((x) => x.sha256));
+});
+
+test('prep: a run that fails after its last checkpoint (at the end of the input) resumes without reading a batch', () => {
+  // rows-per-shard just below the fragments kept: the only shard is committed in the last batch, so the last
+  // checkpoint is at the end of the input; a directory in qc_stats.json's place fails the run just after it
+  const fx3 = makePairs(3_000, 9);
+  const a = tmp.file('end-r1.fq', fx3.r1);
+  const b = tmp.file('end-r2.fq', fx3.r2);
+  const args = (out: string) => ['prep', '--input', a, '--input2', b, '--output', out, '--rows-per-shard', '2900', '--batch-size', '250', '--threads', '2', '--quiet', '--json'];
+  const ref = runCli(args(tmp.join('end-ref')));
+  assert.equal(ref.status, 0, ref.stderr);
+  const out = tmp.join('end-cut');
+  mkdirSync(join(out, 'qc_stats.json', 'x'), { recursive: true });
+  const failed = runCli(args(out));
+  assert.equal(failed.status, 1);
+  assert.match(failed.stderr, /qc_stats\.json: is a directory/);
+  assert.ok(!existsSync(join(out, 'manifest.json')));
+  const state = JSON.parse(readFileSync(join(out, '_resume', 'state.json'), 'utf8')) as { checkpoint?: { nextFragment: number } };
+  assert.equal(state.checkpoint?.nextFragment, 3_000, 'the last checkpoint is at the end of the input');
+  rmSync(join(out, 'qc_stats.json'), { recursive: true });
+  const res = runCli(args(out));
+  assert.equal(res.status, 0, res.stderr);
+  const s = JSON.parse(res.stdout) as { resumed: boolean; resumedFrom?: { fragments: number } };
+  assert.equal(s.resumedFrom?.fragments, 3_000);
+  const m0 = manifestOf(tmp.join('end-ref'));
+  const m = manifestOf(out);
+  assert.deepEqual(m.shards.map((x) => x.sha256), m0.shards.map((x) => x.sha256));
+  assert.equal(m.qc_stats.sha256, m0.qc_stats.sha256);
+  assert.deepEqual(m.counts, m0.counts);
 });
 
 test('prep: a journal from other parameters is not reused', () => {
