@@ -2,7 +2,7 @@ import { readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { MetavecError, usageError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { readPlan } from '../prep/plan.js';
+import { partName, readPlan } from '../prep/plan.js';
 import { readFrames } from '../engines/slice/frame.js';
 import { handleRequest, serveStdio } from '../engines/slice/stdioWorker.js';
 import { mergePrep, mergeSpectrum } from '../pipeline/prepMerge.js';
@@ -106,9 +106,6 @@ async function* payloads(op: 'spectrum' | 'prep', slices: number, parts: string 
   }
 }
 
-export function partName(op: 'spectrum' | 'prep', slice: number): string {
-  return `${op}-${String(slice).padStart(5, '0')}.arrow`;
-}
 
 const MERGE_OPTIONS = {
   plan: { type: 'string' },

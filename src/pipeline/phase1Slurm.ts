@@ -17,6 +17,7 @@ import { MetavecError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { isS3Uri } from '../io/location.js';
 import type { PrepOptions, PrepSummary } from './phase1.js';
+import { reusableSlices, sliceRunKey } from './sliceResume.js';
 import { DEFAULT_SLICE_FRAGMENTS, workDir, writePlan } from './slices.js';
 
 interface Stage {
@@ -24,8 +25,11 @@ interface Stage {
   script: BatchScript;
 }
 
-/** The batch scripts of a planned run with `slices` slices. */
-export function prepBatchScripts(o: PrepOptions, job: SlurmJobOptions, planPath: string, slices: number, correct: boolean): Stage[] {
+/**
+ * The batch scripts of a planned run with `slices` slices. A resumed run passes the slices that still need a
+ * result (`todo`; no prep array when empty) and `correct` false when the merged spectrum is reused.
+ */
+export function prepBatchScripts(o: PrepOptions, job: SlurmJobOptions, planPath: string, slices: number, correct: boolean, todo?: number[]): Stage[] {
   const entry = job.entry ?? fileURLToPath(new URL('../cli/main.js', import.meta.url));
   const j: SlurmJobOptions = { ...job, entry };
   const parts = join(workDir(o.output), 'parts');
@@ -51,13 +55,16 @@ export function prepBatchScripts(o: PrepOptions, job: SlurmJobOptions, planPath:
       }),
     });
   }
-  stages.push({
-    key: 'prep',
-    script: batchScript(j, {
-      what: `Phase 1 QC, correction and embedding, one array task per slice (${slices})`, name: `${job.jobName}-slices`, ntasks: 1, cpusPerTask: 1,
-      array: slices, logDir, body: [`mkdir -p ${parts}`, sliceCmd('prep')],
-    }),
-  });
+  if (!todo || todo.length > 0) {
+    stages.push({
+      key: 'prep',
+      script: batchScript(j, {
+        what: `Phase 1 QC, correction and embedding, one array task per slice (${todo ? `${todo.length} of ${slices}: the others' results are reused` : slices})`,
+        name: `${job.jobName}-slices`, ntasks: 1, cpusPerTask: 1,
+        array: todo && todo.length < slices ? todo : slices, logDir, body: [`mkdir -p ${parts}`, sliceCmd('prep')],
+      }),
+    });
+  }
   const threads = job.cpusPerTask ?? o.threads;
   stages.push({
     key: 'merge',
@@ -76,10 +83,17 @@ export async function runPrepSlurm(o: PrepOptions, job: SlurmJobOptions, sliceFr
   const t0 = performance.now();
   o.progress.phase('plan');
   const { path: planPath, plan } = await writePlan(o, sliceFragments);
-  const correct = plan.options.correct;
   o.progress.log(`prep: ${plan.fragments} fragments in ${plan.slices.length} slice(s) -> ${planPath}`);
-  const stages = prepBatchScripts(o, job, planPath, plan.slices.length, correct);
-  if (job.dryRun) return { dryRun: stages.map((s) => `# ---- ${s.key}.sbatch\n${s.script.text}`).join('\n') };
+  if (job.dryRun) return { dryRun: prepBatchScripts(o, job, planPath, plan.slices.length, plan.options.correct).map((s) => `# ---- ${s.key}.sbatch\n${s.script.text}`).join('\n') };
+  // resume: the results an interrupted run of the same plan left are kept (docs/reliability.md)
+  const work = workDir(o.output);
+  const reuse = await reusableSlices(work, join(work, 'parts'), plan, await sliceRunKey(plan, [...o.inputs, ...o.inputs2]));
+  const todo = plan.slices.map((s) => s.index).filter((i) => !reuse.prep.has(i));
+  const correct = plan.options.correct && !reuse.spectrum; // the merge reads the spectrum's info, so it is remade when missing
+  if (reuse.prep.size > 0 || reuse.spectrum) {
+    o.progress.log(`prep: resume: ${reuse.prep.size} of ${plan.slices.length} slice result(s) reused${reuse.spectrum ? '; correction spectrum reused' : ''}`);
+  }
+  const stages = prepBatchScripts(o, job, planPath, plan.slices.length, correct, todo);
   const logDir = join(o.output, 'slurm');
   await mkdir(logDir, { recursive: true });
   const ids: string[] = [];
@@ -124,5 +138,10 @@ export async function runPrepSlurm(o: PrepOptions, job: SlurmJobOptions, sliceFr
   } catch {
     throw new MetavecError('INTERNAL', `slurm: the merge job ${ids[ids.length - 1]!} completed but its log has no summary (${mergeLog ?? 'no log'})`);
   }
-  return { ...summary, seconds: (performance.now() - t0) / 1000 };
+  const resumed = reuse.prep.size > 0 || reuse.spectrum;
+  return {
+    ...summary,
+    seconds: (performance.now() - t0) / 1000,
+    ...(resumed ? { resumed, resumedFrom: { fragments: reuse.fragments, shards: 0, spectrum: reuse.spectrum } } : {}),
+  };
 }

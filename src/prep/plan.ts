@@ -103,3 +103,8 @@ export async function readPlan(path: string): Promise<PrepPlan> {
   if (plan.schema !== PLAN_SCHEMA) throw new MetavecError('INPUT', `plan: ${path}: unknown schema ${JSON.stringify(plan.schema)} (expected ${PLAN_SCHEMA})`);
   return plan;
 }
+
+/** File name of a slice's result in a parts directory (the Slurm engine's OUTPUT/_prep_work/parts). */
+export function partName(op: 'spectrum' | 'prep', slice: number): string {
+  return `${op}-${String(slice).padStart(5, '0')}.arrow`;
+}

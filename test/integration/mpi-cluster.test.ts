@@ -2,7 +2,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, makePairs, runCli, TempDir } from '../helpers/fixtures.js';
 import { hasCommand, IN_CI, REPO_ROOT, requireTool } from '../helpers/tools.js';
@@ -199,6 +199,40 @@ test('prep --engine slurm: job arrays over slices + merge give the local engine\
   assert.deepEqual(b.counts, a.counts);
   assert.ok(readFileSync(join(out, 'qc_stats.json')).equals(readFileSync(join(prep, 'qc_stats.json'))));
   assert.equal(existsSync(join(out, '_prep_work')), false, 'the merge removes the work directory');
+});
+
+test('prep --engine slurm: a re-run after a failed run resubmits only the slices without a result and gives the same output', (t) => {
+  if (!requireTool(t, slurmUp(), 'single-node Slurm (slurm-wlm; scripts/slurm.sh start) + MPI binding')) return;
+  const out = tmp.join('prep-slurm-resume');
+  const run = () => spawnSync(process.execPath, [CLI, 'prep', '--engine', 'slurm', '--input', tmp.join('r1.fq'), '--input2', tmp.join('r2.fq'), '--output', out,
+    '--rows-per-shard', '2500', '--no-dedup', '--slice-fragments', '3000', '--json'], {
+    encoding: 'utf8', env: { ...process.env, SLURM_CONF: slurmConf ?? '' }, timeout: 300_000,
+  });
+  // the merge job fails (a directory where it writes qc_stats.json) after every slice has its result
+  mkdirSync(join(out, 'qc_stats.json', 'x'), { recursive: true });
+  const failed = run();
+  assert.notEqual(failed.status, 0);
+  assert.match(failed.stderr, /slurm: prep merge job \d+ ended FAILED/);
+  assert.equal(existsSync(join(out, 'manifest.json')), false);
+  const parts = join(out, '_prep_work', 'parts');
+  // 2 slices (whole 8192-fragment batches: 8192 + 808 fragments)
+  assert.deepEqual(readdirSync(parts).filter((f) => f.startsWith('prep-')).sort(), ['prep-00000.arrow', 'prep-00001.arrow']);
+  rmSync(join(out, 'qc_stats.json'), { recursive: true });
+  // slice 0's result damaged (as if its disk had lost it): recomputed; slice 1's kept
+  writeFileSync(join(parts, 'prep-00000.arrow'), 'not arrow');
+  const r = run();
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /prep: resume: 1 of 2 slice result\(s\) reused; correction spectrum reused/);
+  assert.doesNotMatch(r.stderr, /submitted spectrum/);
+  const script = readFileSync(join(out, 'slurm', 'prep-prep.sbatch'), 'utf8');
+  assert.match(script, /^#SBATCH --array=0$/m);
+  const s = JSON.parse(r.stdout) as { resumed: boolean; resumedFrom?: { fragments: number; spectrum: boolean } };
+  assert.deepEqual([s.resumed, s.resumedFrom?.fragments, s.resumedFrom?.spectrum], [true, 808, true]);
+  const a = JSON.parse(readFileSync(join(prep, 'manifest.json'), 'utf8')) as { counts: unknown; shards: { sha256: string; rows: number }[] };
+  const b = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as typeof a;
+  assert.deepEqual(b.shards.map((x) => [x.rows, x.sha256]), a.shards.map((x) => [x.rows, x.sha256]));
+  assert.deepEqual(b.counts, a.counts);
+  assert.ok(readFileSync(join(out, 'qc_stats.json')).equals(readFileSync(join(prep, 'qc_stats.json'))));
 });
 
 test('mpi engine: more ranks than 4096-row blocks is refused with the maximum', (t) => {

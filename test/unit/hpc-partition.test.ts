@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { blockPartition } from '../../src/engines/mpi/comm.js';
-import { batchScript, mpiBatchScript, shellQuote, validateSlurmJob, type SlurmJobOptions } from '../../src/engines/slurm/script.js';
+import { arrayIndexList, batchScript, mpiBatchScript, shellQuote, validateSlurmJob, type SlurmJobOptions } from '../../src/engines/slurm/script.js';
 import { shardPieces } from '../../src/io/shardSlice.js';
 
 test('blockPartition: contiguous, block-aligned, covers every row once, ranks differ by at most one block', () => {
@@ -47,6 +47,14 @@ test('batchScript: arrays use %A_%a logs and --array=0-(n-1)%max', () => {
   assert.match(s.text, /^#SBATCH --array=0-9%3$/m);
   assert.equal(s.logPattern, '/l/mv-%A_%a.log');
   assert.doesNotMatch(s.text, /overcommit/); // not an MPI step
+});
+
+test('batchScript: an index list (a resumed run\'s missing slices) becomes compressed ranges', () => {
+  const s = batchScript({ ...job, maxParallel: 2 }, { what: 'x', ntasks: 1, array: [9, 0, 1, 2, 7, 10, 5], body: ['true'], logDir: '/l' });
+  assert.match(s.text, /^#SBATCH --array=0-2,5,7,9-10%2$/m);
+  assert.equal(s.logPattern, '/l/mv-%A_%a.log');
+  assert.equal(arrayIndexList([4]), '4');
+  assert.equal(arrayIndexList([]), '');
 });
 
 test('validateSlurmJob refuses values that would break or inject into the script', () => {

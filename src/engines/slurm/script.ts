@@ -53,6 +53,19 @@ export function validateSlurmJob(o: SlurmJobOptions): void {
   if (o.partition !== undefined && !/^[A-Za-z0-9._,-]+$/.test(o.partition)) throw new MetavecError('USAGE', `slurm: --partition '${o.partition}' is not a partition name`);
 }
 
+/** Slurm's --array index list for `indices` (sorted, ranges compressed): 0-3,7,9-10. */
+export function arrayIndexList(indices: number[]): string {
+  const s = [...indices].sort((a, b) => a - b);
+  const out: string[] = [];
+  for (let i = 0; i < s.length; ) {
+    let j = i;
+    while (j + 1 < s.length && s[j + 1] === s[j]! + 1) j++;
+    out.push(j > i ? `${s[i]}-${s[j]}` : `${s[i]}`);
+    i = j + 1;
+  }
+  return out.join(',');
+}
+
 /** Single-quote for bash. */
 export function shellQuote(s: string): string {
   return /^[A-Za-z0-9_./=:,+@%-]+$/.test(s) ? s : `'${s.replaceAll("'", `'\\''`)}'`;
@@ -66,8 +79,8 @@ export interface BatchSpec {
   name?: string;
   ntasks: number;
   cpusPerTask?: number;
-  /** Array tasks 0..array-1 (the task index is $SLURM_ARRAY_TASK_ID). */
-  array?: number;
+  /** Array tasks 0..array-1, or these task indices (e.g. the slices a resumed run still lacks); the task index is $SLURM_ARRAY_TASK_ID. */
+  array?: number | number[];
   /** Lines run after `set -euo pipefail` and the module lines. */
   body: string[];
   /** Directory of the log file. */
@@ -84,7 +97,7 @@ export function metavecCommand(o: SlurmJobOptions, argv: string[]): string {
 export function batchScript(o: SlurmJobOptions, spec: BatchSpec): BatchScript {
   validateSlurmJob(o);
   const name = spec.name ?? o.jobName;
-  const logPattern = `${spec.logDir}/${name}-${spec.array ? '%A_%a' : '%j'}.log`;
+  const logPattern = `${spec.logDir}/${name}-${spec.array !== undefined ? '%A_%a' : '%j'}.log`;
   const cpus = spec.cpusPerTask ?? o.cpusPerTask;
   const lines = [
     '#!/bin/bash',
@@ -93,7 +106,7 @@ export function batchScript(o: SlurmJobOptions, spec: BatchSpec): BatchScript {
     `#SBATCH --ntasks=${spec.ntasks}`,
     ...(o.nodes && spec.mpi ? [`#SBATCH --nodes=${o.nodes}`] : []),
     ...(cpus ? [`#SBATCH --cpus-per-task=${cpus}`] : []),
-    ...(spec.array ? [`#SBATCH --array=0-${spec.array - 1}${o.maxParallel ? `%${o.maxParallel}` : ''}`] : []),
+    ...(spec.array !== undefined ? [`#SBATCH --array=${typeof spec.array === 'number' ? `0-${spec.array - 1}` : arrayIndexList(spec.array)}${o.maxParallel ? `%${o.maxParallel}` : ''}`] : []),
     `#SBATCH --time=${o.time}`,
     ...(o.partition ? [`#SBATCH --partition=${o.partition}`] : []),
     ...(o.gpus ? [`#SBATCH --gres=gpu:${o.gpus}`] : []),
