@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import gzip
 import json
 import os
 import signal
@@ -155,27 +154,22 @@ def node(*args: str, **kw) -> subprocess.Popen:
     return subprocess.Popen([NODE, CLI, *args], cwd=ROOT, **kw)
 
 
-def gzip_slices(plan: dict) -> dict[int, dict[str, bytes]]:
-    """gzip has no random access: decompress each file once, in order, and cut it at the planned offsets."""
+def inline_slices(plan_path: str) -> dict[int, dict[str, bytes]]:
+    """gzip has no random access: `metavec prep-cut` decompresses each gzip input once, in order (local or s3://),
+    and writes every slice's bytes as frames; they travel to the actors inline (Ray object store)."""
     out: dict[int, dict[str, bytes]] = {}
-    for mate in ("r1", "r2"):
-        by_file: dict[str, list[dict]] = {}
-        for s in plan["slices"]:
-            r = s.get(mate)
-            if r and r["compression"] == "gzip":
-                by_file.setdefault(r["uri"], []).append(s)
-        for uri, slices in by_file.items():
-            with gzip.open(uri, "rb") as f:
-                pos = 0
-                for s in sorted(slices, key=lambda s: s[mate]["start"]):
-                    r = s[mate]
-                    if r["start"] > pos:
-                        f.read(r["start"] - pos)
-                    data = f.read(r["end"] - r["start"])
-                    if len(data) != r["end"] - r["start"]:
-                        raise SliceError(f"{r['label']}: decompressed stream ends early (changed since planning?)")
-                    pos = r["end"]
-                    out.setdefault(s["index"], {})[mate] = data
+    p = node("prep-cut", "--plan", plan_path, stdout=subprocess.PIPE)
+    while True:
+        head = read_exact(p.stdout, FRAME_HEADER)
+        if head is None:
+            break
+        payload = read_exact(p.stdout, struct.unpack("<Q", head)[0])
+        if payload is None:
+            break
+        t = ipc.open_stream(payload).read_all()
+        out.setdefault(t.column("slice")[0].as_py(), {})[t.column("mate")[0].as_py()] = t.column("data")[0].as_py()
+    if p.wait() != 0:
+        raise SliceError(f"prep-cut failed (exit {p.returncode}); see its message above")
     return out
 
 
@@ -237,16 +231,15 @@ def main() -> int:
     if p.returncode != 0:
         raise SliceError(f"prep-plan failed (exit {p.returncode}); see its message above")
     info = json.loads(out)
+    # the plan may be an s3:// object (an S3 output): only the Node side reads it
     plan_path = info["plan"]
-    with open(plan_path) as f:
-        plan = json.load(f)
     log(f"plan: {info['fragments']} fragments in {info['slices']} slices, {actors} actors, correction {'on' if info['correct'] else 'off'}")
 
-    inline = gzip_slices(plan) if info["gzip"] else {}
+    inline = inline_slices(plan_path) if info["gzip"] else {}
     items = []
-    for s in plan["slices"]:
-        item = {"slice": s["index"]}
-        item.update(inline.get(s["index"], {}))
+    for i in range(info["slices"]):
+        item = {"slice": i}
+        item.update(inline.get(i, {}))
         items.append(item)
 
     if info["correct"]:

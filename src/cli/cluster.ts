@@ -52,6 +52,7 @@ lsh method
     --module M            'module load M' (repeatable)  --sbatch --opt=val  extra #SBATCH line (repeatable)
     --job-name NAME (metavec-cluster)   --overcommit (more ranks than CPUs)   --node PATH (node on the compute nodes)
     --dry-run             print the batch script and exit
+    --work-dir DIR        shared directory for the script and log (needed with an s3:// --output)
   --quiet / --json
 ${S3_HELP}`;
 

@@ -2,7 +2,7 @@
 import { exitCodeFor, MetavecError } from '../errors.js';
 import { TOOL_VERSION } from '../version.js';
 import { clusterCommand, evalCommand, prepCommand, runCommand } from './commands.js';
-import { prepMergeCommand, prepPlanCommand, prepSliceCommand, prepSpectrumCommand, prepWorkerCommand } from './prepDist.js';
+import { prepCutCommand, prepMergeCommand, prepPlanCommand, prepSliceCommand, prepSpectrumCommand, prepWorkerCommand } from './prepDist.js';
 import { queryCommand } from './query.js';
 import { reportCommand } from './report.js';
 
@@ -30,6 +30,7 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
   query: queryCommand,
   // internal: the distributed Phase 1 engines (metavec prep-plan --help)
   'prep-plan': prepPlanCommand,
+  'prep-cut': prepCutCommand,
   'prep-worker': prepWorkerCommand,
   'prep-slice': prepSliceCommand,
   'prep-spectrum': prepSpectrumCommand,

@@ -26,10 +26,13 @@ engine
     --ray-actors N      actor pool size (default: the cluster's CPUs)
     --num-gpus N        GPUs reserved per prep actor (for the ONNX embedder; default 0)
     --slice-fragments N fragments per slice (default 262144)
+    --ray-env NAME      pass this variable's value to the job (repeatable; not secrets: Ray shows them;
+                        s3:// settings are passed, credentials come from the nodes: docs/s3.md)
   --engine slurm        Slurm job arrays over input slices + a merge job (docs/hpc.md); options as for
                         'metavec cluster --engine slurm' (--time --partition --module --sbatch --job-name
                         --cpus-per-task for the merge, --node, --dry-run) and --slice-fragments N (262144),
-                        --max-parallel N (array tasks at once)
+                        --max-parallel N (array tasks at once), --work-dir DIR (shared directory for
+                        scripts, logs, plan and slice results; needed with an s3:// --output)
   --threads N           worker threads (default: all cores)
   --batch-size N        fragments per batch (default 8192)
   --rows-per-shard N    rows per Parquet shard (default 100000)
@@ -73,6 +76,7 @@ export const PREP_OPTIONS = {
   ...SLURM_OPTIONS,
   'ray-address': { type: 'string' },
   'ray-actors': { type: 'string' },
+  'ray-env': { type: 'string', multiple: true },
   'slice-fragments': { type: 'string' },
   threads: { type: 'string' },
   'batch-size': { type: 'string' },

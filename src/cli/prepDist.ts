@@ -1,13 +1,16 @@
-import { readFile, rename, rm } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { MetavecError, usageError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
+import { resolveLocation, splitLocation } from '../io/location.js';
 import { partName, readPlan } from '../prep/plan.js';
-import { readFrames } from '../engines/slice/frame.js';
+import { encodeSliceBytes } from '../engines/slice/codec.js';
+import { readFrames, writeFrame } from '../engines/slice/frame.js';
+import { inlineSlices } from '../engines/slice/inlineSlices.js';
 import { handleRequest, serveStdio } from '../engines/slice/stdioWorker.js';
 import { mergePrep, mergeSpectrum } from '../pipeline/prepMerge.js';
 import { createProgress } from '../pipeline/progress.js';
-import { DEFAULT_SLICE_FRAGMENTS, writePlan } from '../pipeline/slices.js';
+import { DEFAULT_SLICE_FRAGMENTS, isWorkDir, removeWorkDir, writePlan } from '../pipeline/slices.js';
 import { defaultThreads, intOption, parseCommand } from './args.js';
 import { PREP_OPTIONS, prepOptionsFrom } from './prep.js';
 
@@ -22,6 +25,8 @@ export const PREP_DIST_HELP = `metavec internal commands of the distributed Phas
 
   metavec prep-plan <prep options> [--slice-fragments N] [--json]
       resolve parameters, cut the inputs into record-aligned slices -> OUTPUT/_prep_work/plan.json
+  metavec prep-cut --plan PLAN
+      decompress each gzip input once and write every slice's bytes as frames on stdout (Ray ships them inline)
   metavec prep-worker --stdio
       serve framed Arrow IPC slice requests on stdin/stdout until stdin closes (logs on stderr)
   metavec prep-slice --plan PLAN --slice I --op spectrum|prep --out FILE
@@ -55,6 +60,18 @@ export async function prepPlanCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
+export async function prepCutCommand(argv: string[]): Promise<number> {
+  const { values } = parseCommand('prep-cut', argv, { plan: { type: 'string' }, help: { type: 'boolean', short: 'h' } });
+  if (values.help) {
+    process.stdout.write(PREP_DIST_HELP);
+    return 0;
+  }
+  if (!values.plan) throw usageError('prep-cut: --plan is required');
+  const plan = await readPlan(resolveLocation(values.plan));
+  for await (const s of inlineSlices(plan)) await writeFrame(process.stdout, encodeSliceBytes(s.slice, s.mate, s.bytes));
+  return 0;
+}
+
 export async function prepWorkerCommand(argv: string[]): Promise<number> {
   const { values } = parseCommand('prep-worker', argv, { stdio: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
   if (values.help) {
@@ -84,7 +101,7 @@ export async function prepSliceCommand(argv: string[]): Promise<number> {
   if (op !== 'spectrum' && op !== 'prep') throw usageError(`prep-slice: --op must be spectrum or prep, got '${op ?? ''}'`);
   const slice = intOption('prep-slice', 'slice', values.slice, -1, 0);
   if (slice < 0) throw usageError('prep-slice: --slice is required');
-  const reply = await handleRequest({ op, plan: resolve(values.plan), slice });
+  const reply = await handleRequest({ op, plan: resolveLocation(values.plan), slice });
   await writeFileAtomic(resolve(values.out), reply);
   return 0;
 }
@@ -125,9 +142,9 @@ export async function prepSpectrumCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (!values.plan) throw usageError('prep-spectrum: --plan is required');
-  const planPath = resolve(values.plan);
+  const planPath = resolveLocation(values.plan);
   const plan = await readPlan(planPath);
-  const file = await mergeSpectrum(plan, payloads('spectrum', plan.slices.length, values.parts, values.stdin ?? false, 'prep-spectrum'), dirname(planPath));
+  const file = await mergeSpectrum(plan, payloads('spectrum', plan.slices.length, values.parts, values.stdin ?? false, 'prep-spectrum'), splitLocation(planPath).parent);
   if (values.json) process.stdout.write(JSON.stringify(file.info) + '\n');
   else if (!values.quiet) process.stderr.write(`prep-spectrum: ${file.params ? `correction level ${String(file.info.level)}` : String(file.info.skipped)}\n`);
   return 0;
@@ -140,20 +157,16 @@ export async function prepMergeCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (!values.plan) throw usageError('prep-merge: --plan is required');
-  const planPath = resolve(values.plan);
+  const planPath = resolveLocation(values.plan);
   const plan = await readPlan(planPath);
   const progress = createProgress({ quiet: values.quiet ?? false });
-  const work = dirname(planPath);
+  const work = splitLocation(planPath).parent;
   const summary = await mergePrep(plan, payloads('prep', plan.slices.length, values.parts, values.stdin ?? false, 'prep-merge'), work, {
     threads: intOption('prep-merge', 'threads', values.threads, defaultThreads(), 1, 256),
     progress,
   });
-  if (!values['keep-work'] && work === join(plan.output, '_prep_work')) {
-    // The work directory (plan, sketch, parts) is not part of the output; move it aside then delete it.
-    const gone = `${work}.done-${process.pid}`;
-    await rename(work, gone);
-    await rm(gone, { recursive: true, force: true });
-  }
+  // The work location (plan, sketch, parts: OUTPUT/_prep_work, or a Slurm --work-dir's) is not part of the output.
+  if (!values['keep-work'] && isWorkDir(work)) await removeWorkDir(work);
   if (values.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
   else progress.log(`prep-merge: ${summary.fragmentsIn} fragments in, ${summary.fragmentsOut} out in ${summary.shards} shards -> ${summary.manifest}`);
   return 0;

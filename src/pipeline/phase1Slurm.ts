@@ -11,11 +11,10 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { batchScript, metavecCommand, type BatchScript, type SlurmJobOptions } from '../engines/slurm/script.js';
+import { batchScript, metavecCommand, s3TaskEnv, slurmRoot, type BatchScript, type SlurmJobOptions } from '../engines/slurm/script.js';
 import { lastLines, sbatch, waitForJob } from '../engines/slurm/submit.js';
 import { MetavecError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { isS3Uri } from '../io/location.js';
 import type { PrepOptions, PrepSummary } from './phase1.js';
 import { reusableSlices, sliceRunKey } from './sliceResume.js';
 import { DEFAULT_SLICE_FRAGMENTS, workDir, writePlan } from './slices.js';
@@ -26,14 +25,17 @@ interface Stage {
 }
 
 /**
- * The batch scripts of a planned run with `slices` slices. A resumed run passes the slices that still need a
- * result (`todo`; no prep array when empty) and `correct` false when the merged spectrum is reused.
+ * The batch scripts of a planned run with `slices` slices; `root`: the output directory or --work-dir. A resumed
+ * run passes the slices that still need a result (`todo`; no prep array when empty) and `correct` false when the
+ * merged spectrum is reused.
  */
-export function prepBatchScripts(o: PrepOptions, job: SlurmJobOptions, planPath: string, slices: number, correct: boolean, todo?: number[]): Stage[] {
+export function prepBatchScripts(o: PrepOptions, job: SlurmJobOptions, planPath: string, slices: number, correct: boolean, root: string, todo?: number[]): Stage[] {
   const entry = job.entry ?? fileURLToPath(new URL('../cli/main.js', import.meta.url));
   const j: SlurmJobOptions = { ...job, entry };
-  const parts = join(workDir(o.output), 'parts');
-  const logDir = join(o.output, 'slurm');
+  const parts = join(workDir(root), 'parts');
+  const logDir = join(root, 'slurm');
+  const env = s3TaskEnv([...o.inputs, ...o.inputs2, o.output]);
+  const batch = (spec: Parameters<typeof batchScript>[1]) => batchScript(j, env ? { ...spec, env } : spec);
   const part = (op: string) => `"${parts}/${op}-$(printf %05d "$SLURM_ARRAY_TASK_ID").arrow"`;
   const sliceCmd = (op: 'spectrum' | 'prep') =>
     `${metavecCommand(j, ['prep-slice', '--plan', planPath, '--slice', 'SLICE', '--op', op, '--out', 'OUT'])}`
@@ -42,14 +44,14 @@ export function prepBatchScripts(o: PrepOptions, job: SlurmJobOptions, planPath:
   if (correct) {
     stages.push({
       key: 'spectrum',
-      script: batchScript(j, {
+      script: batch({
         what: `Phase 1 pass-1 spectrum, one array task per slice (${slices})`, name: `${job.jobName}-spectrum`, ntasks: 1, cpusPerTask: 1,
         array: slices, logDir, body: [`mkdir -p ${parts}`, sliceCmd('spectrum')],
       }),
     });
     stages.push({
       key: 'spectrum-merge',
-      script: batchScript(j, {
+      script: batch({
         what: 'Phase 1 spectrum merge (pass-2 correction parameters)', name: `${job.jobName}-spectrum-merge`, ntasks: 1, cpusPerTask: 1,
         logDir, body: [metavecCommand(j, ['prep-spectrum', '--plan', planPath, '--parts', parts])],
       }),
@@ -58,7 +60,7 @@ export function prepBatchScripts(o: PrepOptions, job: SlurmJobOptions, planPath:
   if (!todo || todo.length > 0) {
     stages.push({
       key: 'prep',
-      script: batchScript(j, {
+      script: batch({
         what: `Phase 1 QC, correction and embedding, one array task per slice (${todo ? `${todo.length} of ${slices}: the others' results are reused` : slices})`,
         name: `${job.jobName}-slices`, ntasks: 1, cpusPerTask: 1,
         array: todo && todo.length < slices ? todo : slices, logDir, body: [`mkdir -p ${parts}`, sliceCmd('prep')],
@@ -68,7 +70,7 @@ export function prepBatchScripts(o: PrepOptions, job: SlurmJobOptions, planPath:
   const threads = job.cpusPerTask ?? o.threads;
   stages.push({
     key: 'merge',
-    script: batchScript(j, {
+    script: batch({
       what: 'Phase 1 merge: dedup in input order, shards, qc_stats.json, manifest.json (last)', name: `${job.jobName}-merge`, ntasks: 1,
       cpusPerTask: threads, logDir,
       body: [metavecCommand(j, ['prep-merge', '--plan', planPath, '--parts', parts, '--threads', String(threads), '--json'])],
@@ -78,23 +80,24 @@ export function prepBatchScripts(o: PrepOptions, job: SlurmJobOptions, planPath:
 }
 
 export async function runPrepSlurm(o: PrepOptions, job: SlurmJobOptions, sliceFragments = DEFAULT_SLICE_FRAGMENTS): Promise<PrepSummary | { dryRun: string }> {
-  // the plan, the job scripts and their logs live in --output: a (shared) directory, not an S3 prefix
-  if (isS3Uri(o.output)) throw new MetavecError('USAGE', `prep: --engine slurm writes its plan and job scripts into --output: give a directory on the shared filesystem, not ${o.output}`);
+  // the plan, the slices' results, the job scripts and their logs live in a shared directory: the output
+  // directory, or --work-dir when the output is an S3 prefix (the merge uploads the shards, manifest last)
+  const root = slurmRoot('prep', o.output, job);
   const t0 = performance.now();
   o.progress.phase('plan');
-  const { path: planPath, plan } = await writePlan(o, sliceFragments);
+  const { path: planPath, plan } = await writePlan(o, sliceFragments, workDir(root));
   o.progress.log(`prep: ${plan.fragments} fragments in ${plan.slices.length} slice(s) -> ${planPath}`);
-  if (job.dryRun) return { dryRun: prepBatchScripts(o, job, planPath, plan.slices.length, plan.options.correct).map((s) => `# ---- ${s.key}.sbatch\n${s.script.text}`).join('\n') };
+  if (job.dryRun) return { dryRun: prepBatchScripts(o, job, planPath, plan.slices.length, plan.options.correct, root).map((s) => `# ---- ${s.key}.sbatch\n${s.script.text}`).join('\n') };
   // resume: the results an interrupted run of the same plan left are kept (docs/reliability.md)
-  const work = workDir(o.output);
+  const work = workDir(root);
   const reuse = await reusableSlices(work, join(work, 'parts'), plan, await sliceRunKey(plan, [...o.inputs, ...o.inputs2]));
   const todo = plan.slices.map((s) => s.index).filter((i) => !reuse.prep.has(i));
   const correct = plan.options.correct && !reuse.spectrum; // the merge reads the spectrum's info, so it is remade when missing
   if (reuse.prep.size > 0 || reuse.spectrum) {
     o.progress.log(`prep: resume: ${reuse.prep.size} of ${plan.slices.length} slice result(s) reused${reuse.spectrum ? '; correction spectrum reused' : ''}`);
   }
-  const stages = prepBatchScripts(o, job, planPath, plan.slices.length, correct, todo);
-  const logDir = join(o.output, 'slurm');
+  const stages = prepBatchScripts(o, job, planPath, plan.slices.length, correct, root, todo);
+  const logDir = join(root, 'slurm');
   await mkdir(logDir, { recursive: true });
   const ids: string[] = [];
   for (const s of stages) {

@@ -3,15 +3,16 @@
  * `srun --mpi=pmix`, submitted with sbatch; we wait, stream the job's log to stderr and report. The job's
  * rank 0 writes the outputs; its summary.json (written last) is what says the job produced a result.
  */
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { mpiBatchScript, type BatchScript } from '../engines/slurm/script.js';
+import { mpiBatchScript, s3TaskEnv, slurmRoot, type BatchScript } from '../engines/slurm/script.js';
 import { lastLines, sbatch, waitForJob } from '../engines/slurm/submit.js';
 import { MetavecError, usageError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { openPrepInput } from '../io/inputs.js';
-import { isS3Uri } from '../io/location.js';
+import { openPrepInput, readInput } from '../io/inputs.js';
+import { joinLocation } from '../io/location.js';
+import { openOutputStore } from '../io/store.js';
 import type { ClusterOptions, ClusterSummary } from './phase2.js';
 import { checkMpiMethod } from './phase2Mpi.js';
 
@@ -29,21 +30,28 @@ export function clusterRankArgv(o: ClusterOptions): string[] {
   ];
 }
 
+/** The batch script; its log goes to ROOT/slurm (ROOT: the output directory, or --work-dir for an S3 output). */
 export function clusterBatchScript(o: ClusterOptions): BatchScript {
   if (!o.slurm) throw usageError('cluster: --engine slurm needs its job options');
   const entry = o.slurm.entry ?? fileURLToPath(new URL('../cli/main.js', import.meta.url));
-  return mpiBatchScript({ ...o.slurm, entry }, join(o.output, 'slurm'), clusterRankArgv(o));
+  return mpiBatchScript({ ...o.slurm, entry }, join(slurmRoot('cluster', o.output, o.slurm), 'slurm'), clusterRankArgv(o), s3TaskEnv([o.input, o.output]));
 }
 
 export async function runClusterSlurm(o: ClusterOptions): Promise<ClusterSummary> {
   checkMpiMethod(o);
-  // the batch script, its log and the results go to a (shared) directory; the input may be an S3 prefix
-  if (isS3Uri(o.output)) throw usageError(`cluster: --engine slurm writes its batch script and log into --output: give a directory on the shared filesystem, not ${o.output}`);
+  // the batch script and its log go to a shared directory (the output, or --work-dir for an S3 output); rank 0
+  // writes the results to the output (directory or S3 prefix)
+  const root = slurmRoot('cluster', o.output, o.slurm!);
   await (await openPrepInput(o.input)).close(); // a missing or broken input fails here, not after waiting in the queue
   const script = clusterBatchScript(o);
-  await mkdir(join(o.output, 'slurm'), { recursive: true });
-  await rm(join(o.output, 'summary.json'), { force: true });
-  const scriptPath = join(o.output, 'slurm', 'cluster.sbatch');
+  await mkdir(join(root, 'slurm'), { recursive: true });
+  const out = await openOutputStore(o.output); // a wrong bucket or credentials fail here too
+  try {
+    await out.remove('summary.json');
+  } finally {
+    await out.close();
+  }
+  const scriptPath = join(root, 'slurm', 'cluster.sbatch');
   await writeFileAtomic(scriptPath, script.text);
   const jobId = sbatch(scriptPath);
   o.progress.log(`cluster: submitted slurm job ${jobId} (${o.slurm!.ntasks} rank(s)): ${scriptPath}`);
@@ -51,7 +59,8 @@ export async function runClusterSlurm(o: ClusterOptions): Promise<ClusterSummary
   const res = await waitForJob(jobId, () => [logPath], process.stderr);
   let summary: ClusterSummary | undefined;
   try {
-    summary = JSON.parse(await readFile(join(o.output, 'summary.json'), 'utf8')) as ClusterSummary;
+    const bytes = await readInput(joinLocation(o.output, 'summary.json'));
+    summary = bytes ? (JSON.parse(new TextDecoder().decode(bytes)) as ClusterSummary) : undefined;
   } catch {
     summary = undefined;
   }

@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { MetavecError } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { readInput } from '../io/inputs.js';
+import { joinLocation } from '../io/location.js';
+import { openOutputStore } from '../io/store.js';
 import { decodePrepResult, decodeSpectrum } from '../engines/slice/codec.js';
 import type { SpectrumFile } from '../engines/slice/sliceWork.js';
 import type { PrepPlan } from '../prep/plan.js';
@@ -38,12 +38,18 @@ export async function mergeSpectrum(plan: PrepPlan, partials: AsyncIterable<Uint
   if (missing >= 0) throw new MetavecError('INTERNAL', `spectrum: no partial for slice ${missing} of ${plan.slices.length}`);
   const s = spectrumParams(plan.options, sub, kmers, cells);
   const file: SpectrumFile = { info: s.info };
-  if (s.params) {
-    const { cells: _cells, ...rest } = s.params;
-    file.params = rest;
-    await writeFileAtomic(join(workDir, 'sketch.bin'), cells);
+  // the work location is a directory or an S3 prefix (the workers of a run with an S3 output read it there)
+  const store = await openOutputStore(workDir);
+  try {
+    if (s.params) {
+      const { cells: _cells, ...rest } = s.params;
+      file.params = rest;
+      await store.putBytes('sketch.bin', cells);
+    }
+    await store.putBytes('spectrum.json', JSON.stringify(file) + '\n');
+  } finally {
+    await store.close();
   }
-  await writeFileAtomic(join(workDir, 'spectrum.json'), JSON.stringify(file) + '\n');
   return file;
 }
 
@@ -57,9 +63,11 @@ export async function mergePrep(
   const t0 = performance.now();
   let correction: Record<string, unknown> = { enabled: false };
   if (plan.options.correct) {
-    const path = join(workDir, 'spectrum.json');
+    const path = joinLocation(workDir, 'spectrum.json');
     try {
-      correction = (JSON.parse(await readFile(path, 'utf8')) as SpectrumFile).info;
+      const bytes = await readInput(path);
+      if (!bytes) throw new Error('no such file');
+      correction = (JSON.parse(new TextDecoder().decode(bytes)) as SpectrumFile).info;
     } catch (err) {
       throw new MetavecError('INPUT', `prep-merge: ${path}: cannot read the merged spectrum (${(err as Error).message})`);
     }

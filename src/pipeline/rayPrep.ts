@@ -16,6 +16,8 @@ export interface RayPrepOptions {
   address: string;
   /** metavec prep options for the driver (paths absolute: the job runs in the unpacked package). */
   prepArgs: string[];
+  /** Environment of every process of the job (runtime_env env_vars): non-secret settings only, shown by Ray. */
+  env?: Record<string, string>;
   output: string;
   actors?: number;
   numGpus: number;
@@ -56,7 +58,7 @@ export async function runRayPrep(o: RayPrepOptions): Promise<PrepSummary & { job
   await client.submit({
     entrypoint,
     submission_id: id,
-    runtime_env: { working_dir: pkg.uri },
+    runtime_env: { working_dir: pkg.uri, ...(o.env && Object.keys(o.env).length > 0 ? { env_vars: o.env } : {}) },
     metadata: { tool: 'metavec', command: 'prep', output: o.output },
   });
   o.progress.log(`ray: submitted job ${id}`);
@@ -82,7 +84,8 @@ export async function runRayPrep(o: RayPrepOptions): Promise<PrepSummary & { job
   // The job's status alone is not trusted: with the raylet subreaper on (RAY_kill_child_processes_on_worker_exit_
   // with_raylet_subreaper, which stops leaked workers) Ray 2.60 reported every job SUCCEEDED with driver exit
   // code 0, even `false` (docs/ray.md). Success = the driver's summary line and no error line.
-  const errLine = logs.split('\n').filter((l) => l.startsWith('metavec: error: ')).pop();
+  // the first error line is the cause (the driver adds 'prep-plan failed ...; see its message above' after it)
+  const errLine = logs.split('\n').find((l) => l.startsWith('metavec: error: '));
   if (errLine) throw new MetavecError('INPUT', `${errLine.slice('metavec: error: '.length)} (ray job ${id})`);
   if (info.status !== 'SUCCEEDED') {
     throw new MetavecError('INTERNAL', `ray: job ${id} ${info.status}: ${(info.message ?? '').split('\n')[0]} (logs: ${client.base}/api/jobs/${id}/logs)`);

@@ -1,6 +1,7 @@
-import { join } from 'node:path';
+import { rename, rm } from 'node:fs/promises';
 import { inputError } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { baseName, isS3Uri, joinLocation } from '../io/location.js';
+import { openOutputStore } from '../io/store.js';
 import type { PrepManifest } from '../io/manifest.js';
 import { PLAN_SCHEMA, type PrepPlan, type PrepSlice } from '../prep/plan.js';
 import { readBatches, type SetSummary } from '../prep/readBatches.js';
@@ -23,8 +24,17 @@ export const DEFAULT_SLICE_FRAGMENTS = 262_144;
 
 export const WORK_DIR = '_prep_work';
 
-export function workDir(output: string): string {
-  return join(output, WORK_DIR);
+/**
+ * The work location of a run (plan.json, spectrum.json, sketch.bin, slice parts): ROOT/_prep_work, where ROOT
+ * is the output (a shared directory, or an S3 prefix: every worker reads the plan and the merged sketch from
+ * there) or, for Slurm with an S3 output, the shared --work-dir. Removed by the merge after the manifest.
+ */
+export function workDir(root: string): string {
+  return joinLocation(root, WORK_DIR);
+}
+
+export function isWorkDir(location: string): boolean {
+  return baseName(location) === WORK_DIR;
 }
 
 export async function planPrep(opts: PrepOptions, sliceFragments: number): Promise<PrepPlan> {
@@ -107,11 +117,42 @@ export async function planPrep(opts: PrepOptions, sliceFragments: number): Promi
   };
 }
 
-/** Plans the run and writes OUTPUT/_prep_work/plan.json (a previous run's manifest is removed first). */
-export async function writePlan(opts: PrepOptions, sliceFragments: number): Promise<{ path: string; plan: PrepPlan }> {
-  await clearPreviousOutput(opts.output);
+/**
+ * Plans the run and writes WORK/plan.json (default WORK = OUTPUT/_prep_work; a previous run's manifest is
+ * removed first). An S3 output is opened first, so a missing bucket or wrong credentials fail before planning.
+ */
+export async function writePlan(opts: PrepOptions, sliceFragments: number, work = workDir(opts.output)): Promise<{ path: string; plan: PrepPlan }> {
+  if (isS3Uri(opts.output)) {
+    const out = await openOutputStore(opts.output);
+    try {
+      await out.remove('manifest.json');
+    } finally {
+      await out.close();
+    }
+  } else await clearPreviousOutput(opts.output);
   const plan = await planPrep(opts, sliceFragments);
-  const path = join(workDir(opts.output), 'plan.json');
-  await writeFileAtomic(path, JSON.stringify(plan) + '\n');
-  return { path, plan };
+  const store = await openOutputStore(work);
+  try {
+    await store.putBytes('plan.json', JSON.stringify(plan) + '\n');
+  } finally {
+    await store.close();
+  }
+  return { path: joinLocation(work, 'plan.json'), plan };
+}
+
+/** Removes a run's work location after the manifest is written (a directory, or every object under the S3 prefix). */
+export async function removeWorkDir(work: string): Promise<void> {
+  if (isS3Uri(work)) {
+    const store = await openOutputStore(work);
+    try {
+      for (const o of await store.list('')) await store.remove(o.rel);
+    } finally {
+      await store.close();
+    }
+    return;
+  }
+  // not part of the output: moved aside, then deleted (a crash in between leaves no half-deleted _prep_work)
+  const gone = `${work}.done-${process.pid}`;
+  await rename(work, gone);
+  await rm(gone, { recursive: true, force: true });
 }

@@ -1,5 +1,5 @@
-import { readFile } from 'node:fs/promises';
 import { MetavecError } from '../errors.js';
+import { readInput } from '../io/inputs.js';
 import type { SeqFormat } from '../io/recordReader.js';
 import type { QcParams } from '../qc/params.js';
 import type { BatchParams, PrepBatch } from './params.js';
@@ -93,10 +93,13 @@ export function planBatchParams(plan: PrepPlan): BatchParams {
 }
 
 /** Reads a plan written by `metavec prep-plan`. */
+/** Reads a plan from a local path or an s3:// URI (a run whose output is an S3 prefix keeps its plan there). */
 export async function readPlan(path: string): Promise<PrepPlan> {
   let plan: PrepPlan;
   try {
-    plan = JSON.parse(await readFile(path, 'utf8')) as PrepPlan;
+    const bytes = await readInput(path);
+    if (!bytes) throw new Error('no such file');
+    plan = JSON.parse(new TextDecoder().decode(bytes)) as PrepPlan;
   } catch (err) {
     throw new MetavecError('INPUT', `plan: ${path}: cannot read (${(err as Error).message})`);
   }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -109,6 +109,34 @@ export class S3TestServer {
     } finally {
       c.destroy();
     }
+  }
+
+  /** Uploads local files with the AWS SDK (as `aws s3 cp` would). */
+  async upload(bucket: string, files: Record<string, string>): Promise<void> {
+    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+    const { S3Client, PutObjectCommand } = await import('@aws-sdk/client-s3');
+    const c = new S3Client({
+      endpoint: this.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: this.accessKey, secretAccessKey: this.secretKey },
+      requestChecksumCalculation: 'WHEN_REQUIRED',
+    });
+    try {
+      for (const [key, path] of Object.entries(files)) await c.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: readFileSync(path) }));
+    } finally {
+      c.destroy();
+    }
+  }
+
+  /**
+   * An AWS shared credentials file (mode 600) holding this server's keys under `profile`: what a cluster node
+   * has in ~/.aws/credentials. Returns its path.
+   */
+  credentialsFile(profile: string, secret = this.secretKey): string {
+    const path = join(this.state, `credentials-${profile}${secret === this.secretKey ? '' : '-wrong'}`);
+    writeFileSync(path, `[${profile}]\naws_access_key_id = ${this.accessKey}\naws_secret_access_key = ${secret}\n`, { mode: 0o600 });
+    return path;
   }
 
   /** Path of an object in the server's filesystem backend (to check what is stored without the S3 API). */

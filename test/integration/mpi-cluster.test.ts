@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { CLI, makePairs, runCli, TempDir } from '../helpers/fixtures.js';
 import { hasCommand, IN_CI, REPO_ROOT, requireTool } from '../helpers/tools.js';
 import { MPI_ENV, mpiReady, mpirunArgs } from '../helpers/mpi.js';
+import { S3TestServer } from '../helpers/s3.js';
 import { readLabelsParquet } from '../../src/io/labels.js';
 import { readClustersNetcdf } from '../../src/io/netcdf.js';
 
@@ -233,6 +234,57 @@ test('prep --engine slurm: a re-run after a failed run resubmits only the slices
   assert.deepEqual(b.shards.map((x) => [x.rows, x.sha256]), a.shards.map((x) => [x.rows, x.sha256]));
   assert.deepEqual(b.counts, a.counts);
   assert.ok(readFileSync(join(out, 'qc_stats.json')).equals(readFileSync(join(prep, 'qc_stats.json'))));
+});
+
+test('--engine slurm with s3:// inputs and outputs (prep arrays + merge, then cluster) == local engine; scripts and logs in --work-dir', async (t) => {
+  if (!requireTool(t, slurmUp(), 'single-node Slurm (slurm-wlm; scripts/slurm.sh start) + MPI binding')) return;
+  const server = await S3TestServer.startFor(t);
+  if (!server) return;
+  try {
+    await server.createBucket('slurm-s3');
+    await server.upload('slurm-s3', { 'in/r1.fq': tmp.join('r1.fq'), 'in/r2.fq': tmp.join('r2.fq') });
+    // keys in the submitting environment, as sbatch passes it on (--export=ALL); on ParallelCluster: the nodes' role
+    const env = { ...server.env(), SLURM_CONF: slurmConf ?? '' };
+    const run = (args: string[]) => {
+      const r = spawnSync(process.execPath, [CLI, ...args, '--json'], { encoding: 'utf8', env, timeout: 300_000 });
+      return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+    };
+    const work = tmp.join('s3-work');
+    const p = run(['prep', '--engine', 'slurm', '--input', 's3://slurm-s3/in/r1.fq', '--input2', 's3://slurm-s3/in/r2.fq', '--output', 's3://slurm-s3/prep',
+      '--work-dir', work, '--rows-per-shard', '2500', '--no-dedup', '--slice-fragments', '3000']);
+    assert.equal(p.status, 0, p.stderr);
+    // the local run in before(): same inputs and options
+    const a = JSON.parse(readFileSync(join(prep, 'manifest.json'), 'utf8')) as { counts: unknown; shards: { path: string; sha256: string; rows: number }[] };
+    const b = JSON.parse(readFileSync(server.objectPath('slurm-s3', 'prep/manifest.json'), 'utf8')) as typeof a;
+    assert.deepEqual(b.shards.map((x) => [x.rows, x.sha256]), a.shards.map((x) => [x.rows, x.sha256]));
+    assert.deepEqual(b.counts, a.counts);
+    for (const f of ['qc_stats.json', ...a.shards.map((x) => x.path)]) assert.ok(readFileSync(server.objectPath('slurm-s3', `prep/${f}`)).equals(readFileSync(join(prep, f))), f);
+    assert.equal(existsSync(join(work, '_prep_work')), false, 'the merge removes the work directory');
+    assert.ok(!existsSync(server.objectPath('slurm-s3', 'prep/slurm')), 'scripts and logs are not uploaded');
+    const script = readFileSync(join(work, 'slurm/prep-prep.sbatch'), 'utf8');
+    assert.match(script, new RegExp(`^export AWS_ENDPOINT_URL_S3=${server.endpoint.replace(/[.]/g, '\\.')}$`, 'm'));
+    assert.ok(!script.includes(server.secretKey) && !script.includes(server.accessKey), 'no credentials in the batch scripts');
+
+    const extra = ['--k', '4', '--seed', '3'];
+    const local = tmp.join('local-k-means-Lloyd-K-4');
+    if (!existsSync(join(local, 'summary.json'))) assert.equal(runCli(['cluster', '--input', prep, '--output', local, '--quiet', ...extra]).status, 0);
+    const c = run(['cluster', '--engine', 'slurm', '--ranks', '2', '--input', 's3://slurm-s3/prep', '--output', 's3://slurm-s3/cluster', '--work-dir', tmp.join('s3-work-c'), ...extra]);
+    assert.equal(c.status, 0, c.stderr);
+    const s = JSON.parse(c.stdout) as Summary;
+    assert.equal(s.engine?.name, 'slurm+mpi');
+    assert.ok(existsSync(tmp.join('s3-work-c/slurm/cluster.sbatch')));
+    await assertSameResult(local, server.objectPath('slurm-s3', 'cluster'), JSON.parse(readFileSync(join(local, 'summary.json'), 'utf8')) as Summary, s);
+
+    // clear errors before anything is queued: no --work-dir for an S3 output, a bucket that does not exist
+    const nw = run(['prep', '--engine', 'slurm', '--input', 's3://slurm-s3/in/r1.fq', '--output', 's3://slurm-s3/x']);
+    assert.equal(nw.status, 2);
+    assert.match(nw.stderr, /^metavec: error: prep: --engine slurm with an s3:\/\/ --output needs --work-dir DIR on the shared filesystem/m);
+    const nb = run(['cluster', '--engine', 'slurm', '--input', 's3://slurm-s3/prep', '--output', 's3://no-such-bucket-slurm/c', '--work-dir', tmp.join('w2'), '--k', '2']);
+    assert.equal(nb.status, 1);
+    assert.match(nb.stderr, /^metavec: error: s3: s3:\/\/no-such-bucket-slurm\/c: bucket 'no-such-bucket-slurm' does not exist$/m);
+  } finally {
+    server.dispose();
+  }
 });
 
 test('mpi engine: more ranks than 4096-row blocks is refused with the maximum', (t) => {

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { configureS3, s3, scrubSecrets } from '../../src/io/s3/client.js';
+import { configureS3, isSecretEnvName, s3, s3SettingsEnv, scrubSecrets } from '../../src/io/s3/client.js';
 import { RANGE_BYTES, openS3Source } from '../../src/io/s3/source.js';
 import { downloadToFile } from '../../src/io/s3/fetch.js';
 import { openOutputStore } from '../../src/io/store.js';
@@ -173,4 +173,25 @@ test('scrubSecrets removes signatures, key ids and the credential values themsel
     if (saved === undefined) delete process.env.AWS_SECRET_ACCESS_KEY;
     else process.env.AWS_SECRET_ACCESS_KEY = saved;
   }
+});
+
+test('settings passed to remote workers (Ray runtime_env, Slurm scripts) are never credentials', () => {
+  const keys = ['AWS_ENDPOINT_URL_S3', 'AWS_ENDPOINT_URL', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY'] as const;
+  const saved = Object.fromEntries(keys.map((k) => [k, process.env[k]]));
+  try {
+    delete process.env.AWS_ENDPOINT_URL_S3;
+    Object.assign(process.env, { AWS_ENDPOINT_URL: 'http://127.0.0.1:9000', AWS_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: 'AKIAEXAMPLEEXAMPLE12', AWS_SECRET_ACCESS_KEY: 'sEcReT' });
+    const env = s3SettingsEnv();
+    assert.deepEqual(Object.keys(env).sort(), ['AWS_ENDPOINT_URL_S3', 'AWS_MAX_ATTEMPTS', 'AWS_REGION', 'METAVEC_S3_PATH_STYLE']);
+    assert.equal(env.AWS_ENDPOINT_URL_S3, 'http://127.0.0.1:9000');
+    assert.equal(env.METAVEC_S3_PATH_STYLE, 'true');
+    assert.ok(!JSON.stringify(env).includes('sEcReT') && !JSON.stringify(env).includes('AKIA'));
+  } finally {
+    for (const k of keys) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+  }
+  for (const n of ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'GITHUB_TOKEN', 'DB_PASSWORD', 'MY_API_KEY', 'AWS_CREDENTIAL_EXPIRATION']) assert.ok(isSecretEnvName(n), n);
+  for (const n of ['AWS_PROFILE', 'AWS_SHARED_CREDENTIALS_FILE', 'AWS_CONFIG_FILE', 'AWS_REGION', 'METAVEC_NODE']) assert.ok(!isSecretEnvName(n), n);
 });

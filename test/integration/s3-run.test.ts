@@ -28,24 +28,6 @@ function localEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Uploads local files with the AWS SDK (as `aws s3 cp` would). */
-async function upload(server: S3TestServer, bucket: string, files: Record<string, string>): Promise<void> {
-  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-  const { S3Client, PutObjectCommand } = await import('@aws-sdk/client-s3');
-  const c = new S3Client({
-    endpoint: server.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: server.accessKey, secretAccessKey: server.secretKey },
-    requestChecksumCalculation: 'WHEN_REQUIRED',
-  });
-  try {
-    for (const [key, path] of Object.entries(files)) await c.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: readFileSync(path) }));
-  } finally {
-    c.destroy();
-  }
-}
-
 function manifestAt(path: string): PrepManifest {
   return JSON.parse(readFileSync(path, 'utf8')) as PrepManifest;
 }
@@ -84,7 +66,7 @@ test('s3:// end to end against S3Proxy', async (t) => {
 
     await t.test('metavec run from s3:// inputs to an s3:// prefix equals the local run', async () => {
       const f = writeInputs(tmp, 3000, 7);
-      await upload(server, 'metavec-runs', { 'in/r1.fq.gz': f.r1, 'in/r2.fq.gz': f.r2, 'in/truth.tsv.gz': f.truth });
+      await server.upload('metavec-runs', { 'in/r1.fq.gz': f.r1, 'in/r2.fq.gz': f.r2, 'in/truth.tsv.gz': f.truth });
       const common = ['--k', '3', '--n-init', '1', '--rows-per-shard', '700', '--threads', '2', '--no-catalog', '--report-sample', '500', '--quiet', '--json'];
       const local = cli(['run', '--input', f.r1, '--input2', f.r2, '--truth', f.truth, '--output', tmp.join('local'), ...common], localEnv());
       assert.equal(local.status, 0, local.stderr);

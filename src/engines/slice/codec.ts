@@ -238,3 +238,15 @@ export function decodeRequest(bytes: Uint8Array): SliceRequest {
   if (names.includes('r2')) q.r2 = varBinary(childData(d, 'r2')).bytes;
   return q;
 }
+
+/** Decompressed bytes of one mate of one slice (`prep-cut`: a driver ships gzip slices inline). */
+export function encodeSliceBytes(slice: number, mate: 'r1' | 'r2', bytes: Uint8Array): Uint8Array {
+  const enc = new TextEncoder().encode(mate);
+  const fields = [new Field('slice', new Int32(), false), new Field('mate', new Utf8(), false), new Field('data', new Binary(), false)];
+  const children = [
+    col(new Int32(), 1, { data: Int32Array.of(slice) }),
+    col(new Utf8(), 1, { valueOffsets: Int32Array.of(0, enc.length), data: enc }),
+    col(new Binary(), 1, { valueOffsets: Int32Array.of(0, bytes.length), data: bytes }),
+  ];
+  return encode(fields, children, 1, { [KIND]: 'slice-bytes' });
+}

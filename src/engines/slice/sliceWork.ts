@@ -1,7 +1,7 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { LevelSketch } from '../../correct/sketch.js';
 import { MetavecError } from '../../errors.js';
+import { readInput } from '../../io/inputs.js';
+import { joinLocation } from '../../io/location.js';
 import { bytesSource, openRangeSource } from '../../io/rangeSource.js';
 import { processBatch } from '../../prep/batch.js';
 import { COUNTER_NAMES, type BatchParams, type PrepBatch, type PrepBatchResult } from '../../prep/params.js';
@@ -89,15 +89,22 @@ export async function sliceParams(plan: PrepPlan, workDir: string): Promise<Batc
   if (hit) return hit;
   const params = planBatchParams(plan);
   if (plan.options.correct) {
+    // a directory or an S3 prefix (io/inputs.ts reads both)
+    const specPath = joinLocation(workDir, 'spectrum.json');
     let spec: SpectrumFile;
     try {
-      spec = JSON.parse(await readFile(join(workDir, 'spectrum.json'), 'utf8')) as SpectrumFile;
+      const bytes = await readInput(specPath);
+      if (!bytes) throw new Error('no such file');
+      spec = JSON.parse(new TextDecoder().decode(bytes)) as SpectrumFile;
     } catch (err) {
-      throw new MetavecError('INPUT', `prep: ${join(workDir, 'spectrum.json')}: cannot read the merged k-mer spectrum (run the spectrum stage first): ${(err as Error).message}`);
+      throw new MetavecError('INPUT', `prep: ${specPath}: cannot read the merged k-mer spectrum (run the spectrum stage first): ${(err as Error).message}`);
     }
     if (spec.params) {
-      const cells = new Uint8Array(await readFile(join(workDir, 'sketch.bin')));
-      if (cells.length !== plan.sketchBytes) throw new MetavecError('INPUT', `prep: ${join(workDir, 'sketch.bin')}: ${cells.length} bytes, the plan says ${plan.sketchBytes}`);
+      const sketchPath = joinLocation(workDir, 'sketch.bin');
+      const bytes = await readInput(sketchPath);
+      if (!bytes) throw new MetavecError('INPUT', `prep: ${sketchPath}: missing (run the spectrum stage first)`);
+      const cells = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      if (cells.length !== plan.sketchBytes) throw new MetavecError('INPUT', `prep: ${sketchPath}: ${cells.length} bytes, the plan says ${plan.sketchBytes}`);
       new LevelSketch(cells); // validates the size
       params.correction = { ...spec.params, cells };
     }

@@ -1,7 +1,7 @@
-import { dirname, resolve } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { kmerTable } from '../../embed/kmerProfile.js';
 import { MetavecError } from '../../errors.js';
+import { resolveLocation, splitLocation } from '../../io/location.js';
 import { readPlan, type PrepPlan } from '../../prep/plan.js';
 import { decodeRequest, encodeError, encodePrepResult, encodeSpectrum, type SliceRequest } from './codec.js';
 import { readFrames, writeFrame } from './frame.js';
@@ -16,7 +16,7 @@ import { sliceParams, slicePrep, sliceSpectrum } from './sliceWork.js';
 let cachedPlan: { path: string; plan: PrepPlan } | undefined;
 
 async function planFor(path: string): Promise<PrepPlan> {
-  const full = resolve(path);
+  const full = resolveLocation(path);
   if (cachedPlan?.path !== full) cachedPlan = { path: full, plan: await readPlan(full) };
   return cachedPlan.plan;
 }
@@ -29,7 +29,7 @@ export async function handleRequest(q: SliceRequest): Promise<Uint8Array> {
   const inline = { ...(q.r1 ? { r1: q.r1 } : {}), ...(q.r2 ? { r2: q.r2 } : {}) };
   if (q.op === 'spectrum') return encodeSpectrum(await sliceSpectrum(plan, slice, inline));
   const dim = plan.options.embedding?.dim ?? kmerTable(plan.options.kmer).dim;
-  const params = await sliceParams(plan, dirname(resolve(q.plan)));
+  const params = await sliceParams(plan, splitLocation(resolveLocation(q.plan)).parent);
   return encodePrepResult(await slicePrep(plan, slice, params, dim, inline), dim, slice.index);
 }
 

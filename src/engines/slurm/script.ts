@@ -3,6 +3,8 @@
  * `--dry-run` shows exactly what is submitted and the file can be edited and resubmitted with sbatch.
  */
 import { MetavecError } from '../../errors.js';
+import { isS3Uri } from '../../io/location.js';
+import { s3SettingsEnv } from '../../io/s3/client.js';
 
 export interface SlurmJobOptions {
   jobName: string;
@@ -30,6 +32,11 @@ export interface SlurmJobOptions {
   /** The node executable and the metavec entry point as seen from the compute nodes (shared filesystem). */
   node?: string;
   entry?: string;
+  /**
+   * Shared directory for the batch scripts, logs and (prep) the work files when --output is an S3 prefix
+   * (--work-dir); with a directory output they go into the output.
+   */
+  workDir?: string;
 }
 
 export interface BatchScript {
@@ -87,6 +94,8 @@ export interface BatchSpec {
   logDir: string;
   /** Also an MPI step: add the overcommit settings. */
   mpi?: boolean;
+  /** Exported before the body (non-secret settings only: the script is a plain file, e.g. the S3 endpoint). */
+  env?: Record<string, string>;
 }
 
 /** The metavec command on the compute nodes: node + entry + args, quoted for bash. */
@@ -117,6 +126,7 @@ export function batchScript(o: SlurmJobOptions, spec: BatchSpec): BatchScript {
     'set -euo pipefail',
     ...o.modules.map((m) => `module load ${m}`),
     ...(o.overcommit && spec.mpi ? ['# more ranks than CPUs: waiting ranks yield instead of spinning', 'export OMPI_MCA_mpi_yield_when_idle=1'] : []),
+    ...Object.entries(spec.env ?? {}).map(([k, v]) => `export ${k}=${shellQuote(v)}`),
     ...spec.body,
     '',
   ];
@@ -129,15 +139,38 @@ export function batchScript(o: SlurmJobOptions, spec: BatchSpec): BatchScript {
  * A rank that exits non-zero ends the step (--kill-on-bad-exit; MPI_Abort does too, this also covers a crash
  * before MPI_Init).
  */
-export function mpiBatchScript(o: SlurmJobOptions, logDir: string, argv: string[]): BatchScript {
+export function mpiBatchScript(o: SlurmJobOptions, logDir: string, argv: string[], env?: Record<string, string>): BatchScript {
   return batchScript(o, {
     what: `${o.ntasks} MPI rank(s) of 'metavec ${argv[0] ?? ''}'`,
     ntasks: o.ntasks,
     logDir,
     mpi: true,
+    ...(env ? { env } : {}),
     body: [
       `echo "metavec: job $SLURM_JOB_ID on $SLURM_JOB_NODELIST: ${o.ntasks} rank(s)"`,
       `srun --mpi=pmix --kill-on-bad-exit=1${o.overcommit ? ' --overcommit' : ''} ${metavecCommand(o, argv)}`,
     ],
   });
+}
+
+/**
+ * The shared directory of a Slurm run (batch scripts, logs; for prep also the plan and the slice parts):
+ * --work-dir, else the output directory. An S3 output needs --work-dir: Slurm writes logs to files, and the
+ * tasks must find the scripts and parts at the same path on every node (docs/hpc.md).
+ */
+export function slurmRoot(cmd: string, output: string, o: SlurmJobOptions): string {
+  if (o.workDir) return o.workDir;
+  if (isS3Uri(output)) {
+    throw new MetavecError('USAGE', `${cmd}: --engine slurm with an s3:// --output needs --work-dir DIR on the shared filesystem (batch scripts, logs${cmd === 'prep' ? ', the plan and the slices\' results' : ''})`);
+  }
+  return output;
+}
+
+/**
+ * What the tasks need to reach S3 when a location is s3://: the non-secret settings (endpoint, region, path
+ * style), exported in the script. Credentials come from the compute nodes' own chain (an instance role on
+ * ParallelCluster) or the submitting environment, which sbatch passes on (--export=ALL): never the script.
+ */
+export function s3TaskEnv(locations: string[]): Record<string, string> | undefined {
+  return locations.some(isS3Uri) ? s3SettingsEnv() : undefined;
 }

@@ -76,6 +76,26 @@ export function resolveS3Settings(): ResolvedS3Settings {
   };
 }
 
+/**
+ * The resolved, non-secret S3 settings as environment variables, for the processes of another host that run
+ * part of this command (Ray actors, Slurm array tasks): endpoint, region, path style, attempts. Credentials
+ * are never included: those processes take them from their own node's standard AWS chain (docs/s3.md).
+ */
+export function s3SettingsEnv(): Record<string, string> {
+  const s = resolveS3Settings();
+  return {
+    ...(s.endpoint !== undefined ? { AWS_ENDPOINT_URL_S3: s.endpoint } : {}),
+    ...(s.region !== undefined ? { AWS_REGION: s.region } : {}),
+    METAVEC_S3_PATH_STYLE: String(s.pathStyle),
+    AWS_MAX_ATTEMPTS: String(s.maxAttempts),
+  };
+}
+
+/** Environment variables that hold credentials (or look like they do): never forwarded to a job's description. */
+export function isSecretEnvName(name: string): boolean {
+  return ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_SECURITY_TOKEN'].includes(name) || /SECRET|TOKEN|PASSWORD|PASSWD|CREDENTIAL(?!S_FILE)|PRIVATE|_KEY$/i.test(name);
+}
+
 export interface S3Handle {
   sdk: S3Sdk;
   client: S3Client;
