@@ -92,11 +92,11 @@ export class S3TestServer {
     };
   }
 
-  /** Creates a bucket through the S3 API (as a user would with `aws s3 mb`). */
-  async createBucket(name: string): Promise<void> {
+  /** An SDK client with this server's keys (for preparing buckets and objects as a user would with the AWS CLI). */
+  private async client(): Promise<{ sdk: typeof import('@aws-sdk/client-s3'); client: import('@aws-sdk/client-s3').S3Client }> {
     process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-    const { S3Client, CreateBucketCommand } = await import('@aws-sdk/client-s3');
-    const c = new S3Client({
+    const sdk = await import('@aws-sdk/client-s3');
+    const client = new sdk.S3Client({
       endpoint: this.endpoint,
       region: 'us-east-1',
       forcePathStyle: true,
@@ -104,28 +104,26 @@ export class S3TestServer {
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
     });
+    return { sdk, client };
+  }
+
+  /** Creates a bucket through the S3 API (as a user would with `aws s3 mb`). */
+  async createBucket(name: string): Promise<void> {
+    const { sdk, client } = await this.client();
     try {
-      await c.send(new CreateBucketCommand({ Bucket: name }));
+      await client.send(new sdk.CreateBucketCommand({ Bucket: name }));
     } finally {
-      c.destroy();
+      client.destroy();
     }
   }
 
   /** Uploads local files with the AWS SDK (as `aws s3 cp` would). */
   async upload(bucket: string, files: Record<string, string>): Promise<void> {
-    process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
-    const { S3Client, PutObjectCommand } = await import('@aws-sdk/client-s3');
-    const c = new S3Client({
-      endpoint: this.endpoint,
-      region: 'us-east-1',
-      forcePathStyle: true,
-      credentials: { accessKeyId: this.accessKey, secretAccessKey: this.secretKey },
-      requestChecksumCalculation: 'WHEN_REQUIRED',
-    });
+    const { sdk, client } = await this.client();
     try {
-      for (const [key, path] of Object.entries(files)) await c.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: readFileSync(path) }));
+      for (const [key, path] of Object.entries(files)) await client.send(new sdk.PutObjectCommand({ Bucket: bucket, Key: key, Body: readFileSync(path) }));
     } finally {
-      c.destroy();
+      client.destroy();
     }
   }
 
