@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { readFile, rm, stat } from 'node:fs/promises';
+import { open, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../io/atomic.js';
 import { sha256File } from '../io/checksum.js';
@@ -217,10 +217,20 @@ export class PrepJournal {
   private async restore(s: ResumeStateFile, output: string): Promise<Restored> {
     const out: Restored = {};
     if (s.spectrum) {
-      const bytes = await this.readVerified(s.spectrum);
-      // shared with the worker threads, like a freshly built sketch
-      const cells = new Uint8Array(new SharedArrayBuffer(bytes.length));
-      cells.set(bytes);
+      // read straight into memory shared with the worker threads, like a freshly built sketch (no second copy)
+      const path = this.path(s.spectrum.file);
+      const cells = new Uint8Array(new SharedArrayBuffer((await stat(path)).size));
+      const fh = await open(path, 'r');
+      try {
+        for (let off = 0; off < cells.length; ) {
+          const { bytesRead } = await fh.read(cells, off, Math.min(cells.length - off, 1 << 24), off);
+          if (bytesRead === 0) throw new Error(`${s.spectrum.file}: truncated`);
+          off += bytesRead;
+        }
+      } finally {
+        await fh.close();
+      }
+      if (sha(cells) !== s.spectrum.sha256) throw new Error(`${s.spectrum.file}: checksum mismatch`);
       out.spectrum = { info: s.spectrum.info, ...(s.spectrum.params ? { params: { ...s.spectrum.params, cells } } : {}) };
     }
     const c = s.checkpoint;
@@ -254,10 +264,11 @@ export class PrepJournal {
 
   /** Checkpoints the pass-1 sketch and the pass-2 parameters derived from it. */
   async saveSpectrum(cells: Uint8Array, info: Record<string, unknown>, params: NonNullable<BatchParams['correction']> | undefined): Promise<void> {
-    const copy = cells.slice(); // a plain copy of the shared sketch (nothing writes it any more)
-    await writeFileAtomic(this.path('spectrum.bin'), copy);
+    // written and hashed in place: pass 1 has ended, nothing writes the shared sketch any more (a copy would add
+    // up to --correct-mem to the peak RSS)
+    await writeFileAtomic(this.path('spectrum.bin'), cells);
     const { cells: _c, ...rest } = params ?? { cells: undefined };
-    this.state.spectrum = { file: 'spectrum.bin', sha256: sha(copy), info, ...(params ? { params: rest as Omit<NonNullable<BatchParams['correction']>, 'cells'> } : {}) };
+    this.state.spectrum = { file: 'spectrum.bin', sha256: sha(cells), info, ...(params ? { params: rest as Omit<NonNullable<BatchParams['correction']>, 'cells'> } : {}) };
     await this.writeState();
   }
 
