@@ -102,9 +102,6 @@ export function clusterOptionsFrom(cmd: string, v: Partial<ClusterValues>, input
     : choiceOption(cmd, 'engine', v.engine, 'local', ['local'] as const);
   const slurm = engine === 'slurm' ? slurmJobFrom(cmd, v, { jobName: 'metavec-cluster', ntasks: 2 }) : undefined;
   const method = choiceOption(cmd, 'method', v.method, 'kmeans', ['kmeans', 'graph', 'lsh'] as const);
-  if (engine !== 'local' && method !== 'kmeans') {
-    throw usageError(`${cmd}: --method ${method} runs on the local engine only in this build (--engine ${engine} distributes kmeans; docs/graph.md "Partitioning")`);
-  }
   const k = v.k === undefined || v.k === 'auto' ? 'auto' : intOption(cmd, 'k', v.k, 2, 1, 1_000_000);
   const batchSize = v['batch-size'] !== undefined ? intOption(cmd, 'batch-size', v['batch-size'], 4096, 1, 10_000_000) : undefined;
   return {

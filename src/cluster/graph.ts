@@ -88,13 +88,40 @@ export function candidatePairs(sk: SketchSet, maxOccurrence: number, part = 0, p
       pFrag[t++] = f;
     }
   }
+  const pp = pairsFromPostings(pHi, pLo, pFrag, maxOccurrence);
+  const occSum = new Float64Array(n);
+  const occN = new Uint32Array(n);
+  for (let i = 0; i < t; i++) {
+    const f = pFrag[i]!;
+    occSum[f] = occSum[f]! + pp.occ[i]!;
+    occN[f] = occN[f]! + 1;
+  }
+  return { a: pp.a, b: pp.b, count: pp.count, occSum, occN, minimizers: pp.minimizers, repeats: pp.repeats };
+}
+
+/** Candidate pairs of a set of postings, and each posting's occurrence (min(fragments, maxOccurrence + 1)). */
+export interface PostingPairs {
+  a: Uint32Array;
+  b: Uint32Array;
+  count: number;
+  /** per posting (input order): fragments sharing its minimizer, capped at maxOccurrence + 1 */
+  occ: Uint32Array;
+  minimizers: number;
+  repeats: number;
+}
+
+/**
+ * The core of step 1 over explicit postings (minimizer hi/lo, fragment), given in non-decreasing fragment
+ * order (what an engine that receives postings in fragment order from its ranks has): pairs come out as a < b.
+ */
+export function pairsFromPostings(pHi: Uint32Array, pLo: Uint32Array, pFrag: Uint32Array, maxOccurrence: number): PostingPairs {
+  const t = pHi.length;
   const order = new Uint32Array(t);
   for (let i = 0; i < t; i++) order[i] = i;
   radixSort32(order, pLo, new Uint32Array(t));
   radixSort32(order, pHi, new Uint32Array(t));
   // order is now sorted by (hi, lo) and, within equal minimizers, by fragment (stable from posting order)
-  const occSum = new Float64Array(n);
-  const occN = new Uint32Array(n);
+  const occ = new Uint32Array(t);
   let a = new Uint32Array(Math.max(1024, t));
   let b = new Uint32Array(a.length);
   let count = 0;
@@ -107,12 +134,8 @@ export function candidatePairs(sk: SketchSet, maxOccurrence: number, part = 0, p
     while (e < t && pHi[order[e]!] === h && pLo[order[e]!] === l) e++;
     const size = e - s;
     minimizers++;
-    const occ = Math.min(size, maxOccurrence + 1);
-    for (let i = s; i < e; i++) {
-      const f = pFrag[order[i]!]!;
-      occSum[f] = occSum[f]! + occ;
-      occN[f] = occN[f]! + 1;
-    }
+    const o = Math.min(size, maxOccurrence + 1);
+    for (let i = s; i < e; i++) occ[order[i]!] = o;
     if (size > maxOccurrence) repeats++;
     else if (size > 1) {
       const need = count + (size * (size - 1)) / 2;
@@ -135,7 +158,7 @@ export function candidatePairs(sk: SketchSet, maxOccurrence: number, part = 0, p
     }
     s = e;
   }
-  return { a, b, count, occSum, occN, minimizers, repeats };
+  return { a, b, count, occ, minimizers, repeats };
 }
 
 /** Weighted undirected edges (a < b), weight = shared minimizers. */
@@ -208,32 +231,23 @@ export function buildGraph(n: number, e: EdgeList, maxDegree: number): Graph {
     nb[fill[y]!] = x;
     eid[fill[y]!++] = i;
   }
+  const hw = new Uint32Array(2 * e.count);
+  for (let j = 0; j < hw.length; j++) hw[j] = e.w[eid[j]!]!;
+  const kept = heaviestHalfEdges(n, deg, nb, hw, maxDegree);
   const keep = new Uint8Array(e.count);
-  const idx: number[] = [];
-  for (let v = 0; v < n; v++) {
-    const s = deg[v]!;
-    const t = deg[v + 1]!;
-    if (t - s <= maxDegree) {
-      for (let j = s; j < t; j++) keep[eid[j]!] = 1;
-      continue;
-    }
-    idx.length = 0;
-    for (let j = s; j < t; j++) idx.push(j);
-    idx.sort((p, q) => e.w[eid[q]!]! - e.w[eid[p]!]! || nb[p]! - nb[q]!);
-    for (let j = 0; j < maxDegree; j++) keep[eid[idx[j]!]!] = 1;
-  }
+  for (let j = 0; j < kept.length; j++) if (kept[j]) keep[eid[j]!] = 1;
   const start = new Int32Array(n + 1);
-  let kept = 0;
+  let edges = 0;
   for (let i = 0; i < e.count; i++) {
     if (!keep[i]) continue;
-    kept++;
+    edges++;
     start[e.a[i]! + 1]!++;
     start[e.b[i]! + 1]!++;
   }
   for (let i = 0; i < n; i++) start[i + 1]! += start[i]!;
   const pos = start.slice(0, n);
-  const nbr = new Uint32Array(2 * kept);
-  const w = new Float32Array(2 * kept);
+  const nbr = new Uint32Array(2 * edges);
+  const w = new Float32Array(2 * edges);
   for (let i = 0; i < e.count; i++) {
     if (!keep[i]) continue;
     const x = e.a[i]!;
@@ -243,7 +257,54 @@ export function buildGraph(n: number, e: EdgeList, maxDegree: number): Graph {
     nbr[pos[y]!] = x;
     w[pos[y]!++] = e.w[i]!;
   }
-  return { n, start, nbr, w, edges: kept };
+  return { n, start, nbr, w, edges };
+}
+
+/**
+ * The degree cap of step 3 for `nodes` nodes whose half-edges are given as a CSR (node v: [start[v],
+ * start[v+1]) with neighbour nb and weight w): flags the `maxDegree` heaviest of each node (weight
+ * descending, then neighbour ascending: a total order, so the input order of a node's half-edges does not
+ * matter), or all of them when the node has at most `maxDegree`. An engine that holds each node's half-edges
+ * on the node's owner applies it there; an edge is kept when either end flags it.
+ */
+export function heaviestHalfEdges(nodes: number, start: Int32Array, nb: Uint32Array, w: Uint32Array, maxDegree: number): Uint8Array {
+  const keep = new Uint8Array(start[nodes]!);
+  const idx: number[] = [];
+  for (let v = 0; v < nodes; v++) {
+    const s = start[v]!;
+    const t = start[v + 1]!;
+    if (t - s <= maxDegree) {
+      keep.fill(1, s, t);
+      continue;
+    }
+    idx.length = 0;
+    for (let j = s; j < t; j++) idx.push(j);
+    idx.sort((p, q) => w[q]! - w[p]! || nb[p]! - nb[q]!);
+    for (let j = 0; j < maxDegree; j++) keep[idx[j]!] = 1;
+  }
+  return keep;
+}
+
+/** Edges given as (a, b, w) triples with a < b, possibly repeated (kept by both ends): sorted by (a, b), each once. */
+export function distinctEdges(a: Uint32Array, b: Uint32Array, w: Uint32Array): EdgeList {
+  const total = a.length;
+  const order = new Uint32Array(total);
+  for (let i = 0; i < total; i++) order[i] = i;
+  const tmp = new Uint32Array(total);
+  radixSort32(order, b, tmp);
+  radixSort32(order, a, tmp);
+  let count = 0;
+  for (let i = 0; i < total; i++) if (i === 0 || a[order[i]!] !== a[order[i - 1]!] || b[order[i]!] !== b[order[i - 1]!]) count++;
+  const out = { a: new Uint32Array(count), b: new Uint32Array(count), w: new Uint32Array(count), count };
+  let o = 0;
+  for (let i = 0; i < total; i++) {
+    const x = order[i]!;
+    if (i > 0 && a[x] === a[order[i - 1]!] && b[x] === b[order[i - 1]!]) continue;
+    out.a[o] = a[x]!;
+    out.b[o] = b[x]!;
+    out.w[o++] = w[x]!;
+  }
+  return out;
 }
 
 /**

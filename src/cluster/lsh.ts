@@ -25,24 +25,24 @@ function gaussian(rng: Rng): number {
 }
 
 export function lshBuckets(x: Float32Array, n: number, d: number, p: LshParams): { group: Int32Array; groups: number; largest: number } {
+  const colSum = new Float64Array(d);
+  for (let i = 0; i < n; i++) for (let t = 0; t < d; t++) colSum[t] = colSum[t]! + x[i * d + t]!;
+  const mean = new Float64Array(d);
+  for (let t = 0; t < d; t++) mean[t] = colSum[t]! / Math.max(1, n);
+  return lshUnion(lshSignatures(x, n, d, mean, p), n, p.bands);
+}
+
+/**
+ * Band signatures (band-major: band b of row i at [b * n + i]) of n rows, centred on the mean of all rows
+ * (given: an engine holding a slice of the rows passes the global mean).
+ */
+export function lshSignatures(x: Float32Array, n: number, d: number, mean: Float64Array, p: LshParams): Int32Array {
   if (p.bits < 1 || p.bits > 30) throw new RangeError(`lsh: bits=${p.bits} must be in 1..30`);
   const rng = new Rng(p.seed);
   const planes = p.bands * p.bits;
   const h = new Float64Array(planes * d);
   for (let i = 0; i < h.length; i++) h[i] = gaussian(rng);
-  const mean = new Float64Array(d);
-  for (let i = 0; i < n; i++) for (let t = 0; t < d; t++) mean[t] = mean[t]! + x[i * d + t]!;
-  for (let t = 0; t < d; t++) mean[t] = mean[t]! / Math.max(1, n);
-  const parent = new Int32Array(n);
-  for (let i = 0; i < n; i++) parent[i] = i;
-  const find = (a: number): number => {
-    while (parent[a] !== a) {
-      parent[a] = parent[parent[a]!]!;
-      a = parent[a]!;
-    }
-    return a;
-  };
-  const sig = new Int32Array(n);
+  const sig = new Int32Array(p.bands * n);
   const row = new Float64Array(d);
   for (let b = 0; b < p.bands; b++) {
     for (let i = 0; i < n; i++) {
@@ -54,13 +54,29 @@ export function lshBuckets(x: Float32Array, n: number, d: number, p: LshParams):
         for (let t = 0; t < d; t++) dot += row[t]! * h[o + t]!;
         if (dot >= 0) s |= 1 << j;
       }
-      sig[i] = s;
+      sig[b * n + i] = s;
     }
+  }
+  return sig;
+}
+
+/** Buckets of equal band signatures joined across bands (union-find), numbered by first row. */
+export function lshUnion(sig: Int32Array, n: number, bands: number): { group: Int32Array; groups: number; largest: number } {
+  const parent = new Int32Array(n);
+  for (let i = 0; i < n; i++) parent[i] = i;
+  const find = (a: number): number => {
+    while (parent[a] !== a) {
+      parent[a] = parent[parent[a]!]!;
+      a = parent[a]!;
+    }
+    return a;
+  };
+  for (let b = 0; b < bands; b++) {
     // first row seen with each signature; later rows join it
     const first = new Map<number, number>();
     for (let i = 0; i < n; i++) {
-      const f = first.get(sig[i]!);
-      if (f === undefined) first.set(sig[i]!, i);
+      const f = first.get(sig[b * n + i]!);
+      if (f === undefined) first.set(sig[b * n + i]!, i);
       else {
         const ra = find(f);
         const rb = find(i);

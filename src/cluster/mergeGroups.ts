@@ -1,4 +1,5 @@
 import type { Graph } from './graph.js';
+import { poolGroups } from './pooled.js';
 
 /**
  * Composition-checked merging of read groups (docs/graph.md). Label propagation leaves groups that are pure but
@@ -28,16 +29,26 @@ export function mergeGroups(
   d: number,
   p: MergeParams,
 ): { group: Int32Array; groups: number; unions: number; refused: number } {
-  const n = g.n;
   // pooled k-mer mass per group: sum of weight x profile
-  const sum = new Float64Array(groups * d);
-  const mass = new Float64Array(groups);
-  for (let f = 0; f < n; f++) {
-    const q = group[f]!;
-    const w = weight[f]!;
-    mass[q] = mass[q]! + w;
-    for (let t = 0; t < d; t++) sum[q * d + t] = sum[q * d + t]! + w * embedding[f * d + t]!;
-  }
+  const pool = poolGroups(g.n, d, embedding, weight, undefined, group, groups);
+  return mergePooledGroups(g, group, groups, pool.comp, pool.mass, d, p);
+}
+
+/**
+ * The merge given each group's pooled k-mer mass (`sum`, groups x d: sum of weight x profile; `mass`: sum of
+ * weights), however an engine computed them (poolGroups over the group's fragments in fragment order). The
+ * sums are updated in place as groups are joined.
+ */
+export function mergePooledGroups(
+  g: Graph,
+  group: Int32Array,
+  groups: number,
+  sum: Float64Array,
+  mass: Float64Array,
+  d: number,
+  p: MergeParams,
+): { group: Int32Array; groups: number; unions: number; refused: number } {
+  const n = g.n;
   // group-level links: total edge weight between two groups
   const link = new Map<number, number>();
   for (let v = 0; v < n; v++) {

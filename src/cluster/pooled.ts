@@ -70,11 +70,21 @@ export interface PooledResult {
   iterations: number;
 }
 
-export function clusterPooled(inp: PooledInput, p: PooledParams): PooledResult {
-  const { n, d, embedding, weight, group, groups: G } = inp;
-  const withCov = inp.occurrence !== undefined;
-  const D = d + (withCov ? 1 : 0);
-  // pooled composition and abundance per group
+/** Per group: pooled sum of weight x profile (groups x d), sum of weights, fragments, sum of occurrences. */
+export interface GroupPool {
+  comp: Float64Array;
+  mass: Float64Array;
+  members: Int32Array;
+  cov: Float64Array;
+}
+
+/**
+ * Pools fragments into groups: fragment f (of n, in the order given) adds to group[f]. The sums are taken in
+ * the given order, so an engine that hands each group's fragments over in fragment order gets the same bits.
+ */
+export function poolGroups(
+  n: number, d: number, embedding: Float32Array, weight: Float64Array | Uint32Array, occurrence: Float64Array | undefined, group: Int32Array, G: number,
+): GroupPool {
   const comp = new Float64Array(G * d);
   const mass = new Float64Array(G);
   const members = new Int32Array(G);
@@ -85,12 +95,84 @@ export function clusterPooled(inp: PooledInput, p: PooledParams): PooledResult {
     members[g]!++;
     mass[g] = mass[g]! + w;
     for (let t = 0; t < d; t++) comp[g * d + t] = comp[g * d + t]! + w * embedding[f * d + t]!;
-    if (inp.occurrence) cov[g] = cov[g]! + inp.occurrence[f]!;
+    if (occurrence) cov[g] = cov[g]! + occurrence[f]!;
   }
+  return { comp, mass, members, cov };
+}
+
+/** What clustering the pooled groups decides, per group (clusterPooledGroups). */
+export interface GroupClustering {
+  k: number;
+  groupLabel: Int32Array;
+  groupDist: Float64Array;
+  selection: PooledResult['selection'];
+  groupsClustered: number;
+  fragmentsInClusteredGroups: number;
+  coverageScale: number;
+  inertia: number;
+  iterations: number;
+}
+
+export function clusterPooled(inp: PooledInput, p: PooledParams): PooledResult {
+  const { n, d, embedding, weight, group, groups: G } = inp;
+  const pool = poolGroups(n, d, embedding, weight, inp.occurrence, group, G);
+  const gc = clusterPooledGroups(pool, G, d, inp.occurrence !== undefined, inp.sqrtTransform, p);
+  const labels = new Int32Array(n);
+  const distances = new Float32Array(n);
+  const clusterSize = new Int32Array(gc.k);
+  for (let f = 0; f < n; f++) {
+    const l = gc.groupLabel[group[f]!]!;
+    labels[f] = l;
+    distances[f] = gc.groupDist[group[f]!]!;
+    clusterSize[l]!++;
+  }
+  const cs = clusterSums(n, d, embedding, weight, labels, gc.k);
+  return pooledResult(gc, labels, distances, clusterSize, cs, d);
+}
+
+/** Per cluster: sum of weight x profile over its fragments (in the order given) and of weights: mass at [k*d + j]. */
+export function clusterSums(n: number, d: number, embedding: Float32Array, weight: Float64Array | Uint32Array, labels: Int32Array, k: number): Float64Array {
+  const s = new Float64Array(k * d + k);
+  for (let f = 0; f < n; f++) {
+    const l = labels[f]!;
+    const w = weight[f]!;
+    s[k * d + l] = s[k * d + l]! + w;
+    for (let t = 0; t < d; t++) s[l * d + t] = s[l * d + t]! + w * embedding[f * d + t]!;
+  }
+  return s;
+}
+
+/** The result from the group clustering, per-fragment labels and the cluster sums (clusterSums). */
+export function pooledResult(gc: GroupClustering, labels: Int32Array, distances: Float32Array, clusterSize: Int32Array, sums: Float64Array, d: number): PooledResult {
+  const k = gc.k;
+  const centroids = new Float32Array(k * d);
+  for (let j = 0; j < k; j++) {
+    const m = sums[k * d + j]!;
+    for (let t = 0; t < d; t++) centroids[j * d + t] = m > 0 ? sums[j * d + t]! / m : 0;
+  }
+  return {
+    k,
+    labels,
+    distances,
+    centroids,
+    clusterSize,
+    selection: gc.selection,
+    groupsClustered: gc.groupsClustered,
+    fragmentsInClusteredGroups: gc.fragmentsInClusteredGroups,
+    coverageScale: gc.coverageScale,
+    inertia: gc.inertia,
+    iterations: gc.iterations,
+  };
+}
+
+/** Features of the pooled groups, weighted k-means of the core groups, the rest to the nearest centre. */
+export function clusterPooledGroups(pool: GroupPool, G: number, d: number, withCov: boolean, sqrtTransform: boolean, p: PooledParams): GroupClustering {
+  const { comp, mass, members, cov } = pool;
+  const D = d + (withCov ? 1 : 0);
   const feat = new Float64Array(G * D);
   for (let g = 0; g < G; g++) {
     const m = mass[g]! > 0 ? mass[g]! : 1;
-    for (let t = 0; t < d; t++) feat[g * D + t] = inp.sqrtTransform ? Math.sqrt(Math.max(0, comp[g * d + t]! / m)) : comp[g * d + t]! / m;
+    for (let t = 0; t < d; t++) feat[g * D + t] = sqrtTransform ? Math.sqrt(Math.max(0, comp[g * d + t]! / m)) : comp[g * d + t]! / m;
     if (withCov) feat[g * D + d] = Math.log(cov[g]! / members[g]!);
   }
   // core groups
@@ -115,7 +197,7 @@ export function clusterPooled(inp: PooledInput, p: PooledParams): PooledResult {
     // where overlapping reads re-sample the same bases, so the effective count is k-mers / coverage
     let noiseInertia = 0;
     for (const g of core) noiseInertia += members[g]! * (d / 4) * (withCov ? cov[g]! / members[g]! : 1) / Math.max(1, mass[g]!);
-    const r = chooseWeightedK(x, w, C, D, { ...kOpts, kMin: p.kMin, kMax: Math.min(p.kMax, C), minGain: p.minGain, ...(inp.sqrtTransform ? { noiseInertia: p.noiseFactor * noiseInertia } : {}) });
+    const r = chooseWeightedK(x, w, C, D, { ...kOpts, kMin: p.kMin, kMax: Math.min(p.kMax, C), minGain: p.minGain, ...(sqrtTransform ? { noiseInertia: p.noiseFactor * noiseInertia } : {}) });
     fit = r.fit;
     selection = r.choice;
   } else {
@@ -137,29 +219,12 @@ export function clusterPooled(inp: PooledInput, p: PooledParams): PooledResult {
     groupLabel[g] = nc.label;
     groupDist[g] = Math.sqrt(nc.dist2);
   }
-  const labels = new Int32Array(n);
-  const distances = new Float32Array(n);
-  const clusterSize = new Int32Array(k);
-  const centroids = new Float32Array(k * d);
-  const cMass = new Float64Array(k);
-  const cSum = new Float64Array(k * d);
-  for (let f = 0; f < n; f++) {
-    const l = groupLabel[group[f]!]!;
-    labels[f] = l;
-    distances[f] = groupDist[group[f]!]!;
-    clusterSize[l]!++;
-    cMass[l] = cMass[l]! + weight[f]!;
-    for (let t = 0; t < d; t++) cSum[l * d + t] = cSum[l * d + t]! + weight[f]! * embedding[f * d + t]!;
-  }
-  for (let j = 0; j < k; j++) for (let t = 0; t < d; t++) centroids[j * d + t] = cMass[j]! > 0 ? cSum[j * d + t]! / cMass[j]! : 0;
   let fragmentsInClusteredGroups = 0;
   for (const g of core) fragmentsInClusteredGroups += members[g]!;
   return {
     k,
-    labels,
-    distances,
-    centroids,
-    clusterSize,
+    groupLabel,
+    groupDist,
     selection,
     groupsClustered: C,
     fragmentsInClusteredGroups,

@@ -313,6 +313,19 @@ export interface ShardSketches {
   lo: Uint32Array;
 }
 
+/**
+ * A UBIGINT[] column of a DuckDB chunk in place: per row (offset, _, length, _) as 32-bit words in `entries`
+ * (list entries are two uint64), and the values as (lo, hi) word pairs in `words`.
+ */
+export function uint64ListColumn(chunk: DuckDBDataChunk, column: number): { entries: Uint32Array; words: Uint32Array } {
+  const m = chunk.rowCount;
+  const vec = bindings.data_chunk_get_vector(chunk.chunk, column);
+  const size = Number(bindings.list_vector_get_size(vec));
+  const ent = bindings.vector_get_data(vec, m * 16);
+  const raw = bindings.vector_get_data(bindings.list_vector_get_child(vec), size * 8);
+  return { entries: new Uint32Array(ent.buffer, ent.byteOffset, m * 4), words: new Uint32Array(raw.buffer, raw.byteOffset, size * 2) };
+}
+
 /** Reads the `minimizers` column of shard files (already verified) in shard order. */
 export async function readShardSketches(paths: string[]): Promise<ShardSketches> {
   const db = await openDuckDB();
@@ -328,13 +341,7 @@ export async function readShardSketches(paths: string[]): Promise<ShardSketches>
         const chunk = await res.fetchChunk();
         if (!chunk || chunk.rowCount === 0) break;
         const m = chunk.rowCount;
-        const vec = bindings.data_chunk_get_vector(chunk.chunk, 0);
-        const size = Number(bindings.list_vector_get_size(vec));
-        const ent = bindings.vector_get_data(vec, m * 16);
-        const entries = new Uint32Array(ent.buffer, ent.byteOffset, m * 4);
-        const child = bindings.list_vector_get_child(vec);
-        const raw = bindings.vector_get_data(child, size * 8);
-        const words = new Uint32Array(raw.buffer, raw.byteOffset, size * 2);
+        const { entries, words } = uint64ListColumn(chunk, 0);
         if (n + m + 1 > offsets.length) {
           const next = new Int32Array(Math.max(offsets.length * 2, n + m + 1));
           next.set(offsets.subarray(0, n + 1));

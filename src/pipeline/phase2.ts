@@ -14,7 +14,7 @@ import type { Normalisation } from '../embed/kmerProfile.js';
 import { loadReference, nameClusters, type ClusterName, type Reference } from '../cluster/references.js';
 import type { WeightedKChoice } from '../cluster/weightedKMeans.js';
 import { runPooledMethod, type PooledMethodOptions } from './phase2Pooled.js';
-import type { KSearch } from '../cluster/pooled.js';
+import type { KSearch, PooledResult } from '../cluster/pooled.js';
 import { evaluateLabels, loadTruth, type EvalReport } from '../evaluate/index.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import type { ProgressSink } from './progress.js';
@@ -132,14 +132,18 @@ async function clusterPooledMethod(opts: ClusterOptions, manifest: PrepManifest,
     { ...opts.pooled, method, k: opts.k, kMin: opts.kMin, kMax: opts.kMax, seed: opts.seed, nInit: opts.nInit, maxIter: opts.maxIter },
     opts.progress,
   );
-  const r = pm.result;
+  return pooledRun(opts, pm.result, pm.details, m.dim);
+}
+
+/** A pooled method's result as the ClusterRun the outputs are written from (every engine). */
+export function pooledRun(opts: ClusterOptions, r: PooledResult, details: Record<string, unknown>, dim: number): ClusterRun {
   const tChoose = performance.now();
   opts.progress.log(`cluster: K = ${r.k} (${r.selection.method}${'reason' in r.selection ? `: ${r.selection.reason}` : ''})`);
   return {
     selection: r.selection,
     result: {
       k: r.k,
-      d: m.dim,
+      d: dim,
       centroids: r.centroids,
       labels: r.labels,
       distances: r.distances,
@@ -152,7 +156,7 @@ async function clusterPooledMethod(opts: ClusterOptions, manifest: PrepManifest,
       algorithm: 'lloyd',
       init: 'k-means++',
     },
-    details: pm.details,
+    details,
     tChoose,
     tKm: performance.now(),
   };

@@ -1,35 +1,27 @@
 /**
  * Phase 2 as one rank of an MPI job (`mpirun -n N metavec cluster --engine mpi ...`, or srun): every rank reads
  * the manifest, verifies and reads only the shards overlapping its block-aligned row range, and runs the same
- * driver (chooseK, kmeans) over the mpi executor; rank 0 reads the read ids, receives the labels and writes
- * the outputs (summary.json last). Any rank failing makes the launcher stop the job (MPI_Abort on a non-zero
+ * driver (chooseK, kmeans) over the mpi executor, or the graph / LSH method over the ranks (phase2MpiPooled.ts);
+ * rank 0 reads the read ids, receives the labels and writes the outputs (summary.json last). Any rank failing makes the launcher stop the job (MPI_Abort on a non-zero
  * exit), so summary.json only ever appears for a complete result.
  */
 import { availableParallelism } from 'node:os';
 import { allocateKMeansMatrix, BLOCK_ROWS } from '../cluster/index.js';
 import { blockPartition, MpiComm } from '../engines/mpi/comm.js';
 import { MpiKMeansExecutor } from '../engines/mpi/kmeansRank.js';
-import { MetavecError, usageError } from '../errors.js';
+import { MetavecError } from '../errors.js';
 import { openPrepInput, type PrepInput } from '../io/inputs.js';
 import { isS3Uri, joinLocation } from '../io/location.js';
 import { resolveInRun } from '../io/manifest.js';
 import { readShardIds, readShardRows, shardPieces } from '../io/shardSlice.js';
 import {
-  checkClusterSize, clusterWith, prepareOutputDir, writeClusterOutputs, type ClusterOptions, type ClusterSummary,
+  checkClusterSize, clusterWith, prepareOutputDir, writeClusterOutputs, type ClusterOptions, type ClusterRun, type ClusterSummary,
 } from './phase2.js';
 import type { ProgressSink } from './progress.js';
-
-/** The mpi engine distributes k-means; the graph and LSH methods run on the local engine (docs/hpc.md). */
-export function checkMpiMethod(opts: ClusterOptions): void {
-  if (opts.method !== 'kmeans') {
-    throw usageError(`cluster: --engine ${opts.engine ?? 'mpi'} runs --method kmeans only; --method ${opts.method} runs on the local engine (docs/hpc.md)`);
-  }
-}
 
 const silent: ProgressSink = { phase: () => undefined, update: () => undefined, log: () => undefined, finish: () => undefined };
 
 export async function runClusterMpi(opts: ClusterOptions): Promise<ClusterSummary> {
-  checkMpiMethod(opts);
   const comm = MpiComm.world();
   const t0 = performance.now();
   const progress = comm.rank === 0 ? opts.progress : silent;
@@ -67,24 +59,32 @@ async function clusterRank(opts: ClusterOptions, comm: MpiComm, input: PrepInput
     progress.log(`cluster: ${size} MPI rank(s) (${comm.info.version.split(/[,\n]/)[0]}), ${shards.length} shard(s), ${n} fragments x ${dim}`);
     await prepareOutputDir(opts.output);
   }
-  const local = await readShardRows(shards, dim, part.start, part.end, allocateKMeansMatrix);
-  const readIds = rank === 0 ? await readShardIds(shards) : [];
-  const tRead = performance.now();
-
-  // Threads per rank: --threads, at most this node's cores divided by the ranks on it.
-  const localRanks = Number(process.env.OMPI_COMM_WORLD_LOCAL_SIZE ?? process.env.SLURM_NTASKS_PER_NODE ?? '') || size;
-  const threads = Math.max(1, Math.min(opts.threads, Math.floor(availableParallelism() / localRanks)));
-  const exec = await MpiKMeansExecutor.create(comm, local, n, dim, threads);
-  let run;
-  try {
-    run = await clusterWith(exec, n, { ...opts, progress }, `${size} MPI rank(s) x ${threads} thread(s)`);
-  } finally {
-    await exec.close();
+  let run: ClusterRun | null;
+  let tRead: number;
+  let readIds: string[] = [];
+  if (opts.method === 'kmeans') {
+    const local = await readShardRows(shards, dim, part.start, part.end, allocateKMeansMatrix);
+    readIds = rank === 0 ? await readShardIds(shards) : [];
+    tRead = performance.now();
+    // Threads per rank: --threads, at most this node's cores divided by the ranks on it.
+    const localRanks = Number(process.env.OMPI_COMM_WORLD_LOCAL_SIZE ?? process.env.SLURM_NTASKS_PER_NODE ?? '') || size;
+    const threads = Math.max(1, Math.min(opts.threads, Math.floor(availableParallelism() / localRanks)));
+    const exec = await MpiKMeansExecutor.create(comm, local, n, dim, threads);
+    try {
+      run = await clusterWith(exec, n, { ...opts, progress }, `${size} MPI rank(s) x ${threads} thread(s)`);
+    } finally {
+      await exec.close();
+    }
+  } else {
+    // graph / lsh: the build over the ranks, the sequential group steps on rank 0 (phase2MpiPooled.ts)
+    const { pooledRank } = await import('./phase2MpiPooled.js');
+    ({ run, tRead } = await pooledRank({ ...opts, progress }, comm, manifest, shards, blockPartition(n, size, BLOCK_ROWS), progress));
+    if (rank === 0) readIds = await readShardIds(shards);
   }
   let text = '';
   if (rank === 0) {
     const summary = await writeClusterOutputs({ ...opts, progress }, {
-      manifest, readIds, n, dim, run, t0, tRead,
+      manifest, readIds, n, dim, run: run!, t0, tRead,
       engine: { name: 'mpi', ranks: size, mpi: comm.info.version.split(/[,\n]/)[0]! },
     });
     text = JSON.stringify(summary);

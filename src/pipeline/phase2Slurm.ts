@@ -14,7 +14,6 @@ import { openPrepInput, readInput } from '../io/inputs.js';
 import { joinLocation } from '../io/location.js';
 import { openOutputStore } from '../io/store.js';
 import type { ClusterOptions, ClusterSummary } from './phase2.js';
-import { checkMpiMethod } from './phase2Mpi.js';
 
 /** The command line of one rank (the same options, engine mpi). */
 export function clusterRankArgv(o: ClusterOptions): string[] {
@@ -27,6 +26,18 @@ export function clusterRankArgv(o: ClusterOptions): string[] {
     '--init', o.init, '--algorithm', o.algorithm,
     ...(o.batchSize !== undefined ? ['--batch-size', String(o.batchSize)] : []),
     ...(o.references ?? []).flatMap((r) => ['--references', r]),
+    ...(o.method !== 'kmeans' && o.pooled ? pooledArgv(o.pooled) : []),
+  ];
+}
+
+/** The graph / LSH options of a cluster command line (every one, so the ranks run exactly this method). */
+function pooledArgv(p: NonNullable<ClusterOptions['pooled']>): string[] {
+  return [
+    '--min-shared', String(p.graph.minShared), '--max-occurrence', String(p.graph.maxOccurrence), '--max-degree', String(p.graph.maxDegree),
+    '--merge-tolerance', String(p.merge.tolerance), '--merge-floor', String(p.merge.floor),
+    '--min-group', String(p.pooled.minGroup), '--coverage-weight', String(p.pooled.coverageWeight),
+    '--elbow-gain', String(p.pooled.minGain), '--noise-factor', String(p.pooled.noiseFactor),
+    '--lsh-bands', String(p.lsh.bands), '--lsh-bits', String(p.lsh.bits),
   ];
 }
 
@@ -38,7 +49,6 @@ export function clusterBatchScript(o: ClusterOptions): BatchScript {
 }
 
 export async function runClusterSlurm(o: ClusterOptions): Promise<ClusterSummary> {
-  checkMpiMethod(o);
   // the batch script and its log go to a shared directory (the output, or --work-dir for an S3 output); rank 0
   // writes the results to the output (directory or S3 prefix)
   const root = slurmRoot('cluster', o.output, o.slurm!);

@@ -1,26 +1,22 @@
 // The mpi engine under a real OpenMPI (mpirun, 2 ranks) against the local engine on the same prep output.
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, makePairs, runCli, TempDir } from '../helpers/fixtures.js';
-import { hasCommand, IN_CI, REPO_ROOT, requireTool } from '../helpers/tools.js';
-import { MPI_ENV, mpiReady, mpirunArgs } from '../helpers/mpi.js';
+import { requireTool } from '../helpers/tools.js';
+import {
+  assertSameLabelsAndCentroids, killRankOneWhen, MPI_ENV, mpiCluster as runMpiCluster, mpiReady, mpirunArgs, TestSlurm,
+} from '../helpers/mpi.js';
 import { S3TestServer } from '../helpers/s3.js';
-import { readLabelsParquet } from '../../src/io/labels.js';
-import { readClustersNetcdf } from '../../src/io/netcdf.js';
 
 const tmp = new TempDir();
-// Ports of the test's own Slurm (scripts/slurm.sh), away from a Slurm the machine may run.
-const slurmEnv = {
-  ...process.env, METAVEC_SLURM_DIR: tmp.join('slurm'),
-  METAVEC_SLURMCTLD_PORT: String(20000 + (process.pid % 20000)), METAVEC_SLURMD_PORT: String(40000 + (process.pid % 20000)),
-};
-let slurmConf: string | undefined;
+// The test's own Slurm (scripts/slurm.sh), on ports away from a Slurm the machine may run.
+const slurm = new TestSlurm(tmp.join('slurm'), 20000);
 after(() => {
   // daemons first (their PID files are in tmp), then the files
-  if (slurmConf) spawnSync('bash', [join(REPO_ROOT, 'scripts/slurm.sh'), 'stop'], { env: slurmEnv });
+  slurm.stop();
   tmp.remove();
 });
 const prep = tmp.join('prep');
@@ -34,12 +30,7 @@ before(() => {
   assert.equal(r.status, 0, r.stderr);
 });
 
-function mpiCluster(ranks: number, out: string, extra: string[]) {
-  const r = spawnSync('mpirun', [...mpirunArgs(ranks), process.execPath, CLI, 'cluster', '--engine', 'mpi', '--input', prep, '--output', out, '--quiet', '--json', ...extra], {
-    encoding: 'utf8', env: MPI_ENV, timeout: 240_000,
-  });
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const mpiCluster = (ranks: number, out: string, extra: string[]) => runMpiCluster(prep, ranks, out, extra);
 
 interface Summary { k: number; iterations: number; inertia: number; cluster_sizes: number[]; fragments: number; engine?: { name: string; ranks?: number } }
 
@@ -51,15 +42,7 @@ async function assertSameResult(localDir: string, mpiDir: string, a: Summary, b:
   // Rank partial sums are added in rank order instead of block by block: float64 sums may differ in the
   // last bits (docs/hpc.md); everything derived after float32 rounding is identical in practice.
   assert.ok(Math.abs(b.inertia - a.inertia) <= 1e-12 * a.inertia, `inertia ${b.inertia} vs ${a.inertia}`);
-  const la = await readLabelsParquet(join(localDir, 'labels.parquet'));
-  const lb = await readLabelsParquet(join(mpiDir, 'labels.parquet'));
-  assert.deepEqual(lb.readIds, la.readIds);
-  assert.deepEqual(lb.clusters, la.clusters);
-  assert.deepEqual(lb.distances, la.distances);
-  const ca = await readClustersNetcdf(join(localDir, 'clusters.nc'));
-  const cb = await readClustersNetcdf(join(mpiDir, 'clusters.nc'));
-  assert.deepEqual(cb.centroids, ca.centroids);
-  assert.deepEqual(cb.clusterSize, ca.clusterSize);
+  await assertSameLabelsAndCentroids(localDir, mpiDir);
 }
 
 for (const [name, extra] of [
@@ -85,23 +68,7 @@ test('a rank killed mid-job fails the job with a message and leaves no summary.j
   if (!requireTool(t, mpiReady(), 'mpirun + native/mpi binding (scripts/setup.sh --system)')) return;
   const out = tmp.join('killed');
   // long enough to be killed while iterating: many restarts, no tolerance
-  const child = spawn('mpirun', [...mpirunArgs(2), process.execPath, CLI, 'cluster', '--engine', 'mpi', '--input', prep, '--output', out,
-    '--k', '8', '--n-init', '1000', '--tol', '0'], { env: MPI_ENV });
-  let stderr = '';
-  let killed = false;
-  child.stdout.resume();
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (s: string) => {
-    stderr += s;
-    const pid = /mpi rank 1\/2 pid (\d+)/.exec(stderr)?.[1];
-    if (!killed && pid && /k-means K=8/.test(stderr)) {
-      killed = true;
-      process.kill(Number(pid), 'SIGKILL');
-    }
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
-  const code = await new Promise<number | null>((res) => child.on('close', res));
-  clearTimeout(timer);
+  const { code, stderr, killed } = await killRankOneWhen(['--input', prep, '--output', out, '--k', '8', '--n-init', '1000', '--tol', '0'], /k-means K=8/);
   assert.ok(killed, `rank 1 was never seen iterating:\n${stderr}`);
   assert.notEqual(code, 0);
   assert.match(stderr, /rank 1 .*(exited on signal 9|killed)/i);
@@ -118,21 +85,11 @@ test('--engine mpi without the binding: one clear line, exit 2', () => {
 
 // ---- --engine slurm: a real single-node Slurm (scripts/slurm.sh) running the mpi engine under srun --mpi=pmix
 
-function slurmUp(): boolean {
-  if (slurmConf) return true;
-  if (!hasCommand('slurmctld') || !hasCommand('sbatch') || !mpiReady()) return false;
-  const r = spawnSync('bash', [join(REPO_ROOT, 'scripts/slurm.sh'), 'start'], { encoding: 'utf8', env: slurmEnv });
-  if (r.status !== 0) {
-    if (IN_CI) throw new Error(`scripts/slurm.sh start failed:\n${r.stderr}`);
-    return false;
-  }
-  slurmConf = /export SLURM_CONF=(\S+)/.exec(r.stdout)?.[1];
-  return slurmConf !== undefined;
-}
+const slurmUp = (): boolean => slurm.up();
 
 function slurmCluster(out: string, extra: string[]) {
   const r = spawnSync(process.execPath, [CLI, 'cluster', '--engine', 'slurm', '--ranks', '2', '--input', prep, '--output', out, '--json', ...extra], {
-    encoding: 'utf8', env: { ...process.env, SLURM_CONF: slurmConf ?? '' }, timeout: 240_000,
+    encoding: 'utf8', env: { ...process.env, SLURM_CONF: slurm.conf ?? '' }, timeout: 240_000,
   });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
@@ -187,7 +144,7 @@ test('prep --engine slurm: job arrays over slices + merge give the local engine\
   // the local run in before(): same inputs and options; 2 slices of one 8192-fragment batch each
   const r = spawnSync(process.execPath, [CLI, 'prep', '--engine', 'slurm', '--input', tmp.join('r1.fq'), '--input2', tmp.join('r2.fq'), '--output', out,
     '--rows-per-shard', '2500', '--no-dedup', '--slice-fragments', '3000', '--json'], {
-    encoding: 'utf8', env: { ...process.env, SLURM_CONF: slurmConf ?? '' }, timeout: 300_000,
+    encoding: 'utf8', env: { ...process.env, SLURM_CONF: slurm.conf ?? '' }, timeout: 300_000,
   });
   assert.equal(r.status, 0, r.stderr);
   const s = JSON.parse(r.stdout) as { fragmentsOut: number; shards: number };
@@ -207,7 +164,7 @@ test('prep --engine slurm: a re-run after a failed run resubmits only the slices
   const out = tmp.join('prep-slurm-resume');
   const run = () => spawnSync(process.execPath, [CLI, 'prep', '--engine', 'slurm', '--input', tmp.join('r1.fq'), '--input2', tmp.join('r2.fq'), '--output', out,
     '--rows-per-shard', '2500', '--no-dedup', '--slice-fragments', '3000', '--json'], {
-    encoding: 'utf8', env: { ...process.env, SLURM_CONF: slurmConf ?? '' }, timeout: 300_000,
+    encoding: 'utf8', env: { ...process.env, SLURM_CONF: slurm.conf ?? '' }, timeout: 300_000,
   });
   // the merge job fails (a directory where it writes qc_stats.json) after every slice has its result
   mkdirSync(join(out, 'qc_stats.json', 'x'), { recursive: true });
@@ -244,7 +201,7 @@ test('--engine slurm with s3:// inputs and outputs (prep arrays + merge, then cl
     await server.createBucket('slurm-s3');
     await server.upload('slurm-s3', { 'in/r1.fq': tmp.join('r1.fq'), 'in/r2.fq': tmp.join('r2.fq') });
     // keys in the submitting environment, as sbatch passes it on (--export=ALL); on ParallelCluster: the nodes' role
-    const env = { ...server.env(), SLURM_CONF: slurmConf ?? '' };
+    const env = { ...server.env(), SLURM_CONF: slurm.conf ?? '' };
     const run = (args: string[]) => {
       const r = spawnSync(process.execPath, [CLI, ...args, '--json'], { encoding: 'utf8', env, timeout: 300_000 });
       return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };

@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { candidatePairs, countPairs, buildGraph, labelPropagation, readGroups, DEFAULT_GRAPH } from '../../src/cluster/graph.js';
+import {
+  candidatePairs, countPairs, buildGraph, distinctEdges, heaviestHalfEdges, labelPropagation, readGroups, DEFAULT_GRAPH,
+} from '../../src/cluster/graph.js';
 import { mergeGroups, DEFAULT_MERGE } from '../../src/cluster/mergeGroups.js';
 import { clusterPooled, DEFAULT_POOLED } from '../../src/cluster/pooled.js';
 import { lshBuckets } from '../../src/cluster/lsh.js';
@@ -132,6 +134,49 @@ test('partitioned graph build equals the single-partition build', () => {
   const parts = [0, 1, 2].map((p) => candidatePairs(f.sketch, 200, p, 3));
   const three = countPairs(parts, 3);
   assert.deepEqual(three, one);
+});
+
+test('degree cap per node owner + distinct edges rebuild the local graph exactly', () => {
+  const r = rng(17);
+  const f = featuresOf(simulatePairs([randomSeq(20_000, r, 0.45)], [12], 3));
+  const n = f.sketch.n;
+  const edges = countPairs([candidatePairs(f.sketch, 200)], 2);
+  const local = buildGraph(n, edges, 5);
+  // owners of node ranges [0, n/3), [n/3, 2n/3), [2n/3, n): each caps its nodes' half-edges (given in a
+  // scrambled order), the kept edges from both ends are deduplicated
+  const cuts = [0, Math.floor(n / 3), Math.floor((2 * n) / 3), n];
+  const ka: number[] = [];
+  const kb: number[] = [];
+  const kw: number[] = [];
+  for (let p = 0; p < 3; p++) {
+    const [s0, s1] = [cuts[p]!, cuts[p + 1]!];
+    const half: [number, number, number][] = [];
+    for (let i = edges.count - 1; i >= 0; i--) {
+      for (const [v, u] of [[edges.a[i]!, edges.b[i]!], [edges.b[i]!, edges.a[i]!]] as const) if (v >= s0 && v < s1) half.push([v, u, edges.w[i]!]);
+    }
+    const start = new Int32Array(s1 - s0 + 1);
+    for (const [v] of half) start[v - s0 + 1]!++;
+    for (let v = 0; v < s1 - s0; v++) start[v + 1]! += start[v]!;
+    const fill = start.slice(0, s1 - s0);
+    const nb = new Uint32Array(half.length);
+    const hw = new Uint32Array(half.length);
+    for (const [v, u, w] of half) {
+      nb[fill[v - s0]!] = u;
+      hw[fill[v - s0]!++] = w;
+    }
+    const keep = heaviestHalfEdges(s1 - s0, start, nb, hw, 5);
+    for (let v = 0; v < s1 - s0; v++) {
+      for (let j = start[v]!; j < start[v + 1]!; j++) {
+        if (!keep[j]) continue;
+        ka.push(Math.min(s0 + v, nb[j]!));
+        kb.push(Math.max(s0 + v, nb[j]!));
+        kw.push(hw[j]!);
+      }
+    }
+  }
+  const kept = distinctEdges(Uint32Array.from(ka), Uint32Array.from(kb), Uint32Array.from(kw));
+  assert.ok(kept.count < edges.count, 'the cap removed edges');
+  assert.deepEqual(buildGraph(n, kept, n), local);
 });
 
 test('label propagation: two cliques joined by one edge stay two groups', () => {

@@ -28,12 +28,28 @@ export function blockPartition(n: number, size: number, blockRows: number): { st
 
 let active: MpiComm | undefined;
 
+/** Bytes a rank exchanged with the other ranks in one phase (payload only; what stays on the rank is not counted). */
+export interface PhaseTraffic {
+  sent: number;
+  received: number;
+  calls: number;
+}
+
 export class MpiComm {
   readonly rank: number;
   readonly size: number;
   readonly info: RankInfo;
   /** Bytes this rank sent through the collectives below (for the scaling measurements). */
   bytesSent = 0;
+  /**
+   * Payload bytes this rank sent to and received from other ranks, per phase (setPhase), counted per
+   * collective as the algorithm-independent volume: alltoallv and gatherv count what goes to / comes from
+   * other ranks, allgather(v) counts this rank's part once per other rank as sent and the others' parts as
+   * received, bcast the message once per other rank at the root and once elsewhere, allreduce the vector
+   * both ways.
+   */
+  readonly traffic: Record<string, PhaseTraffic> = {};
+  private phase = 'other';
   private finalized = false;
 
   private constructor(private readonly mpi: MpiAddon) {
@@ -62,6 +78,18 @@ export class MpiComm {
     this.mpi.finalize();
   }
 
+  /** Name the phase the following collectives' bytes are counted under. */
+  setPhase(name: string): void {
+    this.phase = name;
+  }
+
+  private count(sent: number, received: number): void {
+    const t = (this.traffic[this.phase] ??= { sent: 0, received: 0, calls: 0 });
+    t.sent += sent;
+    t.received += received;
+    t.calls++;
+  }
+
   barrier(): void {
     this.mpi.barrier();
   }
@@ -81,6 +109,7 @@ export class MpiComm {
     this.bytesSent += 8 * len;
     const got = this.mpi.alltoallv(v, counts); // the binding sends exactly the view's bytes
     const mine = cut(this.rank + 1) - cut(this.rank);
+    this.count(8 * len - 8 * mine, 8 * mine * (P - 1));
     const parts = new Float64Array(got.buffer);
     const acc = parts.slice(0, mine);
     for (let r = 1; r < P; r++) {
@@ -89,36 +118,42 @@ export class MpiComm {
     }
     this.bytesSent += 8 * mine;
     const all = this.mpi.allgatherv(acc);
+    this.count(8 * mine * (P - 1), 8 * len - 8 * mine);
     return new Float64Array(all.buffer);
   }
 
   /** Plain MPI_Allreduce(SUM) (MPI's own order; used where the values are integers, so order cannot matter). */
   allreduceSum(v: Float64Array): Float64Array {
     this.bytesSent += 8 * v.length;
+    if (this.size > 1) this.count(8 * v.length, 8 * v.length);
     return new Float64Array(this.mpi.allreduceSum(v));
   }
 
   /** One value per rank, in rank order. */
   allgatherNumber(x: number): Float64Array {
     this.bytesSent += 8;
+    this.count(8 * (this.size - 1), 8 * (this.size - 1));
     return new Float64Array(this.mpi.allgather(Float64Array.of(x)));
   }
 
   allgathervF64(v: Float64Array): { data: Float64Array; counts: number[] } {
     this.bytesSent += v.byteLength;
     const r = this.mpi.allgatherv(v);
+    this.count(v.byteLength * (this.size - 1), r.buffer.byteLength - v.byteLength);
     return { data: new Float64Array(r.buffer), counts: Array.from(r.counts, (c) => c / 8) };
   }
 
   allgathervF32(v: Float32Array): { data: Float32Array; counts: number[] } {
     this.bytesSent += v.byteLength;
     const r = this.mpi.allgatherv(v);
+    this.count(v.byteLength * (this.size - 1), r.buffer.byteLength - v.byteLength);
     return { data: new Float32Array(r.buffer), counts: Array.from(r.counts, (c) => c / 4) };
   }
 
   allgathervI32(v: Int32Array): { data: Int32Array; counts: number[] } {
     this.bytesSent += v.byteLength;
     const r = this.mpi.allgatherv(v);
+    this.count(v.byteLength * (this.size - 1), r.buffer.byteLength - v.byteLength);
     return { data: new Int32Array(r.buffer), counts: Array.from(r.counts, (c) => c / 4) };
   }
 
@@ -126,6 +161,7 @@ export class MpiComm {
   gathervBytes(v: ArrayBufferView, root: number): ArrayBuffer | null {
     this.bytesSent += v.byteLength;
     const r = this.mpi.gatherv(v, root);
+    this.count(this.rank === root ? 0 : v.byteLength, r ? r.buffer.byteLength - v.byteLength : 0);
     return r ? r.buffer : null;
   }
 
@@ -140,10 +176,43 @@ export class MpiComm {
     for (let j = 0; j < P; j++) { buf.set(send[j]!, o); o += send[j]!.byteLength; }
     this.bytesSent += total;
     const r = this.mpi.alltoallv(buf, counts);
+    this.count(total - counts[this.rank]!, r.buffer.byteLength - r.counts[this.rank]!);
     const out: Uint8Array[] = [];
     let p = 0;
     for (let j = 0; j < P; j++) { out.push(new Uint8Array(r.buffer, p, r.counts[j])); p += r.counts[j]!; }
     return out;
+  }
+
+  /**
+   * Personalised exchange of 32-bit words: `send` holds the words for rank 0, then rank 1, ... (`counts[j]`
+   * words for rank j); returns what every rank sent to this one, by source rank in rank order.
+   */
+  alltoallvWords(send: Uint32Array, counts: Int32Array): { data: Uint32Array; counts: Int32Array } {
+    const P = this.size;
+    const bytes = new Int32Array(P);
+    for (let j = 0; j < P; j++) bytes[j] = 4 * counts[j]!;
+    this.bytesSent += send.byteLength;
+    const r = this.mpi.alltoallv(send, bytes);
+    this.count(send.byteLength - bytes[this.rank]!, r.buffer.byteLength - r.counts[this.rank]!);
+    const got = new Int32Array(P);
+    for (let j = 0; j < P; j++) got[j] = r.counts[j]! / 4;
+    return { data: new Uint32Array(r.buffer), counts: got };
+  }
+
+  /** Root's `parts[j]` to rank j (the other ranks pass null); every rank returns its part. */
+  scatterWords(parts: Uint32Array[] | null, root: number): Uint32Array {
+    const P = this.size;
+    const counts = new Int32Array(P);
+    let send = new Uint32Array(0);
+    if (this.rank === root) {
+      if (!parts || parts.length !== P) throw new Error('scatterWords: the root needs one part per rank');
+      let total = 0;
+      for (let j = 0; j < P; j++) { counts[j] = parts[j]!.length; total += parts[j]!.length; }
+      send = new Uint32Array(total);
+      let o = 0;
+      for (const p of parts) { send.set(p, o); o += p.length; }
+    }
+    return this.alltoallvWords(send, counts).data;
   }
 
   /** Rank `root`'s string on every rank. */
@@ -153,6 +222,7 @@ export class MpiComm {
     this.mpi.bcast(len, root);
     const buf = this.rank === root ? bytes : new Uint8Array(len[0]!);
     this.mpi.bcast(buf, root);
+    if (this.size > 1) this.count(this.rank === root ? (8 + buf.length) * (this.size - 1) : 0, this.rank === root ? 0 : 8 + buf.length);
     return new TextDecoder().decode(buf);
   }
 

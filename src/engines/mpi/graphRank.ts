@@ -1,0 +1,323 @@
+/**
+ * The pooled methods (graph, lsh) over MPI ranks: this module only moves postings, pairs, edges and rows
+ * between ranks and reduces; every computation is a stage function of src/cluster (the same ones the local
+ * engine runs). Fragments are owned by the rank holding their row (`parts`, block-aligned like k-means);
+ * minimizers by hi % P; candidate pairs by a hash of the pair; groups by group % P. docs/graph.md
+ * "Partitioning" and docs/scaling.md describe the data flow and its volume.
+ */
+import {
+  buildGraph, countPairs, distinctEdges, heaviestHalfEdges, pairsFromPostings, type Graph, type GraphParams, type SketchSet,
+} from '../../cluster/graph.js';
+import { poolGroups, type GroupPool } from '../../cluster/pooled.js';
+import type { MpiComm } from './comm.js';
+
+export interface RowPart {
+  start: number;
+  end: number;
+}
+
+/** Owner rank of global fragment f (parts: contiguous ranges in rank order). */
+function fragmentOwner(parts: RowPart[], f: number): number {
+  let lo = 0;
+  let hi = parts.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1;
+    if (parts[mid]!.start <= f) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/** Owner rank of the candidate pair (a, b): a hash, so that pairs spread evenly whatever the fragment order. */
+function pairOwner(a: number, b: number, P: number): number {
+  let h = Math.imul(a ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(b + 0x632be5ab, 0xc2b2ae35);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x7feb352d);
+  h ^= h >>> 15;
+  return (h >>> 0) % P;
+}
+
+/** Word offsets of each destination in a send buffer with counts[j] words for rank j. */
+function offsets(counts: Int32Array): Int32Array {
+  const o = new Int32Array(counts.length);
+  for (let j = 1; j < counts.length; j++) o[j] = o[j - 1]! + counts[j - 1]!;
+  return o;
+}
+
+export interface DistributedGraph {
+  /** per local fragment: sum of its minimizers' occurrences and how many were counted (integers) */
+  occSum: Float64Array;
+  occN: Uint32Array;
+  /** totals over all ranks */
+  stats: { minimizers: number; repeats: number; candidatePairs: number; edges: number };
+  /** this rank's largest simultaneous allocation of the build (estimated like the local build's) */
+  peakBytes: number;
+  /** on the root: the degree-capped graph of all fragments, identical to the local engine's buildGraph */
+  graph: Graph | null;
+}
+
+/**
+ * Steps 1-3 of the graph method (candidate pairs, edges, degree cap) over the ranks; the capped graph is
+ * gathered on `root`. The edges are exactly the local build's: every minimizer's postings meet on one rank
+ * (arriving in fragment order, as the local build visits them), every pair's counts meet on one rank, and
+ * every fragment's edges meet on its owner, where the cap is applied with the same total order.
+ */
+export function distributedGraph(
+  comm: MpiComm, parts: RowPart[], sk: SketchSet, p: Omit<GraphParams, 'seed'>, n: number, root = 0,
+): DistributedGraph {
+  const P = comm.size;
+  const me = comm.rank;
+  const base = parts[me]!.start;
+  const nLocal = sk.n;
+  // 1. postings (minimizer hi, lo, global fragment) to the minimizer's owner, hi % P
+  comm.setPhase('postings');
+  const pc = new Int32Array(P);
+  const total = sk.offsets[nLocal]!;
+  for (let j = 0; j < total; j++) pc[sk.hi[j]! % P]! += 3;
+  const po = offsets(pc);
+  const send = new Uint32Array(3 * total);
+  for (let f = 0; f < nLocal; f++) {
+    for (let j = sk.offsets[f]!; j < sk.offsets[f + 1]!; j++) {
+      const r = sk.hi[j]! % P;
+      const o = po[r]!;
+      send[o] = sk.hi[j]!;
+      send[o + 1] = sk.lo[j]!;
+      send[o + 2] = base + f;
+      po[r] = o + 3;
+    }
+  }
+  const got = comm.alltoallvWords(send, pc);
+  const t = got.data.length / 3;
+  const pHi = new Uint32Array(t);
+  const pLo = new Uint32Array(t);
+  const pFrag = new Uint32Array(t);
+  for (let i = 0; i < t; i++) {
+    pHi[i] = got.data[3 * i]!;
+    pLo[i] = got.data[3 * i + 1]!;
+    pFrag[i] = got.data[3 * i + 2]!;
+  }
+  // sources in rank order, each in its fragment order: the postings are in global fragment order
+  const pp = pairsFromPostings(pHi, pLo, pFrag, p.maxOccurrence);
+
+  // occurrences back to the fragments' owners, in the order they were sent (so no fragment ids travel)
+  comm.setPhase('occurrence');
+  const oc = new Int32Array(P);
+  for (let r = 0; r < P; r++) oc[r] = got.counts[r]! / 3;
+  const back = comm.alltoallvWords(pp.occ, oc);
+  const bo = offsets(back.counts);
+  const occSum = new Float64Array(nLocal);
+  const occN = new Uint32Array(nLocal);
+  for (let f = 0; f < nLocal; f++) {
+    for (let j = sk.offsets[f]!; j < sk.offsets[f + 1]!; j++) {
+      const r = sk.hi[j]! % P;
+      occSum[f] = occSum[f]! + back.data[bo[r]!]!;
+      bo[r]!++;
+      occN[f] = occN[f]! + 1;
+    }
+  }
+
+  // 2. every candidate pair to its owner, where identical pairs from all partitions are counted
+  comm.setPhase('pairs');
+  const qc = new Int32Array(P);
+  for (let i = 0; i < pp.count; i++) qc[pairOwner(pp.a[i]!, pp.b[i]!, P)]! += 2;
+  const qo = offsets(qc);
+  const qs = new Uint32Array(2 * pp.count);
+  for (let i = 0; i < pp.count; i++) {
+    const r = pairOwner(pp.a[i]!, pp.b[i]!, P);
+    qs[qo[r]!] = pp.a[i]!;
+    qs[qo[r]! + 1] = pp.b[i]!;
+    qo[r]! += 2;
+  }
+  const pairsOut = pp.count;
+  const pairBuf = pp.a.length;
+  const qin = comm.alltoallvWords(qs, qc).data;
+  const m = qin.length / 2;
+  const A = new Uint32Array(m);
+  const B = new Uint32Array(m);
+  for (let i = 0; i < m; i++) {
+    A[i] = qin[2 * i]!;
+    B[i] = qin[2 * i + 1]!;
+  }
+  const edges = countPairs([{ a: A, b: B, count: m }], p.minShared);
+
+  // 3. each edge to the owners of both ends, which keep their nodes' heaviest edges
+  comm.setPhase('edges');
+  const ec = new Int32Array(P);
+  for (let i = 0; i < edges.count; i++) {
+    ec[fragmentOwner(parts, edges.a[i]!)]! += 3;
+    ec[fragmentOwner(parts, edges.b[i]!)]! += 3;
+  }
+  const eo = offsets(ec);
+  const es = new Uint32Array(6 * edges.count);
+  for (let i = 0; i < edges.count; i++) {
+    for (const [v, u] of [[edges.a[i]!, edges.b[i]!], [edges.b[i]!, edges.a[i]!]] as const) {
+      const r = fragmentOwner(parts, v);
+      es[eo[r]!] = v;
+      es[eo[r]! + 1] = u;
+      es[eo[r]! + 2] = edges.w[i]!;
+      eo[r]! += 3;
+    }
+  }
+  const half = comm.alltoallvWords(es, ec).data;
+  const h = half.length / 3;
+  const start = new Int32Array(nLocal + 1);
+  for (let i = 0; i < h; i++) start[half[3 * i]! - base + 1]!++;
+  for (let v = 0; v < nLocal; v++) start[v + 1]! += start[v]!;
+  const fill = start.slice(0, nLocal);
+  const nb = new Uint32Array(h);
+  const hw = new Uint32Array(h);
+  for (let i = 0; i < h; i++) {
+    const v = half[3 * i]! - base;
+    nb[fill[v]!] = half[3 * i + 1]!;
+    hw[fill[v]!++] = half[3 * i + 2]!;
+  }
+  const keep = heaviestHalfEdges(nLocal, start, nb, hw, p.maxDegree);
+  let kept = 0;
+  for (let j = 0; j < h; j++) kept += keep[j]!;
+  const ks = new Uint32Array(3 * kept);
+  let o = 0;
+  for (let v = 0; v < nLocal; v++) {
+    for (let j = start[v]!; j < start[v + 1]!; j++) {
+      if (!keep[j]) continue;
+      const x = base + v;
+      const y = nb[j]!;
+      ks[o++] = Math.min(x, y);
+      ks[o++] = Math.max(x, y);
+      ks[o++] = hw[j]!;
+    }
+  }
+
+  // the capped graph (each edge from one or both ends) on the root
+  comm.setPhase('graph-gather');
+  const all = comm.gathervBytes(ks, root);
+  let graph: Graph | null = null;
+  if (all) {
+    const words = new Uint32Array(all);
+    const c = words.length / 3;
+    const a = new Uint32Array(c);
+    const b = new Uint32Array(c);
+    const w = new Uint32Array(c);
+    for (let i = 0; i < c; i++) {
+      a[i] = words[3 * i]!;
+      b[i] = words[3 * i + 1]!;
+      w[i] = words[3 * i + 2]!;
+    }
+    // sorted by (a, b) like countPairs' output; every node's degree is below n, so buildGraph keeps them all
+    graph = buildGraph(n, distinctEdges(a, b, w), n);
+  }
+  comm.setPhase('stats');
+  const st = comm.allreduceSum(Float64Array.of(pp.minimizers, pp.repeats, pairsOut, edges.count));
+  const peakBytes = t * 32 + pairBuf * 8 + pairsOut * 8 + m * 32 + edges.count * 36 + h * 20;
+  return {
+    occSum,
+    occN,
+    stats: { minimizers: st[0]!, repeats: st[1]!, candidatePairs: st[2]!, edges: st[3]! },
+    peakBytes,
+    graph,
+  };
+}
+
+/** The root's per-fragment values, sliced to the fragments' owners; every rank returns its slice. */
+export function scatterToOwners(comm: MpiComm, parts: RowPart[], values: Int32Array | null, root = 0): Int32Array {
+  const slices = comm.rank === root && values ? parts.map((q) => new Uint32Array(values.buffer, values.byteOffset + 4 * q.start, q.end - q.start)) : null;
+  const got = comm.scatterWords(slices, root);
+  return new Int32Array(got.buffer, got.byteOffset, got.length);
+}
+
+/** Number of groups g in [0, G) with g % P == r (the groups rank r owns, slot = floor(g / P)). */
+function ownedSlots(G: number, P: number, r: number): number {
+  return r < G ? Math.floor((G - 1 - r) / P) + 1 : 0;
+}
+
+/**
+ * poolGroups over all ranks, bit for bit as on one machine: each fragment's row (weight, occurrence counts,
+ * embedding) goes to its group's owner (g % P), arriving in fragment order, where the owner pools its groups;
+ * the root then gathers every group's pool. Returns the pool of all G groups on the root, null elsewhere.
+ */
+export function poolGroupsOnOwners(
+  comm: MpiComm,
+  group: Int32Array,
+  G: number,
+  d: number,
+  embedding: Float32Array,
+  weight: Float64Array,
+  occ: { sum: Float64Array; n: Uint32Array } | undefined,
+  phase: string,
+  root = 0,
+): GroupPool | null {
+  const P = comm.size;
+  const nLocal = group.length;
+  const rec = 4 + d;
+  comm.setPhase(phase);
+  const counts = new Int32Array(P);
+  for (let f = 0; f < nLocal; f++) counts[group[f]! % P]! += rec;
+  const off = offsets(counts);
+  const send = new Uint32Array(rec * nLocal);
+  const sendF = new Float32Array(send.buffer);
+  for (let f = 0; f < nLocal; f++) {
+    const g = group[f]!;
+    const o = off[g % P]!;
+    const w = weight[f]!;
+    if (!Number.isInteger(w) || w < 0 || w > 0xffffffff) throw new Error(`mpi: fragment weight ${w} is not a 32-bit count`);
+    send[o] = Math.floor(g / P);
+    send[o + 1] = w;
+    send[o + 2] = occ ? occ.sum[f]! : 0;
+    send[o + 3] = occ ? occ.n[f]! : 0;
+    sendF.set(embedding.subarray(f * d, f * d + d), o + 4);
+    off[g % P] = o + rec;
+  }
+  const got = comm.alltoallvWords(send, counts).data;
+  const gotF = new Float32Array(got.buffer, got.byteOffset, got.length);
+  const m = got.length / rec;
+  const slot = new Int32Array(m);
+  const w = new Float64Array(m);
+  const oc = occ ? new Float64Array(m) : undefined;
+  const emb = new Float32Array(m * d);
+  for (let i = 0; i < m; i++) {
+    slot[i] = got[i * rec]!;
+    w[i] = got[i * rec + 1]!;
+    if (oc) oc[i] = got[i * rec + 3]! > 0 ? got[i * rec + 2]! / got[i * rec + 3]! : 1;
+    emb.set(gotF.subarray(i * rec + 4, i * rec + rec), i * d);
+  }
+  const S = ownedSlots(G, P, comm.rank);
+  const pool = poolGroups(m, d, emb, w, oc, slot, S);
+  // to the root: comp (S x d), mass, members, cov of this rank's groups
+  const packed = new Float64Array(S * (d + 3));
+  packed.set(pool.comp, 0);
+  packed.set(pool.mass, S * d);
+  for (let s = 0; s < S; s++) packed[S * (d + 1) + s] = pool.members[s]!;
+  packed.set(pool.cov, S * (d + 2));
+  const all = comm.gathervBytes(packed, root);
+  if (!all) return null;
+  const words = new Float64Array(all);
+  const out: GroupPool = { comp: new Float64Array(G * d), mass: new Float64Array(G), members: new Int32Array(G), cov: new Float64Array(G) };
+  let o = 0;
+  for (let r = 0; r < P; r++) {
+    const Sr = ownedSlots(G, P, r);
+    for (let s = 0; s < Sr; s++) {
+      const g = r + s * P;
+      out.comp.set(words.subarray(o + s * d, o + s * d + d), g * d);
+      out.mass[g] = words[o + Sr * d + s]!;
+      out.members[g] = words[o + Sr * (d + 1) + s]!;
+      out.cov[g] = words[o + Sr * (d + 2) + s]!;
+    }
+    o += Sr * (d + 3);
+  }
+  return out;
+}
+
+/** Every rank's band signatures (band-major over its rows) assembled band-major over all n rows on the root. */
+export function gatherSignatures(comm: MpiComm, parts: RowPart[], sig: Int32Array, bands: number, n: number, root = 0): Int32Array | null {
+  comm.setPhase('lsh-signatures');
+  const all = comm.gathervBytes(sig, root);
+  if (!all) return null;
+  const words = new Int32Array(all);
+  const out = new Int32Array(bands * n);
+  let o = 0;
+  for (const q of parts) {
+    const len = q.end - q.start;
+    for (let b = 0; b < bands; b++) out.set(words.subarray(o + b * len, o + b * len + len), b * n + q.start);
+    o += bands * len;
+  }
+  return out;
+}
