@@ -36,9 +36,13 @@ interface RankReport {
   rank: number;
   host: string;
   rows: [number, number];
+  /** wall seconds: reading its rows, the graph build (graph method), everything after */
+  seconds: { read: number; build: number; rest: number };
   cpu_seconds: number;
   peak_rss_mb: number;
   build_bytes: number;
+  /** graph: the postings, pairs and edges this rank handled (DistributedGraph.counts) */
+  counts?: Record<string, number>;
   traffic: MpiComm['traffic'];
 }
 
@@ -47,6 +51,7 @@ export async function pooledRank(
 ): Promise<{ run: ClusterRun | null; tRead: number }> {
   const { rank, size } = comm;
   const root = rank === 0;
+  const tStart = performance.now();
   const o = pooledMethodOptions(opts);
   const part = parts[rank]!;
   const nLocal = part.end - part.start;
@@ -64,12 +69,16 @@ export async function pooledRank(
   let groups = 0;
   let occ: { sum: Float64Array; n: Uint32Array } | undefined;
   let buildBytes = 0;
+  let counts: Record<string, number> | undefined;
+  let tBuilt = performance.now();
   const t0 = performance.now();
   if (sk && sketch) {
     progress.log(`cluster: overlap graph of ${n} fragments over ${size} rank(s) (k=${sketch.k}, w=${sketch.w})`);
     const dg = distributedGraph(comm, parts, sk, o.graph, n);
     occ = { sum: dg.occSum, n: dg.occN };
     buildBytes = dg.peakBytes;
+    counts = dg.counts;
+    tBuilt = performance.now();
     const peak = Math.max(...comm.allgatherNumber(dg.peakBytes));
     let lp: ReturnType<typeof labelPropagation> | undefined;
     if (root) lp = labelPropagation(dg.graph!, o.graph.maxIterations, o.seed);
@@ -137,8 +146,10 @@ export async function pooledRank(
   comm.setPhase('report');
   const ru = process.resourceUsage();
   const mine: RankReport = {
-    rank, host: comm.info.host, rows: [part.start, part.end], cpu_seconds: +((ru.userCPUTime + ru.systemCPUTime) / 1e6).toFixed(3),
-    peak_rss_mb: +(ru.maxRSS / 1024).toFixed(1), build_bytes: buildBytes, traffic: comm.traffic,
+    rank, host: comm.info.host, rows: [part.start, part.end],
+    seconds: { read: +((tRead - tStart) / 1000).toFixed(3), build: +((tBuilt - tRead) / 1000).toFixed(3), rest: +((performance.now() - tBuilt) / 1000).toFixed(3) },
+    cpu_seconds: +((ru.userCPUTime + ru.systemCPUTime) / 1e6).toFixed(3),
+    peak_rss_mb: +(ru.maxRSS / 1024).toFixed(1), build_bytes: buildBytes, ...(counts ? { counts } : {}), traffic: comm.traffic,
   };
   const reports = comm.gathervBytes(new TextEncoder().encode(JSON.stringify(mine) + '\n'), 0);
   if (!root) return { run: null, tRead };

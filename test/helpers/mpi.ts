@@ -23,9 +23,9 @@ export function mpirunArgs(ranks: number): string[] {
 export const MPI_ENV = { ...process.env, OMPI_MCA_mpi_yield_when_idle: '1' };
 
 /** `mpirun -n ranks metavec cluster --engine mpi --input ... --output ... --quiet --json ...extra`. */
-export function mpiCluster(input: string, ranks: number, out: string, extra: string[]): { status: number; stdout: string; stderr: string } {
+export function mpiCluster(input: string, ranks: number, out: string, extra: string[], env: NodeJS.ProcessEnv = {}): { status: number; stdout: string; stderr: string } {
   const r = spawnSync('mpirun', [...mpirunArgs(ranks), process.execPath, CLI, 'cluster', '--engine', 'mpi', '--input', input, '--output', out, '--quiet', '--json', ...extra], {
-    encoding: 'utf8', env: MPI_ENV, timeout: 240_000,
+    encoding: 'utf8', env: { ...MPI_ENV, ...env }, timeout: 240_000,
   });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }

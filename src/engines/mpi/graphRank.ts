@@ -44,6 +44,77 @@ function offsets(counts: Int32Array): Int32Array {
   return o;
 }
 
+/**
+ * Step 1 over the ranks: each posting (minimizer hi, lo, global fragment) goes to the minimizer's owner,
+ * hi % P; sources arrive in rank order, each in its fragment order, so the owner's postings are in global
+ * fragment order, as the local build visits them. Returns the occurrences sent back and the packed pairs.
+ */
+function postingsStep(comm: MpiComm, sk: SketchSet, base: number, maxOccurrence: number) {
+  const P = comm.size;
+  comm.setPhase('postings');
+  const pc = new Int32Array(P);
+  const total = sk.offsets[sk.n]!;
+  for (let j = 0; j < total; j++) pc[sk.hi[j]! % P]! += 3;
+  const po = offsets(pc);
+  const send = new Uint32Array(3 * total);
+  for (let f = 0; f < sk.n; f++) {
+    for (let j = sk.offsets[f]!; j < sk.offsets[f + 1]!; j++) {
+      const r = sk.hi[j]! % P;
+      const o = po[r]!;
+      send[o] = sk.hi[j]!;
+      send[o + 1] = sk.lo[j]!;
+      send[o + 2] = base + f;
+      po[r] = o + 3;
+    }
+  }
+  const { pHi, pLo, pFrag, fromRank } = unpackPostings(comm.alltoallvWords(send, pc));
+  return { ...pairsOfPostings(comm, pHi, pLo, pFrag, maxOccurrence, fromRank), t: pHi.length };
+}
+
+/** Received (hi, lo, fragment) triples as three arrays, and how many came from each rank. */
+function unpackPostings(got: { data: Uint32Array; counts: Int32Array }): { pHi: Uint32Array; pLo: Uint32Array; pFrag: Uint32Array; fromRank: Int32Array } {
+  const t = got.data.length / 3;
+  const pHi = new Uint32Array(t);
+  const pLo = new Uint32Array(t);
+  const pFrag = new Uint32Array(t);
+  for (let i = 0; i < t; i++) {
+    pHi[i] = got.data[3 * i]!;
+    pLo[i] = got.data[3 * i + 1]!;
+    pFrag[i] = got.data[3 * i + 2]!;
+  }
+  return { pHi, pLo, pFrag, fromRank: Int32Array.from(got.counts, (c) => c / 3) };
+}
+
+/**
+ * The owned postings' candidate pairs: occurrences go back to the fragments' owners (in the order the postings
+ * came, so no ids travel), and each pair goes to its owner (for each destination its a's then its b's, so that
+ * what arrives is one (a, b) list per source, used in place). The pair buffers are dropped on return.
+ */
+function pairsOfPostings(comm: MpiComm, pHi: Uint32Array, pLo: Uint32Array, pFrag: Uint32Array, maxOccurrence: number, fromRank: Int32Array) {
+  const P = comm.size;
+  const pp = pairsFromPostings(pHi, pLo, pFrag, maxOccurrence);
+  comm.setPhase('occurrence');
+  const back = comm.alltoallvWords(pp.occ, fromRank);
+  const owner = new Uint32Array(pp.count);
+  const qc = new Int32Array(P);
+  for (let i = 0; i < pp.count; i++) {
+    owner[i] = pairOwner(pp.a[i]!, pp.b[i]!, P);
+    qc[owner[i]!]! += 2;
+  }
+  const qo = offsets(qc);
+  const qa = Int32Array.from(qo);
+  const qb = Int32Array.from(qo, (o, r) => o + qc[r]! / 2);
+  const qs = new Uint32Array(2 * pp.count);
+  for (let i = 0; i < pp.count; i++) {
+    const r = owner[i]!;
+    qs[qa[r]!++] = pp.a[i]!;
+    qs[qb[r]!++] = pp.b[i]!;
+  }
+  comm.setPhase('pairs');
+  const qin = comm.alltoallvWords(qs, qc);
+  return { back, qin, minimizers: pp.minimizers, repeats: pp.repeats, pairsOut: pp.count, pairBuf: pp.a.length };
+}
+
 export interface DistributedGraph {
   /** per local fragment: sum of its minimizers' occurrences and how many were counted (integers) */
   occSum: Float64Array;
@@ -52,6 +123,8 @@ export interface DistributedGraph {
   stats: { minimizers: number; repeats: number; candidatePairs: number; edges: number };
   /** this rank's largest simultaneous allocation of the build (estimated like the local build's) */
   peakBytes: number;
+  /** what this rank handled: its fragments' postings, the postings it owned, pairs emitted and owned, edges owned, half-edges of its nodes and those kept */
+  counts: { postings: number; postingsOwned: number; pairsEmitted: number; pairsOwned: number; edgesOwned: number; halfEdges: number; keptHalfEdges: number };
   /** on the root: the degree-capped graph of all fragments, identical to the local engine's buildGraph */
   graph: Graph | null;
 }
@@ -69,41 +142,8 @@ export function distributedGraph(
   const me = comm.rank;
   const base = parts[me]!.start;
   const nLocal = sk.n;
-  // 1. postings (minimizer hi, lo, global fragment) to the minimizer's owner, hi % P
-  comm.setPhase('postings');
-  const pc = new Int32Array(P);
-  const total = sk.offsets[nLocal]!;
-  for (let j = 0; j < total; j++) pc[sk.hi[j]! % P]! += 3;
-  const po = offsets(pc);
-  const send = new Uint32Array(3 * total);
-  for (let f = 0; f < nLocal; f++) {
-    for (let j = sk.offsets[f]!; j < sk.offsets[f + 1]!; j++) {
-      const r = sk.hi[j]! % P;
-      const o = po[r]!;
-      send[o] = sk.hi[j]!;
-      send[o + 1] = sk.lo[j]!;
-      send[o + 2] = base + f;
-      po[r] = o + 3;
-    }
-  }
-  const got = comm.alltoallvWords(send, pc);
-  const t = got.data.length / 3;
-  const pHi = new Uint32Array(t);
-  const pLo = new Uint32Array(t);
-  const pFrag = new Uint32Array(t);
-  for (let i = 0; i < t; i++) {
-    pHi[i] = got.data[3 * i]!;
-    pLo[i] = got.data[3 * i + 1]!;
-    pFrag[i] = got.data[3 * i + 2]!;
-  }
-  // sources in rank order, each in its fragment order: the postings are in global fragment order
-  const pp = pairsFromPostings(pHi, pLo, pFrag, p.maxOccurrence);
-
-  // occurrences back to the fragments' owners, in the order they were sent (so no fragment ids travel)
-  comm.setPhase('occurrence');
-  const oc = new Int32Array(P);
-  for (let r = 0; r < P; r++) oc[r] = got.counts[r]! / 3;
-  const back = comm.alltoallvWords(pp.occ, oc);
+  // 1. postings to the minimizers' owners, candidate pairs there, occurrences back
+  const { back, qin, minimizers, repeats, pairsOut, pairBuf, t } = postingsStep(comm, sk, base, p.maxOccurrence);
   const bo = offsets(back.counts);
   const occSum = new Float64Array(nLocal);
   const occN = new Uint32Array(nLocal);
@@ -115,30 +155,16 @@ export function distributedGraph(
       occN[f] = occN[f]! + 1;
     }
   }
-
-  // 2. every candidate pair to its owner, where identical pairs from all partitions are counted
-  comm.setPhase('pairs');
-  const qc = new Int32Array(P);
-  for (let i = 0; i < pp.count; i++) qc[pairOwner(pp.a[i]!, pp.b[i]!, P)]! += 2;
-  const qo = offsets(qc);
-  const qs = new Uint32Array(2 * pp.count);
-  for (let i = 0; i < pp.count; i++) {
-    const r = pairOwner(pp.a[i]!, pp.b[i]!, P);
-    qs[qo[r]!] = pp.a[i]!;
-    qs[qo[r]! + 1] = pp.b[i]!;
-    qo[r]! += 2;
+  // 2. the pairs each rank owns (exchanged in pairsOfPostings), counted over all partitions
+  const lists: { a: Uint32Array; b: Uint32Array; count: number }[] = [];
+  let m = 0;
+  for (let r = 0, o = 0; r < P; r++) {
+    const c = qin.counts[r]! / 2;
+    lists.push({ a: qin.data.subarray(o, o + c), b: qin.data.subarray(o + c, o + 2 * c), count: c });
+    o += 2 * c;
+    m += c;
   }
-  const pairsOut = pp.count;
-  const pairBuf = pp.a.length;
-  const qin = comm.alltoallvWords(qs, qc).data;
-  const m = qin.length / 2;
-  const A = new Uint32Array(m);
-  const B = new Uint32Array(m);
-  for (let i = 0; i < m; i++) {
-    A[i] = qin[2 * i]!;
-    B[i] = qin[2 * i + 1]!;
-  }
-  const edges = countPairs([{ a: A, b: B, count: m }], p.minShared);
+  const edges = countPairs(lists, p.minShared);
 
   // 3. each edge to the owners of both ends, which keep their nodes' heaviest edges
   comm.setPhase('edges');
@@ -189,30 +215,36 @@ export function distributedGraph(
 
   // the capped graph (each edge from one or both ends) on the root
   comm.setPhase('graph-gather');
-  const all = comm.gathervBytes(ks, root);
+  const all = comm.gathervPieces(ks, root);
   let graph: Graph | null = null;
   if (all) {
-    const words = new Uint32Array(all);
-    const c = words.length / 3;
+    const c = all.reduce((x, q) => x + q.byteLength / 12, 0);
     const a = new Uint32Array(c);
     const b = new Uint32Array(c);
     const w = new Uint32Array(c);
-    for (let i = 0; i < c; i++) {
-      a[i] = words[3 * i]!;
-      b[i] = words[3 * i + 1]!;
-      w[i] = words[3 * i + 2]!;
+    let i = 0;
+    for (const q of all) {
+      const words = new Uint32Array(q.buffer, q.byteOffset, q.byteLength / 4);
+      for (let j = 0; j < words.length; j += 3, i++) {
+        a[i] = words[j]!;
+        b[i] = words[j + 1]!;
+        w[i] = words[j + 2]!;
+      }
     }
     // sorted by (a, b) like countPairs' output; every node's degree is below n, so buildGraph keeps them all
     graph = buildGraph(n, distinctEdges(a, b, w), n);
   }
   comm.setPhase('stats');
-  const st = comm.allreduceSum(Float64Array.of(pp.minimizers, pp.repeats, pairsOut, edges.count));
-  const peakBytes = t * 32 + pairBuf * 8 + pairsOut * 8 + m * 32 + edges.count * 36 + h * 20;
+  const st = comm.allreduceSum(Float64Array.of(minimizers, repeats, pairsOut, edges.count));
+  // the local build's estimate (postings 20 B, pair buffer 8 B, counting 16 B per pair, edges, adjacency) for
+  // this rank's share, plus the exchange buffers it held at the same time (received postings, pairs out and in)
+  const peakBytes = t * 20 + pairBuf * 8 + m * 16 + edges.count * 12 + h * 8 + t * 12 + pairsOut * 8 + m * 8;
   return {
     occSum,
     occN,
     stats: { minimizers: st[0]!, repeats: st[1]!, candidatePairs: st[2]!, edges: st[3]! },
     peakBytes,
+    counts: { postings: sk.offsets[nLocal]!, postingsOwned: t, pairsEmitted: pairsOut, pairsOwned: m, edgesOwned: edges.count, halfEdges: h, keptHalfEdges: kept },
     graph,
   };
 }
@@ -220,7 +252,7 @@ export function distributedGraph(
 /** The root's per-fragment values, sliced to the fragments' owners; every rank returns its slice. */
 export function scatterToOwners(comm: MpiComm, parts: RowPart[], values: Int32Array | null, root = 0): Int32Array {
   const slices = comm.rank === root && values ? parts.map((q) => new Uint32Array(values.buffer, values.byteOffset + 4 * q.start, q.end - q.start)) : null;
-  const got = comm.scatterWords(slices, root);
+  const got = comm.scatterWords(slices, parts.map((q) => q.end - q.start), root);
   return new Int32Array(got.buffer, got.byteOffset, got.length);
 }
 
@@ -287,21 +319,19 @@ export function poolGroupsOnOwners(
   packed.set(pool.mass, S * d);
   for (let s = 0; s < S; s++) packed[S * (d + 1) + s] = pool.members[s]!;
   packed.set(pool.cov, S * (d + 2));
-  const all = comm.gathervBytes(packed, root);
+  const all = comm.gathervPieces(packed, root);
   if (!all) return null;
-  const words = new Float64Array(all);
   const out: GroupPool = { comp: new Float64Array(G * d), mass: new Float64Array(G), members: new Int32Array(G), cov: new Float64Array(G) };
-  let o = 0;
   for (let r = 0; r < P; r++) {
+    const words = new Float64Array(all[r]!.buffer, all[r]!.byteOffset, all[r]!.byteLength / 8);
     const Sr = ownedSlots(G, P, r);
     for (let s = 0; s < Sr; s++) {
       const g = r + s * P;
-      out.comp.set(words.subarray(o + s * d, o + s * d + d), g * d);
-      out.mass[g] = words[o + Sr * d + s]!;
-      out.members[g] = words[o + Sr * (d + 1) + s]!;
-      out.cov[g] = words[o + Sr * (d + 2) + s]!;
+      out.comp.set(words.subarray(s * d, s * d + d), g * d);
+      out.mass[g] = words[Sr * d + s]!;
+      out.members[g] = words[Sr * (d + 1) + s]!;
+      out.cov[g] = words[Sr * (d + 2) + s]!;
     }
-    o += Sr * (d + 3);
   }
   return out;
 }
@@ -309,15 +339,13 @@ export function poolGroupsOnOwners(
 /** Every rank's band signatures (band-major over its rows) assembled band-major over all n rows on the root. */
 export function gatherSignatures(comm: MpiComm, parts: RowPart[], sig: Int32Array, bands: number, n: number, root = 0): Int32Array | null {
   comm.setPhase('lsh-signatures');
-  const all = comm.gathervBytes(sig, root);
+  const all = comm.gathervPieces(sig, root);
   if (!all) return null;
-  const words = new Int32Array(all);
   const out = new Int32Array(bands * n);
-  let o = 0;
-  for (const q of parts) {
+  parts.forEach((q, r) => {
+    const words = new Int32Array(all[r]!.buffer, all[r]!.byteOffset, all[r]!.byteLength / 4);
     const len = q.end - q.start;
-    for (let b = 0; b < bands; b++) out.set(words.subarray(o + b * len, o + b * len + len), b * n + q.start);
-    o += bands * len;
-  }
+    for (let b = 0; b < bands; b++) out.set(words.subarray(b * len, b * len + len), b * n + q.start);
+  });
   return out;
 }

@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+// The graph method on MPI ranks: communication volume per rank and phase, CPU seconds, peak RSS per rank, and
+// whether the labels equal the local engine's, on the dev community (or any reads with a truth table).
+//
+//   npx tsc -p tsconfig.json && node bench/mpi-graph.mjs [--reads DIR] [--ranks 1,2] [--k 7] [--method graph]
+//
+// Runs `metavec prep` once (default settings: minimizer sketch on) into bench/work/mpi-graph/prep (or reuses
+// bench/work/cluster-methods/prep), then `metavec cluster --method graph --k K` on the local engine (1 thread)
+// and under `mpirun -n P` for each P, each under /usr/bin/time (wall; CPU = user+sys of the process and its
+// children). Per rank: the traffic counters of src/engines/mpi/comm.ts (payload bytes exchanged with other
+// ranks, per phase), CPU seconds and peak RSS as the rank reports them (summary.json method_details.mpi), and
+// what the rank handled (postings, pairs, edges). ARI/NMI against the truth via `metavec eval`. Writes
+// bench/results/mpi-graph-<date>.json. The machine may be shared: the 1-minute load average is recorded.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+
+const args = process.argv.slice(2);
+const opt = (name, def) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : def;
+};
+const repo = new URL('..', import.meta.url).pathname;
+const reads = opt('reads', join(repo, '../shared/data/dev-community'));
+const rankList = opt('ranks', '1,2').split(',').map(Number);
+const k = opt('k', '7');
+const method = opt('method', 'graph');
+const work = opt('work', join(repo, 'bench/work/mpi-graph'));
+const cli = join(repo, 'dist/src/cli/main.js');
+mkdirSync(work, { recursive: true });
+const { readLabelsParquet } = await import(join(repo, 'dist/src/io/labels.js'));
+const { readClustersNetcdf } = await import(join(repo, 'dist/src/io/netcdf.js'));
+
+function timed(cmd, argv, env = process.env) {
+  const load0 = loadavg()[0];
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', cmd, ...argv], { encoding: 'utf8', maxBuffer: 1 << 28, env });
+  if (r.status !== 0) throw new Error(`${cmd} ${argv.join(' ')} failed:\n${r.stderr}`);
+  const [wall, user, sys, rss] = r.stderr.trim().split('\n').at(-1).split(' ').map(Number);
+  return { stdout: r.stdout, wall, cpu: +(user + sys).toFixed(2), maxRssMb: +(rss / 1024).toFixed(1), load: [+load0.toFixed(2), +loadavg()[0].toFixed(2)] };
+}
+
+let prepDir = join(repo, 'bench/work/cluster-methods/prep');
+if (!existsSync(join(prepDir, 'manifest.json'))) {
+  prepDir = join(work, 'prep');
+  if (!existsSync(join(prepDir, 'manifest.json'))) {
+    console.error(`mpi-graph: metavec prep -> ${prepDir}`);
+    timed(process.execPath, [cli, 'prep', '--input', join(reads, 'R1.fastq.gz'), '--input2', join(reads, 'R2.fastq.gz'), '--output', prepDir, '--threads', '2', '--quiet']);
+  }
+}
+const truthPath = join(reads, 'truth.tsv.gz');
+function evaluate(out) {
+  const r = spawnSync(process.execPath, [cli, 'eval', '--labels', join(out, 'labels.parquet'), '--truth', truthPath, '--json'], { encoding: 'utf8', maxBuffer: 1 << 28 });
+  const a = JSON.parse(r.stdout).assigned;
+  return { ari: +a.ari.toFixed(4), nmi: +a.nmi.toFixed(4) };
+}
+const clusterArgs = ['--input', prepDir, '--method', method, '--k', k, '--json', '--quiet'];
+
+console.error('mpi-graph: local engine');
+const localOut = join(work, `local-${method}`);
+const local = timed(process.execPath, [cli, 'cluster', ...clusterArgs, '--output', localOut, '--threads', '1']);
+const ls = JSON.parse(local.stdout);
+const localLabels = await readLabelsParquet(join(localOut, 'labels.parquet'));
+const localCentroids = (await readClustersNetcdf(join(localOut, 'clusters.nc'))).centroids;
+const rows = [{
+  engine: 'local', ranks: 1, wall_s: local.wall, cpu_s: local.cpu, peak_rss_mb: local.maxRssMb, load: local.load, k: ls.k,
+  build_bytes_per_fragment: ls.method_details.graph?.build_bytes_per_fragment, quality: evaluate(localOut),
+}];
+
+const mpiEnv = { ...process.env, OMPI_MCA_mpi_yield_when_idle: '1', OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' };
+for (const P of rankList) {
+  console.error(`mpi-graph: ${P} rank(s)`);
+  const out = join(work, `mpi${P}-${method}`);
+  const r = timed('mpirun', ['-n', String(P), '--oversubscribe', process.execPath, cli, 'cluster', '--engine', 'mpi', ...clusterArgs, '--output', out], mpiEnv);
+  const s = JSON.parse(r.stdout);
+  const labels = await readLabelsParquet(join(out, 'labels.parquet'));
+  const same = labels.readIds.length === localLabels.readIds.length
+    && labels.clusters.every((c, i) => c === localLabels.clusters[i]) && labels.readIds.every((id, i) => id === localLabels.readIds[i]);
+  const perRank = s.method_details.mpi.ranks.map((x) => {
+    const sent = Object.values(x.traffic).reduce((a, t) => a + t.sent, 0);
+    const received = Object.values(x.traffic).reduce((a, t) => a + t.received, 0);
+    const nr = x.rows[1] - x.rows[0];
+    return {
+      rank: x.rank, fragments: nr, seconds: x.seconds, cpu_s: x.cpu_seconds, peak_rss_mb: x.peak_rss_mb, build_bytes_per_fragment: +(x.build_bytes / nr).toFixed(1),
+      counts: x.counts, sent_bytes: sent, received_bytes: received,
+      sent_bytes_per_fragment: +(sent / nr).toFixed(1), received_bytes_per_fragment: +(received / nr).toFixed(1),
+      seconds_in_collectives: +Object.values(x.traffic).reduce((a, t) => a + t.seconds, 0).toFixed(3),
+      traffic: x.traffic,
+    };
+  });
+  rows.push({
+    engine: 'mpi', ranks: P, wall_s: r.wall, cpu_s_all_ranks_and_mpirun: r.cpu, load: r.load, k: s.k,
+    labels_equal_local: same, centroids_equal_local: (await readClustersNetcdf(join(out, 'clusters.nc'))).centroids.every((c, i) => c === localCentroids[i]),
+    inertia_equal_local: s.inertia === ls.inertia, quality: evaluate(out), per_rank: perRank,
+  });
+}
+
+const date = new Date().toISOString().slice(0, 10);
+const result = {
+  benchmark: 'mpi-graph',
+  command: `node bench/mpi-graph.mjs ${args.join(' ')}`.trim(),
+  date: new Date().toISOString(),
+  machine: 'shared 2-core VM (other agents running); mpirun --oversubscribe, OMPI_MCA_mpi_yield_when_idle=1',
+  prep: prepDir,
+  fragments: ls.fragments,
+  method,
+  k,
+  graph: ls.method_details.graph,
+  rows,
+};
+mkdirSync(join(repo, 'bench/results'), { recursive: true });
+const file = join(repo, `bench/results/mpi-graph-${date}.json`);
+writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
+console.log(JSON.stringify(rows.map(({ per_rank: pr, ...rest }) => ({ ...rest, per_rank: pr?.map(({ traffic: _t, ...x }) => x) })), null, 2));
+console.error(`mpi-graph: wrote ${file}`);
