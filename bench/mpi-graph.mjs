@@ -3,6 +3,7 @@
 // whether the labels equal the local engine's, on the dev community (or any reads with a truth table).
 //
 //   npx tsc -p tsconfig.json && node bench/mpi-graph.mjs [--reads DIR] [--ranks 1,2] [--k 7] [--method graph]
+//       [--lpa rank0,distributed] [--dist dist]
 //
 // Runs `metavec prep` once (default settings: minimizer sketch on) into bench/work/mpi-graph/prep (or reuses
 // bench/work/cluster-methods/prep), then `metavec cluster --method graph --k K` on the local engine (1 thread)
@@ -26,11 +27,14 @@ const reads = opt('reads', join(repo, '../shared/data/dev-community'));
 const rankList = opt('ranks', '1,2').split(',').map(Number);
 const k = opt('k', '7');
 const method = opt('method', 'graph');
+const lpaModes = method === 'graph' ? opt('lpa', 'rank0,distributed').split(',') : ['rank0'];
 const work = opt('work', join(repo, 'bench/work/mpi-graph'));
-const cli = join(repo, 'dist/src/cli/main.js');
+const distDir = opt('dist', 'dist');
+const cli = join(repo, distDir, 'src/cli/main.js');
 mkdirSync(work, { recursive: true });
-const { readLabelsParquet } = await import(join(repo, 'dist/src/io/labels.js'));
-const { readClustersNetcdf } = await import(join(repo, 'dist/src/io/netcdf.js'));
+const { readLabelsParquet } = await import(join(repo, distDir, 'src/io/labels.js'));
+const { readClustersNetcdf } = await import(join(repo, distDir, 'src/io/netcdf.js'));
+const { evaluateClustering } = await import(join(repo, distDir, 'src/evaluate/metrics.js'));
 
 function timed(cmd, argv, env = process.env) {
   const load0 = loadavg()[0];
@@ -63,15 +67,16 @@ const ls = JSON.parse(local.stdout);
 const localLabels = await readLabelsParquet(join(localOut, 'labels.parquet'));
 const localCentroids = (await readClustersNetcdf(join(localOut, 'clusters.nc'))).centroids;
 const rows = [{
-  engine: 'local', ranks: 1, wall_s: local.wall, cpu_s: local.cpu, peak_rss_mb: local.maxRssMb, load: local.load, k: ls.k,
+  engine: 'local', ranks: 1, wall_s: local.wall, lp_groups: ls.method_details.graph?.groups_label_propagation,
+  merged_groups: ls.method_details.graph?.groups_after_merge, lpa_sweeps: ls.method_details.graph?.label_propagation_sweeps, cpu_s: local.cpu, peak_rss_mb: local.maxRssMb, load: local.load, k: ls.k,
   build_bytes_per_fragment: ls.method_details.graph?.build_bytes_per_fragment, quality: evaluate(localOut),
 }];
 
 const mpiEnv = { ...process.env, OMPI_MCA_mpi_yield_when_idle: '1', OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' };
-for (const P of rankList) {
-  console.error(`mpi-graph: ${P} rank(s)`);
-  const out = join(work, `mpi${P}-${method}`);
-  const r = timed('mpirun', ['-n', String(P), '--oversubscribe', process.execPath, cli, 'cluster', '--engine', 'mpi', ...clusterArgs, '--output', out], mpiEnv);
+for (const lpa of lpaModes) for (const P of rankList) {
+  console.error(`mpi-graph: ${P} rank(s), --lpa ${lpa}`);
+  const out = join(work, `mpi${P}-${method}-${lpa}`);
+  const r = timed('mpirun', ['-n', String(P), '--oversubscribe', process.execPath, cli, 'cluster', '--engine', 'mpi', ...clusterArgs, '--lpa', lpa, '--output', out], mpiEnv);
   const s = JSON.parse(r.stdout);
   const labels = await readLabelsParquet(join(out, 'labels.parquet'));
   const same = labels.readIds.length === localLabels.readIds.length
@@ -88,10 +93,15 @@ for (const P of rankList) {
       traffic: x.traffic,
     };
   });
+  const sameOrder = labels.readIds.every((id, i) => id === localLabels.readIds[i]);
   rows.push({
-    engine: 'mpi', ranks: P, wall_s: r.wall, cpu_s_all_ranks_and_mpirun: r.cpu, load: r.load, k: s.k,
+    engine: 'mpi', ranks: P, lpa, wall_s: r.wall, cpu_s_all_ranks_and_mpirun: r.cpu, load: r.load, k: s.k,
     labels_equal_local: same, centroids_equal_local: (await readClustersNetcdf(join(out, 'clusters.nc'))).centroids.every((c, i) => c === localCentroids[i]),
-    inertia_equal_local: s.inertia === ls.inertia, quality: evaluate(out), per_rank: perRank,
+    inertia_equal_local: s.inertia === ls.inertia,
+    ari_vs_local: sameOrder ? +evaluateClustering(labels.clusters, localLabels.clusters).ari.toFixed(4) : null,
+    lp_groups: s.method_details.graph?.groups_label_propagation, merged_groups: s.method_details.graph?.groups_after_merge,
+    lpa_sweeps: s.method_details.graph?.label_propagation_sweeps,
+    quality: evaluate(out), per_rank: perRank,
   });
 }
 

@@ -46,6 +46,8 @@ lsh method
   --threads N           worker threads (default: all cores)
   --engine mpi          this process is one rank of an MPI job: mpirun -n N metavec cluster --engine mpi ...
                         (or srun --mpi=pmix); needs the optional MPI binding (docs/hpc.md)
+    --lpa rank0|distributed   graph method: label propagation on rank 0 over the gathered graph (default: the
+                        local engine's labels) or over the ranks (no graph on rank 0; labels differ, docs/scaling.md)
   --engine slurm        write a batch script running the mpi engine under srun, sbatch it, wait, stream its log:
     --ranks N (2)         MPI ranks (--ntasks)          --nodes N       --time T (01:00:00)
     --partition P         --gpus N (--gres=gpu:N)       --cpus-per-task N
@@ -85,6 +87,7 @@ export const CLUSTER_OPTIONS = {
   'noise-factor': { type: 'string' },
   'lsh-bands': { type: 'string' },
   'lsh-bits': { type: 'string' },
+  lpa: { type: 'string' },
   quiet: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -102,6 +105,10 @@ export function clusterOptionsFrom(cmd: string, v: Partial<ClusterValues>, input
     : choiceOption(cmd, 'engine', v.engine, 'local', ['local'] as const);
   const slurm = engine === 'slurm' ? slurmJobFrom(cmd, v, { jobName: 'metavec-cluster', ntasks: 2 }) : undefined;
   const method = choiceOption(cmd, 'method', v.method, 'kmeans', ['kmeans', 'graph', 'lsh'] as const);
+  const lpa = choiceOption(cmd, 'lpa', v.lpa, 'rank0', ['rank0', 'distributed'] as const);
+  if (lpa === 'distributed' && (engine === 'local' || method !== 'graph')) {
+    throw usageError(`${cmd}: --lpa distributed applies to --method graph on --engine mpi or slurm`);
+  }
   const k = v.k === undefined || v.k === 'auto' ? 'auto' : intOption(cmd, 'k', v.k, 2, 1, 1_000_000);
   const batchSize = v['batch-size'] !== undefined ? intOption(cmd, 'batch-size', v['batch-size'], 4096, 1, 10_000_000) : undefined;
   return {
@@ -142,5 +149,6 @@ export function clusterOptionsFrom(cmd: string, v: Partial<ClusterValues>, input
     progress,
     engine,
     ...(slurm ? { slurm } : {}),
+    ...(lpa === 'distributed' ? { lpa } : {}),
   };
 }

@@ -380,8 +380,48 @@ export function labelPropagation(g: Graph, maxIterations: number, seed: number):
   return { group, groups, iterations };
 }
 
+/**
+ * One node's update under labelPropagation's rule, for an engine that holds the graph in pieces: node v (label
+ * `cur`) has neighbours j in [s, t) with labels labels[ref[j]] and weights w[j]; returns the label with the
+ * largest total weight, the current one on a tie with it, else the tied label with the smallest tie key (the
+ * result does not depend on the neighbours' order). `labs`/`ws` are scratch of at least t - s entries.
+ */
+export function chooseLabel(
+  cur: number, v: number, sweep: number, seed: number,
+  labels: Int32Array, ref: Int32Array, w: Uint32Array, s: number, t: number, labs: Int32Array, ws: Float64Array,
+): number {
+  let m = 0;
+  let curW = 0;
+  for (let j = s; j < t; j++) {
+    const l = labels[ref[j]!]!;
+    if (l === cur) curW += w[j]!;
+    let i = 0;
+    while (i < m && labs[i] !== l) i++;
+    if (i === m) {
+      labs[m] = l;
+      ws[m++] = 0;
+    }
+    ws[i] = ws[i]! + w[j]!;
+  }
+  let best = cur;
+  let bestW = curW;
+  let bestKey = tieKey(cur, v, sweep, seed);
+  for (let i = 0; i < m; i++) {
+    const l = labs[i]!;
+    const x = ws[i]!;
+    if (x < bestW || l === best) continue;
+    const key = tieKey(l, v, sweep, seed);
+    if (x > bestW || (best !== cur && key < bestKey)) {
+      best = l;
+      bestW = x;
+      bestKey = key;
+    }
+  }
+  return best;
+}
+
 /** Deterministic pseudo-random rank of a label at a node in a sweep (tie-breaking). */
-function tieKey(label: number, node: number, sweep: number, seed: number): number {
+export function tieKey(label: number, node: number, sweep: number, seed: number): number {
   let h = Math.imul(label ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(node + 0x632be5ab, 0xc2b2ae35) ^ Math.imul(sweep + seed, 0x27d4eb2f);
   h ^= h >>> 16;
   h = Math.imul(h, 0x7feb352d);

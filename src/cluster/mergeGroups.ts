@@ -31,16 +31,45 @@ export function mergeGroups(
 ): { group: Int32Array; groups: number; unions: number; refused: number } {
   // pooled k-mer mass per group: sum of weight x profile
   const pool = poolGroups(g.n, d, embedding, weight, undefined, group, groups);
-  return mergePooledGroups(g, group, groups, pool.comp, pool.mass, d, p);
+  return mergePooledGroups(groupLinks(g, group, groups), group, groups, pool.comp, pool.mass, d, p);
 }
 
 /**
- * The merge given each group's pooled k-mer mass (`sum`, groups x d: sum of weight x profile; `mass`: sum of
- * weights), however an engine computed them (poolGroups over the group's fragments in fragment order). The
- * sums are updated in place as groups are joined.
+ * Group-level links: total edge weight between two groups, keyed a * groups + b for a < b (each unordered
+ * pair once, from its smaller side; self-links skipped). Weights are integers, so partial sums an engine adds
+ * in any order give the same totals.
+ */
+export function groupLinks(g: Graph, group: Int32Array, groups: number): Map<number, number> {
+  return groupLinksOf(g.n, g.start, g.nbr, g.w, group, groups);
+}
+
+/**
+ * groupLinks over any adjacency: node v in [0, nodes) has neighbours j in [start[v], start[v+1]) whose group is
+ * group[ref[j]] (an engine's remote neighbours are extra entries of `group` after its own nodes).
+ */
+export function groupLinksOf(
+  nodes: number, start: Int32Array, ref: ArrayLike<number>, w: ArrayLike<number>, group: Int32Array, groups: number,
+): Map<number, number> {
+  const link = new Map<number, number>();
+  for (let v = 0; v < nodes; v++) {
+    const a = group[v]!;
+    for (let j = start[v]!; j < start[v + 1]!; j++) {
+      const b = group[ref[j]!]!;
+      if (a >= b) continue;
+      const key = a * groups + b;
+      link.set(key, (link.get(key) ?? 0) + w[j]!);
+    }
+  }
+  return link;
+}
+
+/**
+ * The merge given the group links (groupLinks) and each group's pooled k-mer mass (`sum`, groups x d: sum of
+ * weight x profile; `mass`: sum of weights), however an engine computed them (poolGroups over the group's
+ * fragments in fragment order). The sums are updated in place as groups are joined.
  */
 export function mergePooledGroups(
-  g: Graph,
+  link: Map<number, number>,
   group: Int32Array,
   groups: number,
   sum: Float64Array,
@@ -48,18 +77,7 @@ export function mergePooledGroups(
   d: number,
   p: MergeParams,
 ): { group: Int32Array; groups: number; unions: number; refused: number } {
-  const n = g.n;
-  // group-level links: total edge weight between two groups
-  const link = new Map<number, number>();
-  for (let v = 0; v < n; v++) {
-    const a = group[v]!;
-    for (let j = g.start[v]!; j < g.start[v + 1]!; j++) {
-      const b = group[g.nbr[j]!]!;
-      if (a >= b) continue; // each unordered pair once (from its smaller side), self-links skipped
-      const key = a * groups + b;
-      link.set(key, (link.get(key) ?? 0) + g.w[j]!);
-    }
-  }
+  const n = group.length;
   const edges = Array.from(link.entries()).sort((x, y) => y[1] - x[1] || x[0] - y[0]);
   const parent = new Int32Array(groups);
   for (let i = 0; i < groups; i++) parent[i] = i;

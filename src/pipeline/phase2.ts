@@ -47,6 +47,8 @@ export interface ClusterOptions {
   engine?: 'local' | 'mpi' | 'slurm';
   /** --engine slurm: the batch job. */
   slurm?: SlurmJobOptions;
+  /** graph method on mpi/slurm: label propagation on rank 0 (default; the local engine's labels) or over the ranks */
+  lpa?: 'rank0' | 'distributed';
 }
 
 export interface ClusterSummary {

@@ -8,12 +8,13 @@
  * clusters the pooled groups. Cluster centroids are reduced over ranks in rank order (sumInRankOrder).
  */
 import { labelPropagation } from '../cluster/graph.js';
+import { groupLinks } from '../cluster/mergeGroups.js';
 import { lshSignatures, lshUnion } from '../cluster/lsh.js';
 import { mergePooledGroups } from '../cluster/mergeGroups.js';
 import { clusterPooledGroups, clusterSums, pooledResult } from '../cluster/pooled.js';
 import type { MpiComm } from '../engines/mpi/comm.js';
 import {
-  distributedGraph, gatherSignatures, poolGroupsOnOwners, scatterToOwners, type RowPart,
+  distributedGraph, distributedGroupLinks, distributedLabelPropagation, gatherSignatures, Ghosts, poolGroupsOnOwners, scatterToOwners, type RowPart,
 } from '../engines/mpi/graphRank.js';
 import type { PrepManifest } from '../io/manifest.js';
 import { readShardLengthRows, readShardRows, readShardSketchRows, type ShardSpan } from '../io/shardSlice.js';
@@ -29,6 +30,22 @@ export function pooledMethodOptions(opts: ClusterOptions): PooledMethodOptions {
   return {
     ...opts.pooled, method: opts.method === 'graph' ? 'graph' : 'lsh', k: opts.k, kMin: opts.kMin, kMax: opts.kMax, seed: opts.seed, nInit: opts.nInit, maxIter: opts.maxIter,
   };
+}
+
+/** Every rank's final labels (node ids), in rank order = fragment order, as groups numbered by first fragment. */
+function compactLabels(pieces: Uint8Array[], n: number): { group: Int32Array; groups: number } {
+  const map = new Int32Array(n).fill(-1);
+  const group = new Int32Array(n);
+  let groups = 0;
+  let f = 0;
+  for (const q of pieces) {
+    const l = new Int32Array(q.buffer, q.byteOffset, q.byteLength / 4);
+    for (let i = 0; i < l.length; i++, f++) {
+      if (map[l[i]!] === -1) map[l[i]!] = groups++;
+      group[f] = map[l[i]!]!;
+    }
+  }
+  return { group, groups };
 }
 
 /** One rank's report in summary.json (method_details.mpi.ranks). */
@@ -74,14 +91,25 @@ export async function pooledRank(
   const t0 = performance.now();
   if (sk && sketch) {
     progress.log(`cluster: overlap graph of ${n} fragments over ${size} rank(s) (k=${sketch.k}, w=${sketch.w})`);
-    const dg = distributedGraph(comm, parts, sk, o.graph, n);
+    const distributedLpa = opts.lpa === 'distributed';
+    const dg = distributedGraph(comm, parts, sk, o.graph, n, distributedLpa);
     occ = { sum: dg.occSum, n: dg.occN };
     buildBytes = dg.peakBytes;
     counts = dg.counts;
     tBuilt = performance.now();
     const peak = Math.max(...comm.allgatherNumber(dg.peakBytes));
-    let lp: ReturnType<typeof labelPropagation> | undefined;
-    if (root) lp = labelPropagation(dg.graph!, o.graph.maxIterations, o.seed);
+    // label propagation: on rank 0 over the gathered graph (the local engine's result), or over the ranks
+    let lp: { group: Int32Array; groups: number; iterations: number } | undefined;
+    let ghosts: Ghosts | undefined;
+    if (dg.adjacency) {
+      ghosts = new Ghosts(comm, parts, dg.adjacency);
+      const dl = distributedLabelPropagation(comm, parts, dg.adjacency, ghosts, o.graph.maxIterations, o.seed);
+      comm.setPhase('lpa-gather');
+      const all = comm.gathervPieces(dl.label, 0);
+      if (all) lp = { ...compactLabels(all, n), iterations: dl.iterations };
+    } else if (root) {
+      lp = labelPropagation(dg.graph!, o.graph.maxIterations, o.seed);
+    }
     comm.setPhase('bcast');
     const lpGroups = Number(comm.bcastString(String(lp?.groups ?? 0), 0));
     const tGraph = performance.now();
@@ -91,16 +119,14 @@ export async function pooledRank(
       comm.setPhase('groups-scatter');
       const lpLocal = scatterToOwners(comm, parts, lp?.group ?? null);
       const pool = poolGroupsOnOwners(comm, lpLocal, lpGroups, d, emb, weight, undefined, 'merge-pools');
-      if (root) merged = mergePooledGroups(dg.graph!, lp!.group, lp!.groups, pool!.comp, pool!.mass, d, o.merge);
+      const links = dg.adjacency ? distributedGroupLinks(comm, dg.adjacency, ghosts!, lpLocal, lpGroups) : root ? groupLinks(dg.graph!, lp!.group, lp!.groups) : null;
+      if (root) merged = mergePooledGroups(links!, lp!.group, lp!.groups, pool!.comp, pool!.mass, d, o.merge);
     }
     if (root) {
       group = merged?.group ?? lp!.group;
       groups = merged?.groups ?? lp!.groups;
-      details.graph = graphDetails(
-        manifest, o, n,
-        { ...dg.stats, edgesKept: dg.graph!.edges, iterations: lp!.iterations, peakBytes: peak },
-        lp!.groups, merged, (tGraph - t0) / 1000,
-      );
+      details.graph = graphDetails(manifest, o, n, { ...dg.stats, iterations: lp!.iterations, peakBytes: peak }, lp!.groups, merged, (tGraph - t0) / 1000);
+      details.graph_lpa = distributedLpa ? 'distributed over the ranks (--lpa distributed: differs from the local engine, docs/scaling.md)' : 'rank 0 (the local engine\'s result)';
     }
   } else {
     // LSH: the mean of all rows (rank partial sums in rank order), signatures of the rank's rows, buckets on the root

@@ -27,6 +27,7 @@ export function clusterRankArgv(o: ClusterOptions): string[] {
     ...(o.batchSize !== undefined ? ['--batch-size', String(o.batchSize)] : []),
     ...(o.references ?? []).flatMap((r) => ['--references', r]),
     ...(o.method !== 'kmeans' && o.pooled ? pooledArgv(o.pooled) : []),
+    ...(o.lpa ? ['--lpa', o.lpa] : []),
   ];
 }
 

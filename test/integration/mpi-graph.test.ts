@@ -9,6 +9,8 @@ import { CLI, randomSeq, rng, runCli, TempDir } from '../helpers/fixtures.js';
 import { simulatePairs, toFastq, type SimPairs } from '../helpers/community.js';
 import { requireTool } from '../helpers/tools.js';
 import { assertSameLabelsAndCentroids, killRankOneWhen, mpiCluster, mpiReady, TestSlurm } from '../helpers/mpi.js';
+import { readLabelsParquet } from '../../src/io/labels.js';
+import { evaluateClustering } from '../../src/evaluate/metrics.js';
 
 const tmp = new TempDir();
 const slurm = new TestSlurm(tmp.join('slurm'), 40000);
@@ -19,6 +21,8 @@ after(() => {
 const prep = tmp.join('prep');
 const names = ['lowgc', 'midgc', 'highgc'];
 const refs: string[] = [];
+/** genome of each read, by read id */
+const truth = new Map<string, number>();
 
 before(() => {
   // Three 60 kb genomes at 10x, 6x and 14x: 9,000 pairs = 3 blocks of 4096 rows, in shuffled order so that
@@ -33,6 +37,7 @@ before(() => {
   }
   const shuffled: SimPairs = { r1: order.map((i) => sim.r1[i]!), r2: order.map((i) => sim.r2[i]!), source: order.map((i) => sim.source[i]!) };
   const fq = toFastq(shuffled);
+  fq.ids.forEach((id, i) => truth.set(id, shuffled.source[i]!));
   const r1 = tmp.file('r1.fq', fq.r1);
   const r2 = tmp.file('r2.fq', fq.r2);
   genomes.forEach((g, i) => refs.push(tmp.file(`${names[i]}.fa`, `>${names[i]}\n${g}\n`)));
@@ -45,7 +50,7 @@ interface Traffic { sent: number; received: number; calls: number }
 interface Summary {
   k: number; inertia: number; cluster_sizes: number[]; cluster_names?: string[];
   engine?: { name: string; ranks?: number };
-  method_details: Record<string, Record<string, unknown>> & { mpi?: { ranks: { rank: number; rows: number[]; traffic: Record<string, Traffic> }[] } };
+  method_details: Record<string, Record<string, unknown>> & { graph_lpa?: string; mpi?: { ranks: { rank: number; rows: number[]; traffic: Record<string, Traffic> }[] } };
 }
 
 /** The local engine's labels, distances, centroids, K, sizes, names and method details (except timings and memory). */
@@ -114,6 +119,30 @@ test('mpi engine, graph: a rank killed during the build fails the job and leaves
   assert.notEqual(code, 0);
   assert.match(stderr, /rank 1 .*(exited on signal 9|killed)/i);
   assert.equal(existsSync(join(out, 'summary.json')), false, 'summary.json must not exist after a failed job');
+});
+
+test('mpi engine, 2 ranks, --lpa distributed: no graph on rank 0, label propagation over the ranks, the genomes found', async (t) => {
+  if (!requireTool(t, mpiReady(), 'mpirun + native/mpi binding (scripts/setup.sh --system)')) return;
+  const out = tmp.join('mpi-lpa-distributed');
+  const r = mpiCluster(prep, 2, out, ['--method', 'graph', '--k', 'auto', '--lpa', 'distributed']);
+  assert.equal(r.status, 0, r.stderr);
+  const s = JSON.parse(r.stdout) as Summary;
+  assert.match(s.method_details.graph_lpa ?? '', /^distributed/);
+  assert.equal(s.k, 3);
+  for (const x of s.method_details.mpi!.ranks) {
+    assert.equal(x.traffic['graph-gather'], undefined, 'the capped graph is not gathered');
+    assert.ok(x.traffic['lpa-sweeps']!.sent > 0 && x.traffic['merge-links']!.calls > 0);
+  }
+  // labels are not the local engine's (another visiting order), but the genomes are separated: ARI vs the truth
+  const l = await readLabelsParquet(join(out, 'labels.parquet'));
+  const m = evaluateClustering(l.clusters, Int32Array.from(l.readIds, (id) => truth.get(id)!));
+  assert.ok(m.ari > 0.95, `ARI ${m.ari}`);
+});
+
+test('--lpa distributed needs --method graph on the mpi or slurm engine', () => {
+  const r = runCli(['cluster', '--input', prep, '--output', tmp.join('lpa-local'), '--method', 'graph', '--lpa', 'distributed']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /^metavec: error: cluster: --lpa distributed applies to --method graph on --engine mpi or slurm$/m);
 });
 
 test('--engine slurm --dry-run passes the graph options to the ranks', () => {

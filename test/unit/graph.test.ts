@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  candidatePairs, countPairs, buildGraph, distinctEdges, heaviestHalfEdges, labelPropagation, readGroups, DEFAULT_GRAPH,
+  candidatePairs, chooseLabel, countPairs, buildGraph, distinctEdges, heaviestHalfEdges, labelPropagation, readGroups, DEFAULT_GRAPH,
 } from '../../src/cluster/graph.js';
 import { mergeGroups, DEFAULT_MERGE } from '../../src/cluster/mergeGroups.js';
 import { clusterPooled, DEFAULT_POOLED } from '../../src/cluster/pooled.js';
 import { lshBuckets } from '../../src/cluster/lsh.js';
+import { Rng } from '../../src/cluster/rng.js';
 import { evaluateClustering } from '../../src/evaluate/metrics.js';
 import { DEFAULT_SKETCH, fragmentSketch, SketchScratch } from '../../src/sketch/minimizers.js';
 import { randomSeq, revcomp, rng } from '../helpers/fixtures.js';
@@ -177,6 +178,45 @@ test('degree cap per node owner + distinct edges rebuild the local graph exactly
   const kept = distinctEdges(Uint32Array.from(ka), Uint32Array.from(kb), Uint32Array.from(kw));
   assert.ok(kept.count < edges.count, 'the cap removed edges');
   assert.deepEqual(buildGraph(n, kept, n), local);
+});
+
+test('chooseLabel, swept in labelPropagation\'s order, is labelPropagation', () => {
+  const r = rng(18);
+  const f = featuresOf(simulatePairs([randomSeq(15_000, r, 0.4), randomSeq(15_000, r, 0.6)], [8, 5], 4));
+  const n = f.sketch.n;
+  const g = buildGraph(n, countPairs([candidatePairs(f.sketch, 200)], 3), 6);
+  const seed = 9;
+  const want = labelPropagation(g, 30, seed);
+  const order = Array.from({ length: n }, (_, i) => i);
+  const rand = new Rng(seed);
+  for (let i = n - 1; i > 0; i--) {
+    const j = rand.nextInt(i + 1);
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  const labels = Int32Array.from({ length: n }, (_, i) => i);
+  const ref = Int32Array.from(g.nbr);
+  const w = Uint32Array.from(g.w);
+  const labs = new Int32Array(n);
+  const ws = new Float64Array(n);
+  let sweeps = 0;
+  for (let changed = 1; changed > 0 && sweeps < 30; ) {
+    sweeps++;
+    changed = 0;
+    for (const v of order) {
+      const best = chooseLabel(labels[v]!, v, sweeps, seed, labels, ref, w, g.start[v]!, g.start[v + 1]!, labs, ws);
+      if (best !== labels[v]) {
+        labels[v] = best;
+        changed++;
+      }
+    }
+  }
+  assert.equal(sweeps, want.iterations);
+  const map = new Map<number, number>();
+  const group = Int32Array.from(labels, (l) => {
+    if (!map.has(l)) map.set(l, map.size);
+    return map.get(l)!;
+  });
+  assert.deepEqual(group, want.group);
 });
 
 test('label propagation: two cliques joined by one edge stay two groups', () => {

@@ -6,8 +6,9 @@
  * "Partitioning" and docs/scaling.md describe the data flow and its volume.
  */
 import {
-  buildGraph, countPairs, distinctEdges, heaviestHalfEdges, pairsFromPostings, type Graph, type GraphParams, type SketchSet,
+  buildGraph, chooseLabel, countPairs, tieKey, distinctEdges, heaviestHalfEdges, pairsFromPostings, type Graph, type GraphParams, type SketchSet,
 } from '../../cluster/graph.js';
+import { groupLinksOf } from '../../cluster/mergeGroups.js';
 import { poolGroups, type GroupPool } from '../../cluster/pooled.js';
 import type { MpiComm } from './comm.js';
 
@@ -120,23 +121,25 @@ export interface DistributedGraph {
   occSum: Float64Array;
   occN: Uint32Array;
   /** totals over all ranks */
-  stats: { minimizers: number; repeats: number; candidatePairs: number; edges: number };
+  stats: { minimizers: number; repeats: number; candidatePairs: number; edges: number; edgesKept: number };
   /** this rank's largest simultaneous allocation of the build (estimated like the local build's) */
   peakBytes: number;
   /** what this rank handled: its fragments' postings, the postings it owned, pairs emitted and owned, edges owned, half-edges of its nodes and those kept */
   counts: { postings: number; postingsOwned: number; pairsEmitted: number; pairsOwned: number; edgesOwned: number; halfEdges: number; keptHalfEdges: number };
   /** on the root: the degree-capped graph of all fragments, identical to the local engine's buildGraph */
   graph: Graph | null;
+  /** keepDistributed: this rank's nodes' capped adjacency (no graph on the root) */
+  adjacency: LocalAdjacency | null;
 }
 
 /**
  * Steps 1-3 of the graph method (candidate pairs, edges, degree cap) over the ranks; the capped graph is
- * gathered on `root`. The edges are exactly the local build's: every minimizer's postings meet on one rank
+ * gathered on `root`, or (keepDistributed) each rank keeps its nodes' capped adjacency. The edges are exactly the local build's: every minimizer's postings meet on one rank
  * (arriving in fragment order, as the local build visits them), every pair's counts meet on one rank, and
  * every fragment's edges meet on its owner, where the cap is applied with the same total order.
  */
 export function distributedGraph(
-  comm: MpiComm, parts: RowPart[], sk: SketchSet, p: Omit<GraphParams, 'seed'>, n: number, root = 0,
+  comm: MpiComm, parts: RowPart[], sk: SketchSet, p: Omit<GraphParams, 'seed'>, n: number, keepDistributed = false, root = 0,
 ): DistributedGraph {
   const P = comm.size;
   const me = comm.rank;
@@ -213,40 +216,221 @@ export function distributedGraph(
     }
   }
 
-  // the capped graph (each edge from one or both ends) on the root
-  comm.setPhase('graph-gather');
-  const all = comm.gathervPieces(ks, root);
   let graph: Graph | null = null;
-  if (all) {
-    const c = all.reduce((x, q) => x + q.byteLength / 12, 0);
-    const a = new Uint32Array(c);
-    const b = new Uint32Array(c);
-    const w = new Uint32Array(c);
-    let i = 0;
-    for (const q of all) {
-      const words = new Uint32Array(q.buffer, q.byteOffset, q.byteLength / 4);
-      for (let j = 0; j < words.length; j += 3, i++) {
-        a[i] = words[j]!;
-        b[i] = words[j + 1]!;
-        w[i] = words[j + 2]!;
+  let adjacency: LocalAdjacency | null = null;
+  let keptEdges = 0;
+  if (keepDistributed) {
+    // each node's whole capped adjacency on its owner: the edges it kept plus those only the other end kept
+    comm.setPhase('adjacency');
+    const ac = new Int32Array(P);
+    for (let v = 0; v < nLocal; v++) for (let j = start[v]!; j < start[v + 1]!; j++) if (keep[j]) ac[fragmentOwner(parts, nb[j]!)]! += 3;
+    const ao = offsets(ac);
+    const as = new Uint32Array(3 * kept);
+    for (let v = 0; v < nLocal; v++) {
+      for (let j = start[v]!; j < start[v + 1]!; j++) {
+        if (!keep[j]) continue;
+        const r = fragmentOwner(parts, nb[j]!);
+        as[ao[r]!] = nb[j]!;
+        as[ao[r]! + 1] = base + v;
+        as[ao[r]! + 2] = hw[j]!;
+        ao[r]! += 3;
       }
     }
-    // sorted by (a, b) like countPairs' output; every node's degree is below n, so buildGraph keeps them all
-    graph = buildGraph(n, distinctEdges(a, b, w), n);
+    const got = comm.alltoallvWords(as, ac).data;
+    const mine = new Uint32Array(3 * kept);
+    let q = 0;
+    for (let v = 0; v < nLocal; v++) {
+      for (let j = start[v]!; j < start[v + 1]!; j++) {
+        if (!keep[j]) continue;
+        mine[q++] = base + v;
+        mine[q++] = nb[j]!;
+        mine[q++] = hw[j]!;
+      }
+    }
+    adjacency = localAdjacency(nLocal, base, [mine, got]);
+    for (let v = 0; v < nLocal; v++) for (let j = adjacency.start[v]!; j < adjacency.start[v + 1]!; j++) if (base + v < adjacency.nbr[j]!) keptEdges++;
+  } else {
+    // the capped graph (each edge from one or both ends) on the root
+    comm.setPhase('graph-gather');
+    const all = comm.gathervPieces(ks, root);
+    if (all) {
+      const c = all.reduce((x, q) => x + q.byteLength / 12, 0);
+      const a = new Uint32Array(c);
+      const b = new Uint32Array(c);
+      const w = new Uint32Array(c);
+      let i = 0;
+      for (const q of all) {
+        const words = new Uint32Array(q.buffer, q.byteOffset, q.byteLength / 4);
+        for (let j = 0; j < words.length; j += 3, i++) {
+          a[i] = words[j]!;
+          b[i] = words[j + 1]!;
+          w[i] = words[j + 2]!;
+        }
+      }
+      // sorted by (a, b) like countPairs' output; every node's degree is below n, so buildGraph keeps them all
+      graph = buildGraph(n, distinctEdges(a, b, w), n);
+      keptEdges = graph.edges;
+    }
   }
   comm.setPhase('stats');
-  const st = comm.allreduceSum(Float64Array.of(minimizers, repeats, pairsOut, edges.count));
+  const st = comm.allreduceSum(Float64Array.of(minimizers, repeats, pairsOut, edges.count, keptEdges));
   // the local build's estimate (postings 20 B, pair buffer 8 B, counting 16 B per pair, edges, adjacency) for
   // this rank's share, plus the exchange buffers it held at the same time (received postings, pairs out and in)
   const peakBytes = t * 20 + pairBuf * 8 + m * 16 + edges.count * 12 + h * 8 + t * 12 + pairsOut * 8 + m * 8;
   return {
     occSum,
     occN,
-    stats: { minimizers: st[0]!, repeats: st[1]!, candidatePairs: st[2]!, edges: st[3]! },
+    stats: { minimizers: st[0]!, repeats: st[1]!, candidatePairs: st[2]!, edges: st[3]!, edgesKept: st[4]! },
     peakBytes,
     counts: { postings: sk.offsets[nLocal]!, postingsOwned: t, pairsEmitted: pairsOut, pairsOwned: m, edgesOwned: edges.count, halfEdges: h, keptHalfEdges: kept },
     graph,
+    adjacency,
   };
+}
+
+/** A rank's nodes' capped adjacency: node v (local index) has neighbours nbr[start[v]..start[v+1]) (global ids). */
+export interface LocalAdjacency {
+  start: Int32Array;
+  nbr: Uint32Array;
+  w: Uint32Array;
+}
+
+/** The adjacency of nodes [base, base + nLocal) from (v, u, w) half-edge triples (v local), each neighbour once. */
+function localAdjacency(nLocal: number, base: number, lists: Uint32Array[]): LocalAdjacency {
+  const pairs: [number, number, number][] = [];
+  for (const l of lists) for (let i = 0; i < l.length; i += 3) pairs.push([l[i]! - base, l[i + 1]!, l[i + 2]!]);
+  pairs.sort((p, q) => p[0] - q[0] || p[1] - q[1]);
+  const start = new Int32Array(nLocal + 1);
+  const nbr: number[] = [];
+  const w: number[] = [];
+  for (let i = 0; i < pairs.length; i++) {
+    const [v, u, x] = pairs[i]!;
+    if (i > 0 && pairs[i - 1]![0] === v && pairs[i - 1]![1] === u) continue;
+    start[v + 1]!++;
+    nbr.push(u);
+    w.push(x);
+  }
+  for (let v = 0; v < nLocal; v++) start[v + 1]! += start[v]!;
+  return { start, nbr: Uint32Array.from(nbr), w: Uint32Array.from(w) };
+}
+
+/**
+ * The labels (or any per-node values) of the remote neighbours of a rank's nodes: every rank tells each
+ * owner once which of its nodes it needs; then each exchange() sends exactly those values, in that order.
+ * `ref[j]` indexes half-edge j's neighbour in [local nodes..., ghosts...].
+ */
+export class Ghosts {
+  readonly ref: Int32Array;
+  readonly count: number;
+  private readonly serve: Int32Array;
+  private readonly serveCounts: Int32Array;
+
+  constructor(private readonly comm: MpiComm, parts: RowPart[], adj: LocalAdjacency) {
+    const P = comm.size;
+    const { start: s0, end: s1 } = parts[comm.rank]!;
+    const remote = new Set<number>();
+    for (const u of adj.nbr) if (u < s0 || u >= s1) remote.add(u);
+    const ids = Uint32Array.from(remote).sort();
+    this.count = ids.length;
+    const slot = new Map<number, number>();
+    ids.forEach((u, i) => slot.set(u, s1 - s0 + i));
+    this.ref = Int32Array.from(adj.nbr, (u) => (u >= s0 && u < s1 ? u - s0 : slot.get(u)!));
+    // ids are sorted and owners hold contiguous ranges: the requests to each owner are consecutive
+    const rc = new Int32Array(P);
+    for (const u of ids) rc[fragmentOwner(parts, u)]!++;
+    comm.setPhase('ghosts');
+    const req = comm.alltoallvWords(ids, rc);
+    this.serve = Int32Array.from(req.data, (u) => u - s0);
+    this.serveCounts = req.counts;
+  }
+
+  /** Every ghost's value from its owner (`local`: this rank's nodes' values). */
+  exchange(local: Int32Array, phase: string): Int32Array {
+    this.comm.setPhase(phase);
+    const send = Uint32Array.from(this.serve, (v) => local[v]!);
+    const got = this.comm.alltoallvWords(send, this.serveCounts).data;
+    return new Int32Array(got.buffer, got.byteOffset, got.length);
+  }
+}
+
+/** Position of node v in a seeded pseudo-random order (the distributed sweep's visiting order). */
+function visitKey(v: number, seed: number): number {
+  let h = Math.imul(v ^ 0x2545f491, 0x9e3779b1) ^ Math.imul(seed + 0x6a09e667, 0x85ebca6b);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0x2c1b3c6d);
+  h ^= h >>> 12;
+  return h >>> 0;
+}
+
+/**
+ * Label propagation over ranks (--lpa distributed): each rank updates its own nodes asynchronously in a
+ * seeded order (chooseLabel: labelPropagation's rule), seeing its remote neighbours' labels as they were at
+ * the start of the sweep (their changes damped: a seeded half of the boundary nodes wait each sweep); a sweep
+ * ends with an exchange of the labels other ranks need. Stops when no node wants to change anywhere. Not the local engine's result (its order is one global sequence): see
+ * docs/scaling.md for the measured difference. Returns this rank's nodes' labels (global node ids).
+ */
+export function distributedLabelPropagation(
+  comm: MpiComm, parts: RowPart[], adj: LocalAdjacency, ghosts: Ghosts, maxIterations: number, seed: number,
+): { label: Int32Array; iterations: number } {
+  const { start: s0, end: s1 } = parts[comm.rank]!;
+  const nLocal = s1 - s0;
+  const labels = new Int32Array(nLocal + ghosts.count);
+  for (let v = 0; v < nLocal; v++) labels[v] = s0 + v;
+  const order = Array.from({ length: nLocal }, (_, v) => v).sort((a, b) => visitKey(s0 + a, seed) - visitKey(s0 + b, seed) || a - b);
+  let maxDeg = 1;
+  for (let v = 0; v < nLocal; v++) maxDeg = Math.max(maxDeg, adj.start[v + 1]! - adj.start[v]!);
+  const labs = new Int32Array(maxDeg);
+  const ws = new Float64Array(maxDeg);
+  // nodes with a neighbour on another rank see stale labels: two such neighbours can swap labels forever
+  // (each adopts the other's), so their changes are damped: in each sweep a seeded half of them wait
+  const boundary = new Uint8Array(nLocal);
+  for (let v = 0; v < nLocal; v++) for (let j = adj.start[v]!; j < adj.start[v + 1]!; j++) if (ghosts.ref[j]! >= nLocal) boundary[v] = 1;
+  let iterations = 0;
+  while (iterations < maxIterations) {
+    iterations++;
+    labels.set(ghosts.exchange(labels.subarray(0, nLocal), 'lpa-sweeps'), nLocal);
+    let changed = 0;
+    for (const v of order) {
+      const cur = labels[v]!;
+      const best = chooseLabel(cur, s0 + v, iterations, seed, labels, ghosts.ref, adj.w, adj.start[v]!, adj.start[v + 1]!, labs, ws);
+      if (best !== cur) {
+        changed++; // a damped change still counts: the sweeps go on until nothing wants to change
+        if (!boundary[v] || (tieKey(s0 + v, s0 + v, iterations, seed ^ 0x5bd1e995) & 1) === 0) labels[v] = best;
+      }
+    }
+    comm.setPhase('lpa-sweeps');
+    if (comm.allreduceSum(Float64Array.of(changed))[0] === 0) break;
+  }
+  return { label: labels.slice(0, nLocal), iterations };
+}
+
+/**
+ * groupLinks over ranks: each rank sums the links of its nodes' half-edges (group of a remote neighbour from
+ * its owner), rank 0 adds the partial sums (integers: the same totals in any order). Rank 0 gets the links.
+ */
+export function distributedGroupLinks(
+  comm: MpiComm, adj: LocalAdjacency, ghosts: Ghosts, group: Int32Array, groups: number, root = 0,
+): Map<number, number> | null {
+  const nLocal = group.length;
+  const g = new Int32Array(nLocal + ghosts.count);
+  g.set(group, 0);
+  g.set(ghosts.exchange(group, 'merge-links'), nLocal);
+  const link = groupLinksOf(nLocal, adj.start, ghosts.ref, adj.w, g, groups);
+  const flat = new Float64Array(2 * link.size);
+  let i = 0;
+  for (const [key, w] of link) {
+    flat[i++] = key;
+    flat[i++] = w;
+  }
+  comm.setPhase('merge-links');
+  const all = comm.gathervPieces(flat, root);
+  if (!all) return null;
+  const out = new Map<number, number>();
+  for (const q of all) {
+    const x = new Float64Array(q.buffer, q.byteOffset, q.byteLength / 8);
+    for (let j = 0; j < x.length; j += 2) out.set(x[j]!, (out.get(x[j]!) ?? 0) + x[j + 1]!);
+  }
+  return out;
 }
 
 /** The root's per-fragment values, sliced to the fragments' owners; every rank returns its slice. */
