@@ -146,9 +146,10 @@ test('--lpa distributed needs --method graph on the mpi or slurm engine', () => 
 });
 
 test('--engine slurm --dry-run passes the graph options to the ranks', () => {
-  const r = runCli(['cluster', '--engine', 'slurm', '--input', prep, '--output', tmp.join('dry'), '--method', 'graph', '--max-degree', '9', '--merge-floor', '0.05', '--dry-run']);
+  const r = runCli(['cluster', '--engine', 'slurm', '--input', prep, '--output', tmp.join('dry'), '--method', 'graph', '--max-degree', '9', '--merge-floor', '0.05',
+    '--lpa', 'distributed', '--dry-run']);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, / cluster --engine mpi .* --method graph .* --max-degree 9 .* --merge-floor 0\.05 /);
+  assert.match(r.stdout, / cluster --engine mpi .* --method graph .* --max-degree 9 .* --merge-floor 0\.05 .* --lpa distributed/);
 });
 
 test('--engine slurm, --method graph: sbatch + srun, 2 ranks, the local engine\'s result', async (t) => {
