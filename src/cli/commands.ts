@@ -1,7 +1,7 @@
 import { formatEvalReport } from '../evaluate/index.js';
 import { catalogPath, registerRun } from '../report/catalog.js';
 import { DEFAULT_REPORT_SAMPLE, writeReport } from '../report/index.js';
-import { isS3Uri, joinLocation, resolveLocation } from '../io/location.js';
+import { joinLocation, resolveLocation } from '../io/location.js';
 import { openOutputStore } from '../io/store.js';
 import { runPrep } from '../pipeline/phase1.js';
 import { runCluster, runEval } from '../pipeline/phase2.js';
@@ -105,7 +105,8 @@ catalog that 'metavec query' reads. Accepts the options of 'metavec prep' and 'm
   --no-report           do not write report.html
   --report-sample N     embeddings plotted in the report's PCA projection (default ${DEFAULT_REPORT_SAMPLE})
 
-DIR and --truth may be s3:// locations (the catalog then is not updated: it queries local files).
+DIR and --truth may be s3:// locations (the catalog registers the run's metadata; its shards and labels
+views read local files only).
 ${S3_HELP}`;
 
 const RUN_OPTIONS = (() => {
@@ -131,7 +132,6 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   if (!values.output) throw usageError('run: --output is required');
   const out = resolveLocation(values.output as string);
-  const remote = isS3Uri(out);
   const progress = createProgress({ quiet: (values.quiet as boolean | undefined) ?? false });
   const prepValues = { ...values, output: joinLocation(out, 'prep') } as Parameters<typeof prepOptionsFrom>[1];
   const prepOpts = prepOptionsFrom('run', prepValues, progress);
@@ -139,7 +139,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   const clusterOpts = clusterOptionsFrom('run', clusterValues, joinLocation(out, 'prep'), progress);
   const truth = values.truth as string | undefined;
   const reportSample = intOption('run', 'report-sample', values['report-sample'] as string | undefined, DEFAULT_REPORT_SAMPLE, 0, 1_000_000);
-  const catalog = values['no-catalog'] || remote ? undefined : catalogPath(values.catalog as string | undefined);
+  const catalog = values['no-catalog'] ? undefined : catalogPath(values.catalog as string | undefined);
   // the run directory or S3 prefix: eval.json, report.html and run.json (last) go here
   const store = await openOutputStore(out);
   const prep = await runPrep(prepOpts);
@@ -182,7 +182,6 @@ export async function runCommand(argv: string[]): Promise<number> {
     ...(report ? { report: { path: report.path, bytes: report.bytes, charts: report.charts } } : {}),
     ...(registered ? { catalog: registered } : {}),
   };
-  if (remote && !values['no-catalog']) progress.log(`catalog: ${out} not registered (the catalog queries local files; see docs/s3.md)`);
   await store.putBytes('run.json', JSON.stringify(summary, null, 2) + '\n');
   await store.close();
   if (values.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { resolve } from 'node:path';
 import { usageError } from '../errors.js';
+import { resolveLocation } from '../io/location.js';
 import { catalogPath, CATALOG_RELATIONS, queryCatalog, registerRun, type QueryResult } from '../report/catalog.js';
 import { locateRun } from '../report/index.js';
 import { intOption } from './args.js';
@@ -15,7 +15,7 @@ usage: metavec query "SQL" [--catalog PATH] [--json] [--max-rows N]
   --catalog PATH   the catalog database (default $METAVEC_CATALOG, else ~/.metavec/catalog.duckdb)
   --json           print the rows as a JSON array of objects
   --max-rows N     rows printed as a table (default 1000; --json prints all)
-  --register DIR   register a 'metavec run' output directory (done by 'metavec run' itself; use this for
+  --register DIR   register a 'metavec run' output directory or s3:// prefix (done by 'metavec run' itself; use this for
                    runs made with --no-catalog or elsewhere). Re-registering a directory replaces its rows.
 
 Tables and views: ${CATALOG_RELATIONS.join(', ')}.
@@ -88,8 +88,8 @@ export async function queryCommand(argv: string[]): Promise<number> {
   if (values.register) {
     if (positionals.length > 0) throw usageError('query: give either SQL or --register DIR, not both');
     for (const dir of values.register) {
-      const reg = await registerRun(catalog, await locateRun(resolve(dir)));
-      process.stderr.write(`catalog: ${reg.replaced ? 're-registered' : 'registered'} ${resolve(dir)} as run '${reg.runId}' in ${reg.catalog}\n`);
+      const reg = await registerRun(catalog, await locateRun(resolveLocation(dir)));
+      process.stderr.write(`catalog: ${reg.replaced ? 're-registered' : 'registered'} ${resolveLocation(dir)} as run '${reg.runId}' in ${reg.catalog}\n`);
     }
     return 0;
   }

@@ -1,4 +1,4 @@
-import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { access, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MetavecError } from '../errors.js';
@@ -38,6 +38,13 @@ export async function readInput(location: string): Promise<Uint8Array | undefine
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new MetavecError('INPUT', `${location}: cannot read (${(err as Error).message})`);
   }
+}
+
+/** What identifies an input's content for a resumable run: size and mtime of a file, size and ETag of an object. */
+export async function inputStamp(location: string): Promise<{ size: number; mtime?: number; etag?: string }> {
+  if (isS3Uri(location)) return (await s3()).objectStamp(location);
+  const st = await stat(location);
+  return { size: st.size, mtime: st.mtimeMs };
 }
 
 export async function inputExists(location: string): Promise<boolean> {

@@ -139,7 +139,7 @@ async function buildSpectrum(
   return spectrumParams(opts, sub, kmers, sketch.cells);
 }
 
-/** The resume journal of a local run: keyed by the inputs and every option that changes the output. */
+/** The resume journal of a local-engine run: keyed by the inputs and every option that changes the output. */
 async function openJournal(opts: PrepOptions, dim: number): ReturnType<typeof PrepJournal.open> {
   const { progress: _p, threads: _t, output: _o, ...rest } = opts;
   const key = await runKey([...opts.inputs, ...opts.inputs2], rest);
@@ -160,10 +160,9 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
   const params: BatchParams = { qc: resolved.qc, kmer: opts.kmer, normalisation: opts.normalisation, embed: embedding.spec, writeFastq: opts.writeFastq };
   if (opts.minimizers) params.minimizers = opts.minimizers;
 
-  // Resume journal (docs/reliability.md); not with --write-fastq (a gzip stream cannot be resumed).
-  // Local output directories only (an S3 output reuses identical stored shards itself, io/store.ts).
-  const remote = /^[a-z][a-z0-9+.-]*:\/\//i.test(opts.output);
-  const { journal, restored } = opts.writeFastq || remote ? { journal: undefined, restored: undefined } : await openJournal(opts, embedding.info.dim);
+  // Resume journal (docs/reliability.md) in OUTPUT/_resume, a directory or under the S3 prefix (docs/s3.md);
+  // not with --write-fastq (a gzip stream cannot be resumed).
+  const { journal, restored } = opts.writeFastq ? { journal: undefined, restored: undefined } : await openJournal(opts, embedding.info.dim);
   if (restored?.sink || restored?.spectrum) {
     const rs = restored.sink;
     opts.progress.log(

@@ -1,14 +1,16 @@
 import { createHash } from 'node:crypto';
-import { open, readFile, rm, stat } from 'node:fs/promises';
+import { open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../io/atomic.js';
 import { sha256File } from '../io/checksum.js';
+import { inputStamp } from '../io/inputs.js';
+import { openOutputStore, type OutputStore } from '../io/store.js';
 import type { ManifestShard } from '../io/manifest.js';
 import type { BatchParams, PrepBatch } from '../prep/params.js';
 import { TOOL_VERSION } from '../version.js';
 
 /**
- * Crash-safe, resumable Phase 1 (docs/reliability.md). A run keeps a journal in OUTPUT/_resume/:
+ * Crash-safe, resumable Phase 1 (docs/reliability.md). A run keeps a journal in OUTPUT/_resume/ (a directory,
+ * or objects under an S3 output prefix, written through the same OutputStore as the shards):
  *
  * - `spectrum.bin` + its entry in state.json: the pass-1 k-mer sketch of error correction, written once when
  *   pass 1 ends (pass 1 is half the work with correction on; its sketch is a few hundred MiB at most and
@@ -151,13 +153,10 @@ function decodeSpill(b: Uint8Array, rows: number, idLen: number, dim: number, mi
   return { rows, idLen, fragment, idBytes, idOffsets, lengths, attrs, embedding, hashes, ...mins };
 }
 
-/** Identity of a run: same inputs (path, size, mtime), same parameters and tool version => resumable. */
+/** Identity of a run: same inputs (path, size, mtime or S3 ETag), same parameters and tool version => resumable. */
 export async function runKey(inputs: string[], params: Record<string, unknown>): Promise<string> {
   const files = [];
-  for (const p of inputs) {
-    const st = await stat(p);
-    files.push({ p, size: st.size, mtime: st.mtimeMs });
-  }
+  for (const p of inputs) files.push({ p, ...(await inputStamp(p)) });
   return sha(new TextEncoder().encode(JSON.stringify({ v: TOOL_VERSION, files, params })));
 }
 
@@ -166,15 +165,28 @@ export class PrepJournal {
   private seq = 0;
 
   private constructor(
-    readonly dir: string,
+    private readonly store: OutputStore,
     key: string,
     private readonly dim: number,
   ) {
     this.state = { schema: RESUME_SCHEMA, key };
   }
 
-  private path(name: string): string {
-    return join(this.dir, name);
+  private rel(name: string): string {
+    return `${RESUME_DIR}/${name}`;
+  }
+
+  private async put(name: string, data: string | Uint8Array): Promise<void> {
+    await this.store.putBytes(this.rel(name), data);
+  }
+
+  /** Removes every journal file (a directory is removed whole; under an S3 prefix, each object). */
+  private async clear(): Promise<void> {
+    if (!this.store.remote) {
+      await rm(join(this.store.location, RESUME_DIR), { recursive: true, force: true });
+      return;
+    }
+    for (const o of await this.store.list(`${RESUME_DIR}/`)) await this.store.remove(o.rel);
   }
 
   /**
@@ -182,12 +194,13 @@ export class PrepJournal {
    * what it restores (and `log` says how much); otherwise a fresh journal (the old one is removed).
    */
   static async open(output: string, key: string, dim: number, log: (msg: string) => void): Promise<{ journal: PrepJournal; restored: Restored | undefined }> {
-    const dir = join(output, RESUME_DIR);
-    const journal = new PrepJournal(dir, key, dim);
+    const journal = new PrepJournal(await openOutputStore(output), key, dim);
     let prev: ResumeStateFile | undefined;
     try {
-      prev = JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as ResumeStateFile;
-    } catch {
+      const bytes = await journal.store.get(journal.rel('state.json'));
+      prev = bytes ? (JSON.parse(new TextDecoder().decode(bytes)) as ResumeStateFile) : undefined;
+    } catch (err) {
+      if (journal.store.remote && !(err instanceof SyntaxError)) throw err; // an S3 error is not "no journal"
       prev = undefined;
     }
     if (prev && (prev.schema !== RESUME_SCHEMA || prev.key !== key)) {
@@ -196,7 +209,7 @@ export class PrepJournal {
     }
     if (prev) {
       try {
-        const restored = await journal.restore(prev, output);
+        const restored = await journal.restore(prev);
         journal.state = prev;
         journal.seq = prev.checkpoint ? prev.checkpoint.shards.length : 0;
         return { journal, restored };
@@ -204,32 +217,59 @@ export class PrepJournal {
         log(`resume: cannot resume (${(err as Error).message}); starting over`);
       }
     }
-    await rm(dir, { recursive: true, force: true });
+    await journal.clear();
     return { journal, restored: undefined };
   }
 
   private async readVerified(ref: FileRef): Promise<Uint8Array> {
-    const b = await readFile(this.path(ref.file));
+    const b = await this.store.get(this.rel(ref.file));
+    if (!b) throw new Error(`${ref.file}: missing`);
     if (sha(b) !== ref.sha256) throw new Error(`${ref.file}: checksum mismatch`);
     return b;
   }
 
-  private async restore(s: ResumeStateFile, output: string): Promise<Restored> {
+  /**
+   * The sha256 of a committed shard: re-hashed from the file in a directory; in S3, the sha256 recorded with the
+   * object when its upload completed (io/s3/store.ts), with the stored size checked too.
+   */
+  private async shardSha256(sh: ManifestShard): Promise<string> {
+    if (!this.store.remote) return sha256File(join(this.store.location, ...sh.path.split('/'))).catch(() => 'missing');
+    const st = await this.store.stat(sh.path);
+    if (!st) return 'missing';
+    return st.bytes === sh.bytes ? (st.sha256 ?? 'unrecorded') : 'size mismatch';
+  }
+
+  /**
+   * A journal file in memory shared with the worker threads, like a freshly built sketch: a local file is read
+   * straight into it (no second copy); an S3 object is downloaded, then copied in.
+   */
+  private async readShared(name: string): Promise<Uint8Array> {
+    if (this.store.remote) {
+      const b = await this.store.get(this.rel(name));
+      if (!b) throw new Error(`${name}: missing`);
+      const cells = new Uint8Array(new SharedArrayBuffer(b.length));
+      cells.set(b);
+      return cells;
+    }
+    const path = join(this.store.location, RESUME_DIR, name);
+    const cells = new Uint8Array(new SharedArrayBuffer((await stat(path)).size));
+    const fh = await open(path, 'r');
+    try {
+      for (let off = 0; off < cells.length; ) {
+        const { bytesRead } = await fh.read(cells, off, Math.min(cells.length - off, 1 << 24), off);
+        if (bytesRead === 0) throw new Error(`${name}: truncated`);
+        off += bytesRead;
+      }
+    } finally {
+      await fh.close();
+    }
+    return cells;
+  }
+
+  private async restore(s: ResumeStateFile): Promise<Restored> {
     const out: Restored = {};
     if (s.spectrum) {
-      // read straight into memory shared with the worker threads, like a freshly built sketch (no second copy)
-      const path = this.path(s.spectrum.file);
-      const cells = new Uint8Array(new SharedArrayBuffer((await stat(path)).size));
-      const fh = await open(path, 'r');
-      try {
-        for (let off = 0; off < cells.length; ) {
-          const { bytesRead } = await fh.read(cells, off, Math.min(cells.length - off, 1 << 24), off);
-          if (bytesRead === 0) throw new Error(`${s.spectrum.file}: truncated`);
-          off += bytesRead;
-        }
-      } finally {
-        await fh.close();
-      }
+      const cells = await this.readShared(s.spectrum.file);
       if (sha(cells) !== s.spectrum.sha256) throw new Error(`${s.spectrum.file}: checksum mismatch`);
       out.spectrum = { info: s.spectrum.info, ...(s.spectrum.params ? { params: { ...s.spectrum.params, cells } } : {}) };
     }
@@ -237,7 +277,7 @@ export class PrepJournal {
     if (c) {
       const hashes: Uint32Array[] = [];
       for (const sh of c.shards) {
-        const sum = await sha256File(join(output, sh.path)).catch(() => 'missing');
+        const sum = await this.shardSha256(sh);
         if (sum !== sh.sha256) throw new Error(`${sh.path}: ${sum === 'missing' ? 'missing' : 'checksum mismatch'}`);
         const h = await this.readVerified(sh.hashes);
         hashes.push(new Uint32Array(h.slice().buffer));
@@ -259,14 +299,14 @@ export class PrepJournal {
   }
 
   private async writeState(): Promise<void> {
-    await writeFileAtomic(this.path('state.json'), JSON.stringify(this.state) + '\n');
+    await this.put('state.json', JSON.stringify(this.state) + '\n');
   }
 
   /** Checkpoints the pass-1 sketch and the pass-2 parameters derived from it. */
   async saveSpectrum(cells: Uint8Array, info: Record<string, unknown>, params: NonNullable<BatchParams['correction']> | undefined): Promise<void> {
     // written and hashed in place: pass 1 has ended, nothing writes the shared sketch any more (a copy would add
     // up to --correct-mem to the peak RSS)
-    await writeFileAtomic(this.path('spectrum.bin'), cells);
+    await this.put('spectrum.bin', cells);
     const { cells: _c, ...rest } = params ?? { cells: undefined };
     this.state.spectrum = { file: 'spectrum.bin', sha256: sha(cells), info, ...(params ? { params: rest as Omit<NonNullable<BatchParams['correction']>, 'cells'> } : {}) };
     await this.writeState();
@@ -281,14 +321,14 @@ export class PrepJournal {
       if (!h) throw new Error(`resume journal: no fingerprints for ${s.path}`);
       const file = `${s.path.replace(/^shards\//, '').replace(/\.parquet$/, '')}.hashes`;
       const bytes = bytesOf(h.hashes);
-      await writeFileAtomic(this.path(file), bytes);
+      await this.put(file, bytes);
       shards.push({ ...s, hashes: { file, sha256: sha(bytes) } });
     }
     const k = ++this.seq;
     const stats = bytesOf(snap.stats);
     const spill = encodeSpill(snap.spill, this.dim);
-    await writeFileAtomic(this.path(`stats-${k}.bin`), stats);
-    await writeFileAtomic(this.path(`spill-${k}.bin`), spill);
+    await this.put(`stats-${k}.bin`, stats);
+    await this.put(`spill-${k}.bin`, spill);
     this.state.checkpoint = {
       nextFragment: snap.nextFragment,
       counters: Array.from(snap.counters),
@@ -306,14 +346,15 @@ export class PrepJournal {
     };
     await this.writeState();
     if (prev) {
-      await rm(this.path(prev.stats.file), { force: true });
-      await rm(this.path(prev.spill.file), { force: true });
+      await this.store.remove(this.rel(prev.stats.file));
+      await this.store.remove(this.rel(prev.spill.file));
     }
   }
 
   /** After the manifest is written the journal has served its purpose. */
   async remove(): Promise<void> {
-    await rm(this.dir, { recursive: true, force: true });
+    await this.clear();
+    await this.store.close();
   }
 }
 

@@ -4,11 +4,13 @@
  * shards and labels (docs/report.md). The local counterpart of a Glue catalog + Athena.
  */
 import { DuckDBInstance, type DuckDBConnection, type DuckDBResultReader } from '@duckdb/node-api';
-import { mkdir, readFile } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { MetavecError } from '../errors.js';
-import { readPrepManifest, resolveInRun } from '../io/manifest.js';
+import { readInput } from '../io/inputs.js';
+import { baseName, isS3Uri, joinLocation, resolveLocation } from '../io/location.js';
+import { parsePrepManifest, readPrepManifest, resolveInRun, type PrepManifest } from '../io/manifest.js';
 import { TOOL_VERSION } from '../version.js';
 import { asArray, exists, type ClusterSummaryJson, type EvalJson, type RunLocation } from './collect.js';
 
@@ -100,20 +102,38 @@ export interface RegisteredRun {
   replaced: boolean;
 }
 
-/** Registers (or re-registers, replacing its rows) the run at `loc` in the catalog at `path`. */
-export async function registerRun(path: string, loc: RunLocation, extra: { reportPath?: string } = {}): Promise<RegisteredRun> {
-  const manifest = await readPrepManifest(loc.prepDir);
-  const manifestPath = join(loc.prepDir, 'manifest.json');
-  const summaryPath = join(loc.clusterDir, 'summary.json');
-  let summary: ClusterSummaryJson;
+async function readJson<T>(location: string): Promise<T> {
+  let bytes: Uint8Array | undefined;
   try {
-    summary = JSON.parse(await readFile(summaryPath, 'utf8')) as ClusterSummaryJson;
+    bytes = await readInput(location);
+    if (!bytes) throw new Error('no such file');
+    return JSON.parse(new TextDecoder().decode(bytes)) as T;
   } catch (err) {
-    throw new MetavecError('INPUT', `catalog: cannot read ${summaryPath} (${(err as Error).message})`, { cause: err });
+    throw new MetavecError('INPUT', `catalog: cannot read ${location} (${(err as Error).message})`, { cause: err });
   }
-  const evaluation = loc.evalPath ? (JSON.parse(await readFile(loc.evalPath, 'utf8')) as EvalJson) : undefined;
-  const runDir = resolve(loc.runDir ?? loc.clusterDir);
-  const labelsPath = join(resolve(loc.clusterDir), 'labels.parquet');
+}
+
+/** The prep manifest of a local directory or an S3 prefix, validated. */
+async function manifestOf(prepDir: string): Promise<PrepManifest> {
+  if (!isS3Uri(prepDir)) return readPrepManifest(prepDir);
+  const uri = joinLocation(prepDir, 'manifest.json');
+  const bytes = await readInput(uri);
+  if (!bytes) throw new MetavecError('MANIFEST', `manifest: ${uri}: not found (is ${prepDir} a completed 'metavec prep' output?)`);
+  return parsePrepManifest(new TextDecoder().decode(bytes), uri, prepDir);
+}
+
+/**
+ * Registers (or re-registers, replacing its rows) the run at `loc` in the catalog at `path`. A run in S3 is
+ * registered the same way (its locations are s3:// URIs); the `shards` and `labels` views cover local files only.
+ */
+export async function registerRun(path: string, loc: RunLocation, extra: { reportPath?: string } = {}): Promise<RegisteredRun> {
+  const manifest = await manifestOf(loc.prepDir);
+  const manifestPath = joinLocation(loc.prepDir, 'manifest.json');
+  const summary = await readJson<ClusterSummaryJson>(joinLocation(loc.clusterDir, 'summary.json'));
+  const evaluation = loc.evalPath ? await readJson<EvalJson>(loc.evalPath) : undefined;
+  const runDir = resolveLocation(loc.runDir ?? loc.clusterDir);
+  const labelsPath = joinLocation(resolveLocation(loc.clusterDir), 'labels.parquet');
+  const shardPath = (rel: string) => (isS3Uri(loc.prepDir) ? joinLocation(loc.prepDir, rel) : resolveInRun(loc.prepDir, rel, manifestPath));
   const db = await openCatalog(path, 'write');
   const { conn } = db;
   try {
@@ -124,7 +144,7 @@ export async function registerRun(path: string, loc: RunLocation, extra: { repor
       const prev = (await conn.runAndReadAll('SELECT run_id FROM runs WHERE run_dir = $1', [runDir])).getRows()[0]?.[0] as string | undefined;
       let runId = prev;
       if (!runId) {
-        const base = basename(runDir).replace(/[^A-Za-z0-9_.-]+/g, '_') || 'run';
+        const base = baseName(runDir).replace(/[^A-Za-z0-9_.-]+/g, '_') || 'run';
         const taken = new Set((await conn.runAndReadAll('SELECT run_id FROM runs')).getRows().map((r) => String(r[0])));
         runId = base;
         for (let i = 2; taken.has(runId); i++) runId = `${base}-${i}`;
@@ -137,7 +157,7 @@ export async function registerRun(path: string, loc: RunLocation, extra: { repor
       const kSel = summary.k_selection?.method ?? null;
       const row: (string | number | boolean | null)[] = [
         runId, runDir, new Date().toISOString(), TOOL_VERSION,
-        resolve(loc.prepDir), resolve(loc.clusterDir), labelsPath, loc.evalPath ? resolve(loc.evalPath) : null, extra.reportPath ?? null,
+        resolveLocation(loc.prepDir), resolveLocation(loc.clusterDir), labelsPath, loc.evalPath ? resolveLocation(loc.evalPath) : null, extra.reportPath ?? null,
         strOrNull(manifest.created), strOrNull(summary.created), manifest.layout, strOrNull(manifest.quality_encoding),
         manifest.embedding.method, numOrNull(manifest.embedding.k), manifest.embedding.dim,
         strOrNull(summary.method), numOrNull(summary.k), kSel, numOrNull(summary.seed), strOrNull(summary.algorithm), strOrNull(summary.init), numOrNull(summary.n_init),
@@ -187,7 +207,7 @@ export async function registerRun(path: string, loc: RunLocation, extra: { repor
       const sizes = asArray(summary.cluster_sizes);
       for (let c = 0; c < sizes.length; c++) await conn.run('INSERT INTO clusters VALUES ($1, $2, $3, $4)', [runId, c, sizes[c]!, nameOf(c)]);
       for (const s of manifest.shards) {
-        await conn.run('INSERT INTO shard_files VALUES ($1, $2, $3, $4, $5)', [runId, resolveInRun(loc.prepDir, s.path, manifestPath), s.rows, numOrNull(s.bytes), s.sha256]);
+        await conn.run('INSERT INTO shard_files VALUES ($1, $2, $3, $4, $5)', [runId, shardPath(s.path), s.rows, numOrNull(s.bytes), s.sha256]);
       }
       await conn.run('COMMIT');
       return { runId, catalog: path, replaced: prev !== undefined };
@@ -221,6 +241,11 @@ async function createFileViews(conn: DuckDBConnection): Promise<string[]> {
   const byRun = new Map<string, string[]>();
   for (const [run, path] of shardRows) byRun.set(String(run), [...(byRun.get(String(run)) ?? []), String(path)]);
   for (const [run, paths] of byRun) {
+    if (paths.some(isS3Uri)) {
+      notes.push(`run ${run}: shards in S3 (${dirname(paths[0]!)}); the shards view reads local files only (DuckDB's httpfs extension is not loaded)`);
+      byRun.set(run, []);
+      continue;
+    }
     const missing: string[] = [];
     for (const p of paths) if (!(await exists(p))) missing.push(p);
     if (missing.length > 0) {
@@ -242,7 +267,8 @@ async function createFileViews(conn: DuckDBConnection): Promise<string[]> {
   const labelSelects: string[] = [];
   for (const [run, path] of labelRows) {
     const p = String(path);
-    if (await exists(p)) labelSelects.push(`SELECT ${sqlStr(String(run))} AS run_id, read_id, cluster, distance FROM read_parquet(${sqlStr(p)})`);
+    if (isS3Uri(p)) notes.push(`run ${String(run)}: labels in S3 (${p}); the labels view reads local files only`);
+    else if (await exists(p)) labelSelects.push(`SELECT ${sqlStr(String(run))} AS run_id, read_id, cluster, distance FROM read_parquet(${sqlStr(p)})`);
     else notes.push(`run ${String(run)}: ${p} is missing; the run is left out of the labels view`);
   }
   await conn.run(

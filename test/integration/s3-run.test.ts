@@ -70,8 +70,11 @@ test('s3:// end to end against S3Proxy', async (t) => {
       const common = ['--k', '3', '--n-init', '1', '--rows-per-shard', '700', '--threads', '2', '--no-catalog', '--report-sample', '500', '--quiet', '--json'];
       const local = cli(['run', '--input', f.r1, '--input2', f.r2, '--truth', f.truth, '--output', tmp.join('local'), ...common], localEnv());
       assert.equal(local.status, 0, local.stderr);
+      // the S3 run registers itself in the catalog like a local run
+      const catalog = tmp.join('catalog.duckdb');
       const remote = cli(
-        ['run', '--input', 's3://metavec-runs/in/r1.fq.gz', '--input2', 's3://metavec-runs/in/r2.fq.gz', '--truth', 's3://metavec-runs/in/truth.tsv.gz', '--output', 's3://metavec-runs/out/run1', ...common],
+        ['run', '--input', 's3://metavec-runs/in/r1.fq.gz', '--input2', 's3://metavec-runs/in/r2.fq.gz', '--truth', 's3://metavec-runs/in/truth.tsv.gz', '--output', 's3://metavec-runs/out/run1',
+          ...common.filter((a) => a !== '--no-catalog'), '--catalog', catalog],
         env,
       );
       assert.equal(remote.status, 0, remote.stderr);
@@ -98,6 +101,16 @@ test('s3:// end to end against S3Proxy', async (t) => {
       const html = readFileSync(obj('report.html'), 'utf8');
       assert.ok(html.includes('s3://metavec-runs/out/run1/prep'), 'the report names the S3 locations');
       assert.ok(existsSync(obj('run.json')), 'run.json written last');
+      const runJson = JSON.parse(readFileSync(obj('run.json'), 'utf8')) as { catalog?: { run_id?: string } };
+      assert.equal(runJson.catalog?.run_id, 'run1');
+      const q = cli(['query', '--catalog', catalog, '--json', "SELECT run_dir, prep_dir, labels_path, k, ari, fragments_out, (SELECT count(*) FROM shard_files WHERE path LIKE 's3://metavec-runs/out/run1/prep/shards/part-%') AS s3_shards FROM runs"], env);
+      assert.equal(q.status, 0, q.stderr);
+      const [row] = JSON.parse(q.stdout) as { run_dir: string; prep_dir: string; labels_path: string; k: number; ari: number; fragments_out: number; s3_shards: number }[];
+      assert.deepEqual(row, {
+        run_dir: 's3://metavec-runs/out/run1', prep_dir: 's3://metavec-runs/out/run1/prep', labels_path: 's3://metavec-runs/out/run1/cluster/labels.parquet',
+        k: ls.k, ari: (le.assigned as { ari: number }).ari, fragments_out: lm.counts.fragments_out, s3_shards: lm.shards.length,
+      });
+      assert.match(q.stderr, /query: note: run run1: shards in S3 .*the shards view reads local files only/);
 
       // each command on its own, across local and S3: cluster reads the S3 prep, eval and report read S3 outputs
       const c2 = cli(['cluster', '--input', 's3://metavec-runs/out/run1/prep', '--output', tmp.join('cluster2'), '--k', '3', '--n-init', '1', '--threads', '2', '--quiet'], env);
@@ -111,9 +124,10 @@ test('s3:// end to end against S3Proxy', async (t) => {
       assert.ok(readFileSync(tmp.join('report.html'), 'utf8').includes('<svg') || readFileSync(tmp.join('report.html'), 'utf8').length > 10_000);
     });
 
-    await t.test('server stopped in the middle of uploading shards: no manifest; the re-run after a restart completes, identical', async () => {
+    await t.test('server stopped in the middle of uploading shards: no manifest; the re-run after a restart resumes from the journal, identical', async (t3) => {
       const f = writeInputs(tmp, 6000, 11);
-      const args = ['prep', '--input', f.r1, '--input2', f.r2, '--rows-per-shard', '150', '--threads', '2', '--quiet', '--json'];
+      // 500-fragment batches: the resume journal (OUTPUT/_resume under the prefix) checkpoints after every batch
+      const args = ['prep', '--input', f.r1, '--input2', f.r2, '--rows-per-shard', '150', '--batch-size', '500', '--threads', '2', '--quiet', '--json'];
       const local = cli([...args, '--output', tmp.join('fault-local')], localEnv());
       assert.equal(local.status, 0, local.stderr);
       const lm = manifestAt(tmp.join('fault-local/manifest.json'));
@@ -126,8 +140,15 @@ test('s3:// end to end against S3Proxy', async (t) => {
       child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
       child.stdout.resume();
       const exited = new Promise<number>((resolve) => child.on('close', (code) => resolve(code ?? -1)));
-      // wait until a few shards are stored, then freeze prep, take the server down, and let prep go on
-      while (stored() < 3) {
+      const checkpointed = () => {
+        try {
+          return 'checkpoint' in (JSON.parse(readFileSync(server.objectPath('metavec-runs', 'fault/_resume/state.json'), 'utf8')) as object);
+        } catch {
+          return false;
+        }
+      };
+      // wait until half of the shards and a checkpoint are stored, then freeze prep, take the server down, let prep go on
+      while (stored() < lm.shards.length / 2 || !checkpointed()) {
         if (child.exitCode !== null) break;
         await new Promise((r) => setTimeout(r, 20));
       }
@@ -147,9 +168,15 @@ test('s3:// end to end against S3Proxy', async (t) => {
       await server.start(); // same data directory and port
       const again = cli([...args, '--output', 's3://metavec-runs/fault'], env);
       assert.equal(again.status, 0, again.stderr);
-      const summary = JSON.parse(again.stdout) as { resumed: boolean; reusedShards: number; shards: number };
+      const summary = JSON.parse(again.stdout) as { resumed: boolean; reusedShards: number; shards: number; resumedFrom?: { fragments: number; shards: number; spectrum: boolean } };
       assert.equal(summary.resumed, true);
-      assert.ok(summary.reusedShards >= before, `reused ${summary.reusedShards} of the ${before} stored shards`);
+      // the journal's checkpoint: its shards verified by their recorded sha256, the work before it skipped;
+      // shards stored after the checkpoint are found identical and not uploaded again
+      assert.ok((summary.resumedFrom?.fragments ?? 0) > 0, `resumed from a checkpoint: ${again.stdout}`);
+      assert.equal(summary.resumedFrom?.spectrum, true, 'correction pass 1 reused');
+      assert.ok((summary.resumedFrom?.shards ?? 0) + summary.reusedShards >= before, `${summary.resumedFrom?.shards} checkpointed + ${summary.reusedShards} reused of the ${before} stored shards`);
+      assert.ok(!existsSync(server.objectPath('metavec-runs', 'fault/_resume/state.json')), 'the journal is removed after the manifest');
+      t3.diagnostic(`${before} of ${lm.shards.length} shards stored when the server stopped; the re-run resumed at fragment ${summary.resumedFrom?.fragments} of 6000 with ${summary.resumedFrom?.shards} checkpointed shards, ${summary.reusedShards} more found identical`);
       const rm = manifestAt(server.objectPath('metavec-runs', 'fault/manifest.json'));
       assert.deepEqual(shardList(rm), shardList(lm), 'complete and identical to the uninterrupted local run');
       assert.deepEqual(rm.counts, lm.counts);

@@ -85,3 +85,10 @@ export async function objectExists(uri: string): Promise<boolean> {
     return false;
   }
 }
+
+/** Size and ETag of an object (what identifies an S3 input of a resumable run, as size and mtime do a file). */
+export async function objectStamp(uri: string): Promise<{ size: number; etag: string }> {
+  const h = await s3();
+  const head = await headObject(h, uri);
+  return { size: head.size, etag: head.etag ?? '' };
+}
