@@ -2,7 +2,10 @@
 // Phase 1 throughput: the local engine vs the Ray engine (`metavec prep --engine ray`) on one machine.
 // See bench/README.md ("prep-ray.mjs").
 //
-// usage: node bench/prep-ray.mjs [--reps N] [--pairs N] [--slice-fragments N] [--out FILE]
+// usage: node bench/prep-ray.mjs [--reps N] [--pairs N] [--slice-fragments N] [--s3] [--out FILE]
+//
+// --s3: also runs the Ray engine from s3:// inputs to an s3:// output on S3Proxy (scripts/s3-server.sh; the
+// nodes' credentials in a credentials file named with --ray-env, docs/s3.md), engine name 'ray-s3'.
 //
 // Starts a local Ray head with scripts/ray-head.sh (2 CPUs) unless one answers already, prepares the dev
 // community (or the sample) as plain FASTQ in bench/work/prep-ray/, and runs both engines alternately REPS
@@ -27,6 +30,7 @@ const opt = (n, d) => (argv.includes(`--${n}`) ? argv[argv.indexOf(`--${n}`) + 1
 const REPS = Number(opt('reps', 2));
 const PAIRS = Number(opt('pairs', 0)); // 0: all
 const SLICE = Number(opt('slice-fragments', 25000));
+const S3 = argv.includes('--s3');
 const today = new Date().toISOString().slice(0, 10);
 const OUT_FILE = resolve(opt('out', join(ROOT, 'bench', 'results', `prep-ray-${today}.json`)));
 const log = (...a) => console.error('[bench]', ...a);
@@ -111,16 +115,39 @@ if (head.status !== 0) throw new Error(`ray-head start failed: ${head.stderr}`);
 const address = head.stdout.trim();
 const headPid = Number(readFileSync(join(process.env.RAY_HEAD_DIR ?? '/tmp/metavec-ray', 'head.pid'), 'utf8'));
 
+// ---------- S3 (optional) ----------
+const S3_STATE = join(WORK, 's3-server');
+let s3 = null;
+if (S3) {
+  rmSync(S3_STATE, { recursive: true, force: true });
+  mkdirSync(S3_STATE, { recursive: true });
+  const st = spawnSync('bash', [join(ROOT, 'scripts', 's3-server.sh'), 'start', S3_STATE], { encoding: 'utf8' });
+  if (st.status !== 0) throw new Error(`s3-server start failed: ${st.stderr}`);
+  const e = Object.fromEntries(readFileSync(join(S3_STATE, 'env'), 'utf8').trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  // the bucket and the inputs as files of the server's filesystem backend (a bucket is a directory there)
+  const data = e.METAVEC_TEST_S3_DATA;
+  mkdirSync(join(data, 'bench', 'in'), { recursive: true });
+  writeFileSync(join(data, 'bench', 'in', 'R1.fastq'), readFileSync(r1));
+  writeFileSync(join(data, 'bench', 'in', 'R2.fastq'), readFileSync(r2));
+  const creds = join(S3_STATE, 'credentials');
+  writeFileSync(creds, `[bench]\naws_access_key_id = ${e.METAVEC_TEST_S3_ACCESS_KEY}\naws_secret_access_key = ${e.METAVEC_TEST_S3_SECRET_KEY}\n`, { mode: 0o600 });
+  s3 = { data, env: { ...process.env, AWS_ENDPOINT_URL: e.METAVEC_TEST_S3_ENDPOINT, AWS_REGION: 'us-east-1', AWS_SHARED_CREDENTIALS_FILE: creds, AWS_PROFILE: 'bench', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } };
+}
+
 const common = ['--input', r1, '--input2', r2, '--json', '--quiet', '--rows-per-shard', '50000'];
+const rayOpts = ['--engine', 'ray', '--ray-address', address, '--slice-fragments', String(SLICE), '--ray-actors', '2'];
 async function run(engine) {
-  const out = join(WORK, `out-${engine}`);
+  const out = engine === 'ray-s3' ? join(s3.data, 'bench', 'out') : join(WORK, `out-${engine}`);
   rmSync(out, { recursive: true, force: true });
-  const args = engine === 'local' ? ['prep', ...common, '--output', out, '--threads', '2'] : ['prep', ...common, '--output', out, '--engine', 'ray', '--ray-address', address, '--slice-fragments', String(SLICE), '--ray-actors', '2'];
-  const tree = engine === 'ray' ? new TreeCpu(headPid) : undefined;
+  const args =
+    engine === 'local' ? ['prep', ...common, '--output', out, '--threads', '2']
+    : engine === 'ray' ? ['prep', ...common, '--output', out, ...rayOpts]
+    : ['prep', '--input', 's3://bench/in/R1.fastq', '--input2', 's3://bench/in/R2.fastq', '--json', '--quiet', '--rows-per-shard', '50000', '--output', 's3://bench/out', ...rayOpts, '--ray-env', 'AWS_SHARED_CREDENTIALS_FILE', '--ray-env', 'AWS_PROFILE'];
+  const tree = engine !== 'local' ? new TreeCpu(headPid) : undefined;
   const m0 = machineCpu();
   const t0 = performance.now();
   const r = await new Promise((res, rej) => {
-    const c = spawn('/usr/bin/time', ['-f', '%e %U %S', process.execPath, MAIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const c = spawn('/usr/bin/time', ['-f', '%e %U %S', process.execPath, MAIN, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: engine === 'ray-s3' ? s3.env : process.env });
     let stderr = '';
     c.stderr.on('data', (d) => (stderr += d));
     c.on('error', rej);
@@ -140,9 +167,11 @@ async function run(engine) {
 
 const runs = [];
 try {
-  for (let i = 0; i < REPS; i++) for (const e of i % 2 === 0 ? ['local', 'ray'] : ['ray', 'local']) runs.push(await run(e));
+  const engines = S3 ? ['local', 'ray', 'ray-s3'] : ['local', 'ray'];
+  for (let i = 0; i < REPS; i++) for (const e of i % 2 === 0 ? engines : [...engines].reverse()) runs.push(await run(e));
 } finally {
   if (startedHead) spawnSync('bash', [HEAD, 'stop']);
+  if (S3) spawnSync('bash', [join(ROOT, 'scripts', 's3-server.sh'), 'stop', S3_STATE]);
 }
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 const of = (e, k) => median(runs.filter((r) => r.engine === e).map((r) => r[k]));
@@ -151,13 +180,20 @@ const result = {
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, model: cpus()[0]?.model, shared: 'yes: ~6 agents working in parallel on 2 cores; see other_processes_cpu_s' },
   data: { source: src, pairs, format: 'plain FASTQ (byte-range slices)' },
-  options: { correction: 'on (default)', threads: 2, ray_actors: 2, slice_fragments: SLICE, ray_head: 'scripts/ray-head.sh, --num-cpus 2' },
+  options: { correction: 'on (default)', threads: 2, ray_actors: 2, slice_fragments: SLICE, ray_head: 'scripts/ray-head.sh, --num-cpus 2', ...(S3 ? { s3: 'ray-s3: s3:// in and out on S3Proxy (same machine; its CPU is in other_processes_cpu_s)' } : {}) },
   median: {
     local_wall_s: of('local', 'wall_s'), ray_wall_s: of('ray', 'wall_s'),
     local_fragments_per_s: of('local', 'fragments_per_s'), ray_fragments_per_s: of('ray', 'fragments_per_s'),
     ray_over_local_wall: +(of('ray', 'wall_s') / of('local', 'wall_s')).toFixed(2),
     local_cpu_s: of('local', 'cpu_s'), ray_cpu_s: of('ray', 'cpu_s'),
     ray_over_local_cpu: +(of('ray', 'cpu_s') / of('local', 'cpu_s')).toFixed(2),
+    ...(S3
+      ? {
+          ray_s3_wall_s: of('ray-s3', 'wall_s'), ray_s3_fragments_per_s: of('ray-s3', 'fragments_per_s'), ray_s3_cpu_s: of('ray-s3', 'cpu_s'),
+          ray_s3_over_ray_wall: +(of('ray-s3', 'wall_s') / of('ray', 'wall_s')).toFixed(2),
+          ray_s3_over_ray_cpu: +(of('ray-s3', 'cpu_s') / of('ray', 'cpu_s')).toFixed(2),
+        }
+      : {}),
   },
   identical_output: new Set(runs.map((r) => r.digest)).size === 1,
   runs,
