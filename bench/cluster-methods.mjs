@@ -9,12 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
+import { opt } from './lib/args.mjs';
 
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : def;
-};
 const repo = new URL('..', import.meta.url).pathname;
 const reads = opt('reads', join(repo, '../shared/data/dev-community'));
 const kGiven = opt('k', '7');

@@ -11,12 +11,8 @@ import { createInterface } from 'node:readline';
 import { createGunzip } from 'node:zlib';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
+import { opt } from './lib/args.mjs';
 
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : def;
-};
 const genome = opt('genome', '/usr/share/doc/ragout/examples/H.Pylori/references/G27.fasta.gz');
 const coverage = Number(opt('coverage', '30'));
 const threads = Number(opt('threads', '2'));

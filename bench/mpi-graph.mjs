@@ -16,12 +16,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
+import { opt } from './lib/args.mjs';
 
-const args = process.argv.slice(2);
-const opt = (name, def) => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 ? args[i + 1] : def;
-};
 const repo = new URL('..', import.meta.url).pathname;
 const reads = opt('reads', join(repo, '../shared/data/dev-community'));
 const rankList = opt('ranks', '1,2').split(',').map(Number);
@@ -108,7 +104,7 @@ for (const lpa of lpaModes) for (const P of rankList) {
 const date = new Date().toISOString().slice(0, 10);
 const result = {
   benchmark: 'mpi-graph',
-  command: `node bench/mpi-graph.mjs ${args.join(' ')}`.trim(),
+  command: `node bench/mpi-graph.mjs ${process.argv.slice(2).join(' ')}`.trim(),
   date: new Date().toISOString(),
   machine: 'shared 2-core VM (other agents running); mpirun --oversubscribe, OMPI_MCA_mpi_yield_when_idle=1',
   prep: prepDir,
