@@ -23,7 +23,8 @@ import { describeEmbedding } from '../embed/index.js';
 
 export const CLUSTER_SCHEMA = 'metavec.cluster/1';
 
-export interface ClusterOptions {
+/** Phase 2 options; K and its k-means runs are the KSearch fields (k, kMin, kMax, seed, nInit, maxIter). */
+export interface ClusterOptions extends KSearch {
   input: string;
   output: string;
   method: 'kmeans' | 'graph' | 'lsh';
@@ -31,12 +32,6 @@ export interface ClusterOptions {
   pooled?: Omit<PooledMethodOptions, 'method' | keyof KSearch>;
   /** reference genomes (FASTA) that name the clusters */
   references?: string[];
-  k: number | 'auto';
-  kMin: number;
-  kMax: number;
-  seed: number;
-  nInit: number;
-  maxIter: number;
   tol: number;
   init: KMeansOptions['init'];
   algorithm: KMeansOptions['algorithm'];

@@ -47,17 +47,21 @@ export interface SpillRows {
   minimizerOffsets?: Int32Array;
 }
 
-/** What the sink hands the journal at a checkpoint (all copies: the sink goes on). */
-export interface SinkSnapshot {
+/** The sink's state at a checkpoint: where reading continues, its counters, shards and buffered rows. */
+interface SinkState {
   nextFragment: number;
   counters: Float64Array;
   stats: Float64Array;
   duplicates: number;
   fragmentsOut: number;
   shards: ManifestShard[];
+  spill: SpillRows;
+}
+
+/** What the sink hands the journal at a checkpoint (all copies: the sink goes on). */
+export interface SinkSnapshot extends SinkState {
   /** fingerprints of the shards committed since the previous checkpoint, by shard path */
   newShardHashes: { path: string; hashes: Uint32Array }[];
-  spill: SpillRows;
 }
 
 interface FileRef {
@@ -83,16 +87,8 @@ interface ResumeStateFile {
 /** The restored state of a resumed run. */
 export interface Restored {
   spectrum?: { info: Record<string, unknown>; params?: NonNullable<BatchParams['correction']> };
-  sink?: {
-    nextFragment: number;
-    counters: Float64Array;
-    stats: Float64Array;
-    duplicates: number;
-    fragmentsOut: number;
-    shards: ManifestShard[];
-    hashes: Uint32Array[];
-    spill: SpillRows;
-  };
+  /** with the dedup fingerprints of every committed shard, in shard order */
+  sink?: SinkState & { hashes: Uint32Array[] };
 }
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
