@@ -26,10 +26,10 @@ interface Stage {
 
 /**
  * The batch scripts of a planned run with `slices` slices; `root`: the output directory or --work-dir. A resumed
- * run passes the slices that still need a result (`todo`; no prep array when empty) and `correct` false when the
+ * run passes the slices that still need a result (`pending`; no prep array when empty) and `correct` false when the
  * merged spectrum is reused.
  */
-export function prepBatchScripts(o: PrepOptions, job: SlurmJobOptions, planPath: string, slices: number, correct: boolean, root: string, todo?: number[]): Stage[] {
+export function prepBatchScripts(o: PrepOptions, job: SlurmJobOptions, planPath: string, slices: number, correct: boolean, root: string, pending?: number[]): Stage[] {
   const entry = job.entry ?? fileURLToPath(new URL('../cli/main.js', import.meta.url));
   const j: SlurmJobOptions = { ...job, entry };
   const parts = join(workDir(root), 'parts');
@@ -57,13 +57,13 @@ export function prepBatchScripts(o: PrepOptions, job: SlurmJobOptions, planPath:
       }),
     });
   }
-  if (!todo || todo.length > 0) {
+  if (!pending || pending.length > 0) {
     stages.push({
       key: 'prep',
       script: batch({
-        what: `Phase 1 QC, correction and embedding, one array task per slice (${todo ? `${todo.length} of ${slices}: the others' results are reused` : slices})`,
+        what: `Phase 1 QC, correction and embedding, one array task per slice (${pending ? `${pending.length} of ${slices}: the others' results are reused` : slices})`,
         name: `${job.jobName}-slices`, ntasks: 1, cpusPerTask: 1,
-        array: todo && todo.length < slices ? todo : slices, logDir, body: [`mkdir -p ${parts}`, sliceCmd('prep')],
+        array: pending && pending.length < slices ? pending : slices, logDir, body: [`mkdir -p ${parts}`, sliceCmd('prep')],
       }),
     });
   }
@@ -91,12 +91,12 @@ export async function runPrepSlurm(o: PrepOptions, job: SlurmJobOptions, sliceFr
   // resume: the results an interrupted run of the same plan left are kept (docs/reliability.md)
   const work = workDir(root);
   const reuse = await reusableSlices(work, join(work, 'parts'), plan, await sliceRunKey(plan, [...o.inputs, ...o.inputs2]));
-  const todo = plan.slices.map((s) => s.index).filter((i) => !reuse.prep.has(i));
+  const pending = plan.slices.map((s) => s.index).filter((i) => !reuse.prep.has(i));
   const correct = plan.options.correct && !reuse.spectrum; // the merge reads the spectrum's info, so it is remade when missing
   if (reuse.prep.size > 0 || reuse.spectrum) {
     o.progress.log(`prep: resume: ${reuse.prep.size} of ${plan.slices.length} slice result(s) reused${reuse.spectrum ? '; correction spectrum reused' : ''}`);
   }
-  const stages = prepBatchScripts(o, job, planPath, plan.slices.length, correct, root, todo);
+  const stages = prepBatchScripts(o, job, planPath, plan.slices.length, correct, root, pending);
   const logDir = join(root, 'slurm');
   await mkdir(logDir, { recursive: true });
   const ids: string[] = [];
