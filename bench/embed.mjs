@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 // Embedding methods side by side on the dev community: `metavec prep` throughput (fragments/s), CPU seconds
 // and peak RSS for --embed kmer, lsh, onnx (the tiny test model, and a DNABERT-2-sized random-weight model on
-// a subsample), then clustering quality of each (`metavec cluster --k K` + `metavec eval`). See bench/README.md.
+// a subsample), then clustering quality of each embedding with every Phase 2 method (`metavec cluster --method M
+// --k K` + `metavec eval`, M in --cluster-methods). See bench/README.md.
 //
 // usage: node bench/embed.mjs [--threads 2] [--k 7] [--big-pairs 200] [--no-big] [--methods kmer,lsh,lsh-k8b8,onnx-tiny]
-//                             [--lsh-args "--kmer 12"] [--out FILE] [--no-write]
+//                             [--cluster-methods kmeans,lsh,graph] [--lsh-args "--kmer 12"] [--out FILE] [--no-write]
 //
 // The machine is shared: every run reports user+sys CPU seconds next to wall time, and the load average.
 import { spawnSync, execFileSync } from 'node:child_process';
@@ -12,6 +13,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { opt } from './lib/args.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const WORK = join(ROOT, 'bench', 'work', 'embed');
@@ -19,17 +21,11 @@ const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const DEV = '/work/shared/data/dev-community';
 
 const argv = process.argv.slice(2);
-function opt(name, def) {
-  const i = argv.indexOf(`--${name}`);
-  if (i < 0) return def;
-  const v = argv[i + 1];
-  if (v === undefined) throw new Error(`--${name} needs a value`);
-  return v;
-}
 const THREADS = Number(opt('threads', 2));
 const K = opt('k', '7');
 const BIG_PAIRS = Number(opt('big-pairs', 200));
 const METHODS = opt('methods', 'kmer,lsh,lsh-k8b8,onnx-tiny').split(',');
+const CLUSTER_METHODS = opt('cluster-methods', 'kmeans,lsh,graph').split(',');
 const LSH_ARGS = opt('lsh-args', '').split(' ').filter(Boolean);
 const today = new Date().toISOString().slice(0, 10);
 const OUT_FILE = resolve(opt('out', join(ROOT, 'bench', 'results', `embed-${today}.json`)));
@@ -84,11 +80,24 @@ for (const m of METHODS) {
   log(`${m}: prep ...`);
   const input = ['--input', join(c.input, existsSync(join(c.input, 'R1.fastq.gz')) ? 'R1.fastq.gz' : 'R1.fastq'), '--input2', join(c.input, existsSync(join(c.input, 'R2.fastq.gz')) ? 'R2.fastq.gz' : 'R2.fastq')];
   const prep = timed(['prep', ...input, '--output', join(out, 'prep'), '--threads', String(THREADS), ...c.embed, '--json', '--quiet'], `${m} prep`);
-  log(`${m}: cluster + eval ...`);
-  const cl = timed(['cluster', '--input', join(out, 'prep'), '--output', join(out, 'cluster'), '--k', K, '--threads', String(THREADS), '--json', '--quiet'], `${m} cluster`);
-  const ev = timed(['eval', '--labels', join(out, 'cluster', 'labels.parquet'), '--truth', join(DEV, 'truth.tsv.gz'), '--json'], `${m} eval`);
   const manifest = JSON.parse(readFileSync(join(out, 'prep', 'manifest.json'), 'utf8'));
-  const a = ev.json.assigned;
+  const clustering = [];
+  for (const cm of CLUSTER_METHODS) {
+    log(`${m}: cluster --method ${cm} + eval ...`);
+    const dir = join(out, `cluster-${cm}`);
+    const cl = timed(['cluster', '--input', join(out, 'prep'), '--output', dir, '--method', cm, '--k', K, '--threads', String(THREADS), '--json', '--quiet'], `${m} cluster ${cm}`);
+    const ev = timed(['eval', '--labels', join(dir, 'labels.parquet'), '--truth', join(DEV, 'truth.tsv.gz'), '--json'], `${m} eval ${cm}`);
+    const a = ev.json.assigned;
+    clustering.push({
+      method: cm,
+      k: cl.json.k,
+      wall_s: cl.wall_s,
+      cpu_s: cl.cpu_s,
+      peak_rss_mb: cl.peak_rss_mb,
+      quality: { ari: +a.ari.toFixed(4), nmi: +a.nmi.toFixed(4), f1_macro: +a.f1.macro.toFixed(4), f1_weighted: +a.f1.weighted.toFixed(4), purity: +a.purity.toFixed(4) },
+    });
+  }
+  const first = clustering[0];
   const row = {
     method: m,
     args: c.embed.join(' '),
@@ -96,11 +105,12 @@ for (const m of METHODS) {
     fragments_in: prep.json.fragmentsIn,
     fragments_out: prep.json.fragmentsOut,
     prep: { wall_s: prep.wall_s, cpu_s: prep.cpu_s, peak_rss_mb: prep.peak_rss_mb, fragments_per_s: Math.round(prep.json.fragmentsIn / prep.wall_s), fragments_per_cpu_s: Math.round(prep.json.fragmentsIn / prep.cpu_s), load_avg_1m_before: prep.load_avg_1m_before },
-    cluster: { k: cl.json.k, wall_s: cl.wall_s, cpu_s: cl.cpu_s, peak_rss_mb: cl.peak_rss_mb },
-    quality: { ari: +a.ari.toFixed(4), nmi: +a.nmi.toFixed(4), f1_macro: +a.f1.macro.toFixed(4), f1_weighted: +a.f1.weighted.toFixed(4), purity: +a.purity.toFixed(4) },
+    // the first cluster method's run, under the keys earlier results used
+    ...(first ? { cluster: { method: first.method, k: first.k, wall_s: first.wall_s, cpu_s: first.cpu_s, peak_rss_mb: first.peak_rss_mb }, quality: first.quality } : {}),
+    clustering,
     ...(c.note ? { note: c.note } : {}),
   };
-  log(JSON.stringify({ method: m, prep: row.prep, quality: row.quality }));
+  log(JSON.stringify({ method: m, prep: row.prep, clustering: clustering.map((r) => ({ method: r.method, k: r.k, ...r.quality })) }));
   results.push(row);
 }
 

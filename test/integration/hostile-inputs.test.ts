@@ -146,7 +146,7 @@ for (const c of prepCases) {
     const out = tmp.join(`prep-${c.name.replace(/\W+/g, '-')}`);
     const args = ['prep', '--input', files[0]!, ...(files[1] ? ['--input2', files[1]] : []), '--output', out, '--quiet', '--threads', '2', ...(c.args ?? [])];
     const res = runCliMeasured(args, { timeout: 150_000 });
-    assert.equal(res.signal, null, `no crash or hang (signal ${res.signal})`);
+    assert.equal(res.signal, null, `no crash or hang (signal ${res.signal}); stderr: ${res.stderr.slice(-2000)}`);
     if (c.expect) {
       assert.equal(res.status, 1, `exit status; stderr: ${res.stderr.slice(0, 500)}`);
       assert.match(res.stderr, /^metavec: error: /);

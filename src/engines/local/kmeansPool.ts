@@ -4,9 +4,10 @@
  * partial per block into a shared buffer and the main thread reduces them in block order (BlockExecutor), so
  * results are bitwise identical for any thread count.
  */
-import { Piscina } from 'piscina';
+import type { Piscina } from 'piscina';
 import { MetavecError } from '../../errors.js';
-import { ignoreStrayPoolErrors, WORKER_ATTEMPTS } from './retry.js';
+import { WORKER_ATTEMPTS } from './retry.js';
+import { workerPool } from './threadPool.js';
 import { BlockExecutor, checkShape, placeMatrix, type RowShare } from '../../cluster/blockExecutor.js';
 import type { BlockOp } from '../../cluster/blockOps.js';
 import type { IndependentKMeansJob, IndependentKMeansResult, KMeansExecutor } from '../../cluster/types.js';
@@ -134,14 +135,7 @@ export async function createLocalKMeansExecutor(
     x = new Float32Array(new SharedArrayBuffer(4 * n * d));
     x.set(data);
   }
-  const pool = ignoreStrayPoolErrors(
-    new Piscina({
-      filename: new URL('./kmeansWorker.js', import.meta.url).href,
-      minThreads: threads,
-      maxThreads: threads,
-      idleTimeout: 60_000,
-    }),
-  );
+  const pool = workerPool(new URL('./kmeansWorker.js', import.meta.url).href, threads, 60_000);
   const exec = new LocalKMeansExecutor(x, n, d, pool, threads, placed.memory, share);
   // Row norms, column statistics and the non-finite check, once (cached by prepare()); with a share (MPI
   // ranks) prepare() is collective, so the caller runs it on every rank.

@@ -1,5 +1,6 @@
-import { Piscina } from 'piscina';
-import { describeBatch, ignoreStrayPoolErrors, runWithRetry, transferableCopy } from './retry.js';
+import type { Piscina } from 'piscina';
+import { describeBatch, runWithRetry, transferableCopy } from './retry.js';
+import { workerPool } from './threadPool.js';
 import type { BatchParams, PrepBatch, PrepBatchResult } from '../../prep/params.js';
 import type { WorkerReply } from './prepWorker.js';
 
@@ -19,14 +20,7 @@ export class LocalPrepEngine {
     readonly threads: number,
     private readonly opts: { workerUrl?: string; onRetry?: (msg: string) => void } = {},
   ) {
-    this.pool = ignoreStrayPoolErrors(
-      new Piscina({
-        filename: opts.workerUrl ?? new URL('./prepWorker.js', import.meta.url).href,
-        minThreads: threads,
-        maxThreads: threads,
-        idleTimeout: 60_000,
-      }),
-    );
+    this.pool = workerPool(opts.workerUrl ?? new URL('./prepWorker.js', import.meta.url).href, threads, 60_000);
   }
 
   /** Batches in flight that keep every thread busy without unbounded memory. */

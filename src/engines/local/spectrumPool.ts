@@ -1,5 +1,6 @@
-import { Piscina } from 'piscina';
-import { describeBatch, ignoreStrayPoolErrors, runWithRetry, transferableCopy } from './retry.js';
+import type { Piscina } from 'piscina';
+import { describeBatch, runWithRetry, transferableCopy } from './retry.js';
+import { workerPool } from './threadPool.js';
 import type { PrepBatch, SpectrumBatchResult } from '../../prep/params.js';
 import type { SpectrumReply } from './spectrumWorker.js';
 
@@ -11,7 +12,7 @@ export class LocalSpectrumEngine {
     readonly threads: number,
     private readonly opts: { workerUrl?: string; onRetry?: (msg: string) => void } = {},
   ) {
-    this.pool = ignoreStrayPoolErrors(new Piscina({ filename: opts.workerUrl ?? new URL('./spectrumWorker.js', import.meta.url).href, minThreads: threads, maxThreads: threads }));
+    this.pool = workerPool(opts.workerUrl ?? new URL('./spectrumWorker.js', import.meta.url).href, threads);
   }
 
   get queueDepth(): number {
