@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { basename } from 'node:path';
+import type { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { inputError } from '../errors.js';
 
@@ -79,22 +80,31 @@ export async function openLocalSource(path: string): Promise<ByteSource> {
         }
         return;
       }
-      const gunzip = createGunzip({ chunkSize: READ_CHUNK });
-      file.on('error', (err) => gunzip.destroy(err));
-      file.pipe(gunzip);
-      try {
-        for await (const c of gunzip) yield c as Uint8Array;
-      } catch (err) {
-        const e = err as NodeJS.ErrnoException;
-        if (e.code && e.code.startsWith('Z_')) {
-          throw inputError(`gzip: ${label}: corrupt or truncated gzip data near compressed byte ${raw} (${e.message})`);
-        }
-        throw inputError(describeFsError(path, err));
-      } finally {
-        file.destroy();
-      }
+      yield* gunzipChunks(file, label, () => raw, READ_CHUNK, (err) => inputError(describeFsError(path, err)));
     },
   };
+}
+
+/**
+ * The decompressed chunks of a gzip byte stream, every member (BGZF included). Corrupt or truncated data becomes
+ * one input error naming the file and the compressed offset (`rawBytesRead`); a failure of the stream itself
+ * (I/O, network) goes through `otherError`. The compressed stream is destroyed when the consumer stops.
+ */
+export async function* gunzipChunks(compressed: Readable, label: string, rawBytesRead: () => number, chunkSize: number, otherError: (err: unknown) => unknown): AsyncGenerator<Uint8Array> {
+  const gunzip = createGunzip({ chunkSize });
+  compressed.on('error', (err) => gunzip.destroy(err));
+  compressed.pipe(gunzip);
+  try {
+    for await (const c of gunzip) yield c as Uint8Array;
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code && e.code.startsWith('Z_')) {
+      throw inputError(`gzip: ${label}: corrupt or truncated gzip data near compressed byte ${rawBytesRead()} (${e.message})`);
+    }
+    throw otherError(err);
+  } finally {
+    compressed.destroy();
+  }
 }
 
 /** Opens a local path or an s3:// URI (the S3 code and the AWS SDK load only for s3://). */

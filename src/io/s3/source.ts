@@ -1,8 +1,7 @@
 import { Readable } from 'node:stream';
-import { createGunzip } from 'node:zlib';
 import { inputError } from '../../errors.js';
 import { baseName, parseS3Uri } from '../location.js';
-import type { ByteSource } from '../source.js';
+import { gunzipChunks, type ByteSource } from '../source.js';
 import { explainNotFound, isNotFound, s3, s3Error, type S3Handle } from './client.js';
 
 /**
@@ -106,21 +105,7 @@ export async function openS3Source(uri: string): Promise<ByteSource> {
         yield* bytes;
         return;
       }
-      const compressed = Readable.from(bytes, { objectMode: false });
-      const gunzip = createGunzip({ chunkSize: 1 << 20 });
-      compressed.on('error', (err) => gunzip.destroy(err));
-      compressed.pipe(gunzip);
-      try {
-        for await (const c of gunzip) yield c as Uint8Array;
-      } catch (err) {
-        const e = err as NodeJS.ErrnoException;
-        if (e.code && e.code.startsWith('Z_')) {
-          throw inputError(`gzip: ${label}: corrupt or truncated gzip data near compressed byte ${raw} (${e.message})`);
-        }
-        throw err;
-      } finally {
-        compressed.destroy();
-      }
+      yield* gunzipChunks(Readable.from(bytes, { objectMode: false }), label, () => raw, 1 << 20, (err) => err);
     },
   };
 }
