@@ -13,22 +13,13 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, statSync } 
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { helpFromHeader, opt } from './lib/args.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const WORK = join(ROOT, 'bench', 'work');
 const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 const argv = process.argv.slice(2);
-function opt(name, def) {
-  const i = argv.indexOf(`--${name}`);
-  if (i < 0) return def;
-  const v = argv[i + 1];
-  if (v === undefined || v.startsWith('--')) throw new Error(`--${name} needs a value`);
-  return v;
-}
-if (argv.includes('--help') || argv.includes('-h')) {
-  console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 10).join('\n'));
-  process.exit(0);
-}
+helpFromHeader(import.meta.url);
 const REPS = Number(opt('reps', 3));
 const THREADS = Number(opt('threads', 2));
 const WANT = new Set(opt('datasets', 'dev').split(','));

@@ -14,6 +14,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { helpFromHeader, opt } from './lib/args.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const WORK = join(ROOT, 'bench', 'work');
@@ -21,17 +22,7 @@ const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 
 // ---------- options ----------
 const argv = process.argv.slice(2);
-function opt(name, def) {
-  const i = argv.indexOf(`--${name}`);
-  if (i < 0) return def;
-  const v = argv[i + 1];
-  if (v === undefined || v.startsWith('--')) throw new Error(`--${name} needs a value`);
-  return v;
-}
-if (argv.includes('--help') || argv.includes('-h')) {
-  console.log(readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 10).join('\n'));
-  process.exit(0);
-}
+helpFromHeader(import.meta.url);
 const REPS = Number(opt('reps', 3));
 const REPS_LARGE = Number(opt('reps-large', 2)); // datasets with >= 500k pairs
 const THREADS = Number(opt('threads', 2));
