@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Clustering quality and cost of every Phase 2 method on the dev community (or any prep run with a truth table):
 //   node bench/cluster-methods.mjs [--reads DIR (R1/R2.fastq.gz + truth.tsv.gz)] [--k 7] [--threads 2]
+//     [--methods kmeans,lsh,graph] [--cluster-args '--min-group 5'] [--tag NAME (results file cluster-methods-NAME-DATE.json)]
 // Runs `metavec prep` once (with the minimizer sketch), then `metavec cluster --method M` for M in kmeans, lsh,
 // graph with K given and K auto, each under /usr/bin/time (wall, CPU, peak RSS), and `metavec eval`. With the
 // Debian example genomes installed (ragout-examples, abacas-examples, bowtie2-examples, kleborate-examples), the
@@ -16,6 +17,9 @@ const reads = opt('reads', join(repo, '../shared/data/dev-community'));
 const kGiven = opt('k', '7');
 const threads = opt('threads', '2');
 const work = opt('work', join(repo, 'bench/work/cluster-methods'));
+const methods = opt('methods', 'kmeans,lsh,graph').split(',');
+const clusterArgs = opt('cluster-args', '').split(' ').filter((a) => a !== '');
+const tag = opt('tag', '');
 const cli = join(repo, 'dist/src/cli/main.js');
 mkdirSync(work, { recursive: true });
 
@@ -57,11 +61,11 @@ const truth = new Map(
 );
 
 const rows = [];
-for (const method of ['kmeans', 'lsh', 'graph']) {
+for (const method of methods) {
   for (const k of [kGiven, 'auto']) {
     const out = join(work, `${method}-k${k}`);
     const extra = method === 'graph' && refs.length > 0 ? ['--references', ...refs.map(([, p]) => p)] : [];
-    const run = timed(['cluster', '--input', prepDir, '--output', out, '--method', method, '--k', k, '--threads', threads, '--json', '--quiet', ...extra]);
+    const run = timed(['cluster', '--input', prepDir, '--output', out, '--method', method, '--k', k, '--threads', threads, '--json', '--quiet', ...clusterArgs, ...extra]);
     const summary = JSON.parse(run.stdout);
     const ev = JSON.parse(spawnSync(process.execPath, [cli, 'eval', '--labels', join(out, 'labels.parquet'), '--truth', truthPath, '--json'], { encoding: 'utf8', maxBuffer: 1 << 28 }).stdout);
     const a = ev.assigned;
@@ -108,13 +112,14 @@ const result = {
   data: reads,
   fragments: JSON.parse(readFileSync(join(prepDir, 'manifest.json'), 'utf8')).counts.fragments_out,
   threads: Number(threads),
+  cluster_args: clusterArgs,
   prep: prep ? { wall_s: prep.wall, cpu_s: +prep.cpu.toFixed(2), peak_rss_mb: +prep.rssMB.toFixed(0) } : 'reused',
   references: refs.map(([sp, p]) => ({ species: sp, path: p })),
   note: 'machine shared with other jobs while measuring: compare CPU seconds, not wall time',
   rows,
 };
 mkdirSync(join(repo, 'bench/results'), { recursive: true });
-const file = join(repo, 'bench/results', `cluster-methods-${result.date.slice(0, 10)}.json`);
+const file = join(repo, 'bench/results', `cluster-methods-${tag ? `${tag}-` : ''}${result.date.slice(0, 10)}.json`);
 writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
 console.log('| method | K asked | K | ARI | NMI | purity | completeness | F1 (weighted) | F1 (macro) | wall s | CPU s | peak RSS MB |');
 console.log('|---|---|---|---|---|---|---|---|---|---|---|---|');

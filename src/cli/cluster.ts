@@ -36,7 +36,7 @@ graph method (docs/graph.md)
   --max-occurrence N (${DEFAULT_GRAPH.maxOccurrence})  minimizers in more fragments make no edges (repeats)
   --max-degree N (${DEFAULT_GRAPH.maxDegree})      heaviest edges kept per fragment
   --merge-tolerance T (${DEFAULT_MERGE.tolerance}) --merge-floor F (${DEFAULT_MERGE.floor})   composition check when joining groups
-  --min-group N (${DEFAULT_POOLED.minGroup})        groups clustered directly; smaller ones join the nearest cluster
+  --min-group N (${DEFAULT_POOLED.minGroup})        groups of N+ fragments are clustered (1: all, singletons too); smaller ones join the nearest cluster
   --coverage-weight W (${DEFAULT_POOLED.coverageWeight})  weight of the abundance feature relative to composition (0: off)
   --elbow-gain G (${DEFAULT_POOLED.minGain})    K auto: stop when one more cluster lowers the inertia by less than G
   --noise-factor F (${DEFAULT_POOLED.noiseFactor})   K auto: or when the inertia is within F x what sampling noise explains

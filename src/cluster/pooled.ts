@@ -10,7 +10,8 @@ import { chooseWeightedK, nearestCentroid, weightedKMeans, type WeightedKChoice 
  * k-mer coverage estimate, MetaProb's second feature), scaled so that it carries `coverageWeight` times the
  * spread of the composition features. Groups with at least `minGroup` fragments are clustered with weighted
  * k-means (weight = fragments), K given or chosen by the inertia elbow; smaller groups and singletons then go to the
- * nearest centre with their own pooled features.
+ * nearest centre with their own pooled features. The default minGroup 1 clusters every group: a genome at low
+ * coverage has almost only singletons and could not get a cluster of its own otherwise (docs/graph.md).
  */
 /** How K is given or searched, and the k-means runs behind it (shared with the Phase 2 options). */
 export interface KSearch {
@@ -37,7 +38,7 @@ export type PooledTuning = Omit<PooledParams, keyof KSearch>;
 /** Feature distance of a two-fold coverage difference at --coverage-weight 1. */
 export const COVERAGE_UNIT = 0.15 / Math.LN2;
 
-export const DEFAULT_POOLED = { minGroup: 5, coverageWeight: 1, minGain: 0.02, noiseFactor: 1.5 } as const;
+export const DEFAULT_POOLED = { minGroup: 1, coverageWeight: 1, minGain: 0.02, noiseFactor: 1.5 } as const;
 
 export interface PooledInput {
   n: number;

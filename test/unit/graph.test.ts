@@ -119,6 +119,30 @@ test('graph method: a low-coverage genome keeps its own cluster', () => {
   assert.ok(lo.fraction > 0.8, `low-coverage genome: ${lo.fraction} in its majority cluster`);
 });
 
+test('graph method: K auto gives a genome seen only in singletons its own cluster (every group clustered)', () => {
+  // genome 2 at 0.3x: its pairs barely overlap anything, so it has no group of 5; with --min-group 5 (the old
+  // default) only the two 8x genomes were clustered and its reads had to join one of them
+  const r = rng(16);
+  const genomes = [randomSeq(30_000, r, 0.32), randomSeq(30_000, r, 0.68), randomSeq(60_000, r, 0.5)];
+  const sim = simulatePairs(genomes, [8, 8, 0.3], 17);
+  const f = featuresOf(sim);
+  const g = readGroups(f.sketch, { ...DEFAULT_GRAPH, seed: 4 });
+  const mg = mergeGroups(g.graph, g.group, g.groups, f.embedding, f.weight, f.d, DEFAULT_MERGE);
+  const inp = { n: f.sketch.n, d: f.d, embedding: f.embedding, weight: f.weight, occurrence: g.occurrence, group: mg.group, groups: mg.groups, sqrtTransform: true };
+  const truth = Int32Array.from(sim.source);
+  const all = clusterPooled(inp, { ...POOLED, k: 'auto', seed: 4 });
+  assert.equal(DEFAULT_POOLED.minGroup, 1);
+  assert.equal(all.k, 3, `K auto chose ${all.k}`);
+  const lo = majority(all.labels, sim.source, 2);
+  assert.ok(lo.fraction > 0.8, `low-coverage genome: ${lo.fraction} in its majority cluster`);
+  assert.notEqual(lo.cluster, majority(all.labels, sim.source, 0).cluster);
+  assert.notEqual(lo.cluster, majority(all.labels, sim.source, 1).cluster);
+  assert.ok(evaluateClustering(all.labels, truth).ari > 0.95);
+  // the same with only groups of 5+ clustered finds two clusters: the low-coverage genome is merged away
+  const coreOnly = clusterPooled(inp, { ...POOLED, minGroup: 5, k: 'auto', seed: 4 });
+  assert.equal(coreOnly.k, 2);
+});
+
 test('graph method: same seed, same labels', () => {
   const r = rng(15);
   const genomes = [randomSeq(20_000, r, 0.4), randomSeq(20_000, r, 0.55), randomSeq(20_000, r, 0.3)];
