@@ -174,25 +174,26 @@ def inline_slices(plan_path: str) -> dict[int, dict[str, bytes]]:
 
 
 def run_stage(op: str, plan_path: str, items: list[dict], actors: int, num_gpus: float, consumer: subprocess.Popen) -> None:
-    ctx = ray.data.DataContext.get_current()
-    ctx.execution_options.preserve_order = True  # the merge needs slice order
-    ds = ray.data.from_items(items, override_num_blocks=len(items))
-    ds = ds.map_batches(
-        SliceWorker,
-        fn_constructor_kwargs={"op": op, "plan": plan_path},
-        batch_size=1,
-        batch_format="pyarrow",
-        compute=ray.data.ActorPoolStrategy(size=actors),
-        num_cpus=1,
-        num_gpus=num_gpus if op == "prep" else 0,
-    )
     n = 0
     try:
-        for batch in ds.iter_batches(batch_size=1, batch_format="pyarrow", prefetch_batches=1):
-            for payload in batch.column("payload").to_pylist():
-                consumer.stdin.write(struct.pack("<Q", len(payload)))
-                consumer.stdin.write(payload)
-                n += 1
+        if items:  # a resumed run may have nothing left to compute: the merge then reads every slice from its parts
+            ctx = ray.data.DataContext.get_current()
+            ctx.execution_options.preserve_order = True  # the merge needs slice order
+            ds = ray.data.from_items(items, override_num_blocks=len(items))
+            ds = ds.map_batches(
+                SliceWorker,
+                fn_constructor_kwargs={"op": op, "plan": plan_path},
+                batch_size=1,
+                batch_format="pyarrow",
+                compute=ray.data.ActorPoolStrategy(size=min(actors, len(items))),
+                num_cpus=1,
+                num_gpus=num_gpus if op == "prep" else 0,
+            )
+            for batch in ds.iter_batches(batch_size=1, batch_format="pyarrow", prefetch_batches=1):
+                for payload in batch.column("payload").to_pylist():
+                    consumer.stdin.write(struct.pack("<Q", len(payload)))
+                    consumer.stdin.write(payload)
+                    n += 1
         consumer.stdin.flush()
     except BrokenPipeError:
         pass  # the merge failed; its exit status and message are reported below
@@ -223,7 +224,8 @@ def main() -> int:
     ray.init()
     actors = a.actors or max(1, int(ray.cluster_resources().get("CPU", 1)))
 
-    plan_cmd = ["prep-plan", *prep_args, "--json", "--quiet"]
+    # --resume: keep what an interrupted run of the same plan left in OUTPUT/_prep_work (docs/reliability.md)
+    plan_cmd = ["prep-plan", *prep_args, "--resume", "--json", "--quiet"]
     if a.slice_fragments:
         plan_cmd += ["--slice-fragments", str(a.slice_fragments)]
     p = node(*plan_cmd, stdout=subprocess.PIPE)
@@ -235,23 +237,36 @@ def main() -> int:
     plan_path = info["plan"]
     log(f"plan: {info['fragments']} fragments in {info['slices']} slices, {actors} actors, correction {'on' if info['correct'] else 'off'}")
 
-    inline = inline_slices(plan_path) if info["gzip"] else {}
+    # resume (absent for s3:// outputs): slices whose results an earlier run of this plan kept, and its spectrum
+    resume = info.get("resume")
+    reused = set(resume["reused"]) if resume else set()
+    spectrum_reused = bool(resume and resume["spectrum"])
+    if reused or spectrum_reused:
+        log(f"resume: {len(reused)} of {info['slices']} slice result(s) reused{'; correction spectrum reused' if spectrum_reused else ''}")
+
+    need_all = info["correct"] and not spectrum_reused  # the spectrum needs every slice
+    wanted = set(range(info["slices"])) if need_all else set(range(info["slices"])) - reused
+    inline = inline_slices(plan_path) if info["gzip"] and wanted else {}
     items = []
     for i in range(info["slices"]):
         item = {"slice": i}
         item.update(inline.get(i, {}))
         items.append(item)
 
-    if info["correct"]:
+    if need_all:
         merge = node("prep-spectrum", "--plan", plan_path, "--stdin", stdin=subprocess.PIPE)
         run_stage("spectrum", plan_path, items, actors, 0, merge)
-    merge = node("prep-merge", "--plan", plan_path, "--stdin", "--json", "--quiet", "--threads", str(a.merge_threads), stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    keep = ["--parts", resume["parts"], "--reused", ",".join(map(str, sorted(reused)))] if resume else []
+    merge = node("prep-merge", "--plan", plan_path, "--stdin", *keep, "--json", "--quiet", "--threads", str(a.merge_threads), stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     # prep-merge prints its JSON summary at the end; read it after the stage closed its stdin.
-    run_stage("prep", plan_path, items, actors, a.num_gpus, merge)
+    run_stage("prep", plan_path, [it for it in items if it["slice"] not in reused], actors, a.num_gpus, merge)
     summary = json.loads(merge.stdout.read() or b"{}")
     if "manifest" not in summary:
         raise SliceError("prep-merge printed no summary")
-    summary["engine"] = {"name": "ray", "actors": actors, "slices": info["slices"], "seconds": round(time.time() - t0, 3)}
+    if reused or spectrum_reused:
+        summary["resumed"] = True
+        summary["resumedFrom"] = {"fragments": resume["fragments"], "shards": 0, "spectrum": spectrum_reused}
+    summary["engine"] = {"name": "ray", "actors": actors, "slices": info["slices"], "reused_slices": len(reused), "seconds": round(time.time() - t0, 3)}
     # One marked line the client picks out of the job log.
     print("METAVEC_SUMMARY " + json.dumps(summary), flush=True)
     return 0

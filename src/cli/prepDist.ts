@@ -2,13 +2,14 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { MetavecError, usageError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { resolveLocation, splitLocation } from '../io/location.js';
+import { isS3Uri, resolveLocation, splitLocation } from '../io/location.js';
 import { partName, readPlan } from '../prep/plan.js';
 import { encodeSliceBytes } from '../engines/slice/codec.js';
 import { readFrames, writeFrame } from '../engines/slice/frame.js';
 import { inlineSlices } from '../engines/slice/inlineSlices.js';
 import { handleRequest, serveStdio } from '../engines/slice/stdioWorker.js';
 import { mergePrep, mergeSpectrum } from '../pipeline/prepMerge.js';
+import { reusableSlices, sliceRunKey } from '../pipeline/sliceResume.js';
 import { createProgress } from '../pipeline/progress.js';
 import { DEFAULT_SLICE_FRAGMENTS, isWorkDir, removeWorkDir, writePlan } from '../pipeline/slices.js';
 import { defaultThreads, intOption, parseCommand } from './args.js';
@@ -23,8 +24,10 @@ import { PREP_OPTIONS, prepOptionsFrom } from './prep.js';
 
 export const PREP_DIST_HELP = `metavec internal commands of the distributed Phase 1 engines (docs/distributed-prep.md)
 
-  metavec prep-plan <prep options> [--slice-fragments N] [--json]
-      resolve parameters, cut the inputs into record-aligned slices -> OUTPUT/_prep_work/plan.json
+  metavec prep-plan <prep options> [--slice-fragments N] [--resume] [--json]
+      resolve parameters, cut the inputs into record-aligned slices -> OUTPUT/_prep_work/plan.json;
+      --resume: keep what an interrupted run of the same plan left in _prep_work (slice results in parts/,
+      the merged spectrum) and report it (docs/reliability.md); outputs in s3:// are not resumed this way
   metavec prep-cut --plan PLAN
       decompress each gzip input once and write every slice's bytes as frames on stdout (Ray ships them inline)
   metavec prep-worker --stdio
@@ -33,12 +36,14 @@ export const PREP_DIST_HELP = `metavec internal commands of the distributed Phas
       run one slice, write its Arrow IPC result to FILE (atomically)
   metavec prep-spectrum --plan PLAN (--parts DIR | --stdin)
       merge the slices' spectrum partials -> spectrum.json + sketch.bin next to the plan
-  metavec prep-merge --plan PLAN (--parts DIR | --stdin) [--threads N] [--json] [--keep-work]
-      merge the slices' prep results in slice order -> shards, qc_stats.json, manifest.json (last)
+  metavec prep-merge --plan PLAN (--parts DIR | --stdin [--parts DIR --reused I,J,...]) [--threads N] [--json] [--keep-work]
+      merge the slices' prep results in slice order -> shards, qc_stats.json, manifest.json (last);
+      with --stdin and --parts, slices in --reused are read from DIR and every other one comes on stdin
+      and is kept in DIR (atomically) before it is merged, so a re-run can reuse it
 `;
 
 export async function prepPlanCommand(argv: string[]): Promise<number> {
-  const { values } = parseCommand('prep-plan', argv, PREP_OPTIONS);
+  const { values } = parseCommand('prep-plan', argv, { ...PREP_OPTIONS, resume: { type: 'boolean' } });
   if (values.help) {
     process.stdout.write(PREP_DIST_HELP);
     return 0;
@@ -47,6 +52,9 @@ export async function prepPlanCommand(argv: string[]): Promise<number> {
   const opts = prepOptionsFrom('prep-plan', { ...values, engine: 'local' }, progress);
   const sliceFragments = intOption('prep-plan', 'slice-fragments', values['slice-fragments'], DEFAULT_SLICE_FRAGMENTS, 1);
   const { path, plan } = await writePlan(opts, sliceFragments);
+  const work = splitLocation(path).parent;
+  // resume (the Ray driver): what an interrupted run of this plan left; S3 work locations are not resumed
+  const reuse = values.resume && !isS3Uri(work) ? await reusableSlices(work, join(work, 'parts'), plan, await sliceRunKey(plan, plan.inputs.map((i) => i.uri))) : undefined;
   const summary = {
     plan: path,
     slices: plan.slices.length,
@@ -54,9 +62,13 @@ export async function prepPlanCommand(argv: string[]): Promise<number> {
     correct: plan.options.correct,
     // Slices of gzip inputs have no random access: a driver that can should ship their bytes inline.
     gzip: plan.slices.some((s) => s.r1.compression === 'gzip' || s.r2?.compression === 'gzip'),
+    ...(reuse ? { resume: { parts: join(work, 'parts'), reused: [...reuse.prep].sort((a, b) => a - b), fragments: reuse.fragments, spectrum: reuse.spectrum } } : {}),
   };
   if (values.json) process.stdout.write(JSON.stringify(summary) + '\n');
   else progress.log(`prep-plan: ${plan.fragments} fragments in ${plan.slices.length} slices -> ${path}`);
+  if (reuse && (reuse.prep.size > 0 || reuse.spectrum)) {
+    progress.log(`prep: resume: ${reuse.prep.size} of ${plan.slices.length} slice result(s) reused${reuse.spectrum ? '; correction spectrum reused' : ''}`);
+  }
   return 0;
 }
 
@@ -106,28 +118,61 @@ export async function prepSliceCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
-/** Payloads from a parts directory (OP-NNNNN.arrow per slice, in slice order) or framed on stdin. */
-async function* payloads(op: 'spectrum' | 'prep', slices: number, parts: string | undefined, stdin: boolean, cmd: string): AsyncGenerator<Uint8Array> {
-  if (stdin === (parts !== undefined)) throw usageError(`${cmd}: give exactly one of --parts DIR and --stdin`);
-  if (stdin) {
-    yield* readFrames(process.stdin, `${cmd} stdin`);
-    return;
-  }
-  for (let i = 0; i < slices; i++) {
+/**
+ * Payloads in slice order: from a parts directory (OP-NNNNN.arrow per slice), framed on stdin, or both (a
+ * resumed run): the slices in `reused` from `parts`, every other one from stdin, kept in `parts` (atomically)
+ * before it is handed on.
+ */
+async function* payloads(op: 'spectrum' | 'prep', slices: number, parts: string | undefined, stdin: boolean, cmd: string, reused?: Set<number>): AsyncGenerator<Uint8Array> {
+  if (!stdin && parts === undefined) throw usageError(`${cmd}: give --parts DIR, --stdin, or both`);
+  if (reused && !(stdin && parts !== undefined)) throw usageError(`${cmd}: --reused needs both --stdin and --parts`);
+  const fromPart = async (i: number): Promise<Uint8Array> => {
     const p = join(parts!, partName(op, i));
     try {
-      yield new Uint8Array(await readFile(p));
+      return new Uint8Array(await readFile(p));
     } catch (err) {
       throw new MetavecError('INPUT', `${cmd}: ${p}: missing result of slice ${i} (${(err as Error).message})`);
     }
+  };
+  if (!stdin) {
+    for (let i = 0; i < slices; i++) yield await fromPart(i);
+    return;
   }
+  if (parts === undefined) {
+    yield* readFrames(process.stdin, `${cmd} stdin`);
+    return;
+  }
+  const frames = readFrames(process.stdin, `${cmd} stdin`)[Symbol.asyncIterator]();
+  for (let i = 0; i < slices; i++) {
+    if (reused?.has(i)) {
+      yield await fromPart(i);
+      continue;
+    }
+    const next = await frames.next();
+    if (next.done) throw new MetavecError('INPUT', `${cmd} stdin: ended before the result of slice ${i}`);
+    await writeFileAtomic(join(parts, partName(op, i)), next.value);
+    yield next.value;
+  }
+  if (!(await frames.next()).done) throw new MetavecError('INPUT', `${cmd} stdin: more results than the plan's ${slices} slices`);
 }
 
+/** `--reused 0,3,5` -> the slice indices, each below `slices`. */
+function reusedList(text: string | undefined, slices: number, cmd: string): Set<number> | undefined {
+  if (text === undefined) return undefined;
+  const out = new Set<number>();
+  for (const t of text.split(',').filter(Boolean)) {
+    const i = Number(t);
+    if (!Number.isInteger(i) || i < 0 || i >= slices) throw usageError(`${cmd}: --reused: '${t}' is not a slice index below ${slices}`);
+    out.add(i);
+  }
+  return out;
+}
 
 const MERGE_OPTIONS = {
   plan: { type: 'string' },
   parts: { type: 'string' },
   stdin: { type: 'boolean' },
+  reused: { type: 'string' },
   threads: { type: 'string' },
   json: { type: 'boolean' },
   quiet: { type: 'boolean' },
@@ -161,7 +206,8 @@ export async function prepMergeCommand(argv: string[]): Promise<number> {
   const plan = await readPlan(planPath);
   const progress = createProgress({ quiet: values.quiet ?? false });
   const work = splitLocation(planPath).parent;
-  const summary = await mergePrep(plan, payloads('prep', plan.slices.length, values.parts, values.stdin ?? false, 'prep-merge'), work, {
+  const reused = reusedList(values.reused, plan.slices.length, 'prep-merge');
+  const summary = await mergePrep(plan, payloads('prep', plan.slices.length, values.parts, values.stdin ?? false, 'prep-merge', reused), work, {
     threads: intOption('prep-merge', 'threads', values.threads, defaultThreads(), 1, 256),
     progress,
   });

@@ -2,7 +2,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync, readdirSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, existsSync, rmSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { CLI, runCli, TempDir } from '../helpers/fixtures.js';
@@ -159,6 +159,41 @@ test('distributed prep: a malformed record in a later slice names the same whole
   assert.ok(localMsg.includes('record 30001 (line 120004)'), l.stderr);
   assert.match(mergeOut.stderr, new RegExp(`error: ${localMsg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
   assert.ok(!existsSync(join(tmp.join('bad-dist'), 'manifest.json')));
+});
+
+test('prep-merge --stdin --parts keeps each result; prep-plan --resume reports them; a merge reading them all == local engine', async () => {
+  const args = ['--input', plainR1, '--input2', plainR2, '--rows-per-shard', '3000', '--batch-size', '1000', '--no-correct'];
+  const a = tmp.join('local-keep');
+  const b = tmp.join('dist-keep');
+  local(a, args);
+  const planned = (): { plan: string; slices: number; resume?: { parts: string; reused: number[]; spectrum: boolean } } => {
+    const r = runCli(['prep-plan', ...args, '--output', b, '--slice-fragments', '6000', '--resume', '--json', '--quiet']);
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout) as never;
+  };
+  const p = planned();
+  assert.deepEqual(p.resume?.reused, []);
+  const parts = p.resume.parts;
+  const w = await piped(['prep-worker', '--stdio'], Array.from({ length: p.slices }, (_, i) => encodeRequest({ op: 'prep', plan: p.plan, slice: i })));
+  assert.equal(w.status, 0, w.stderr);
+  // bad uses of --reused
+  assert.match(runCli(['prep-merge', '--plan', p.plan, '--parts', parts, '--reused', '0']).stderr, /--reused needs both --stdin and --parts/);
+  assert.match((await piped(['prep-merge', '--plan', p.plan, '--stdin', '--parts', parts, '--reused', String(p.slices)], [])).stderr, new RegExp(`--reused: '${p.slices}' is not a slice index below ${p.slices}`));
+  // first merge: every result comes on stdin, is kept in parts/, then the merge fails (qc_stats.json is a directory)
+  mkdirSync(join(b, 'qc_stats.json', 'x'), { recursive: true });
+  const failed = await piped(['prep-merge', '--plan', p.plan, '--stdin', '--parts', parts, '--reused', '', '--quiet'], w.replies);
+  assert.notEqual(failed.status, 0);
+  assert.equal(readdirSync(parts).filter((f) => f.startsWith('prep-')).length, p.slices);
+  rmSync(join(b, 'qc_stats.json'), { recursive: true });
+  // the re-plan keeps them; the merge reads them all and nothing from stdin; a stray frame would be refused
+  const q = planned();
+  assert.deepEqual(q.resume?.reused, Array.from({ length: p.slices }, (_, i) => i));
+  const all = q.resume.reused.join(',');
+  const extra = await piped(['prep-merge', '--plan', q.plan, '--stdin', '--parts', parts, '--reused', all, '--quiet'], [w.replies[0]!]);
+  assert.match(extra.stderr, /more results than the plan's \d+ slices/);
+  const m = await piped(['prep-merge', '--plan', q.plan, '--stdin', '--parts', parts, '--reused', all, '--quiet'], []);
+  assert.equal(m.status, 0, m.stderr);
+  assertSame(a, b);
 });
 
 test('prep-worker: usage errors', () => {

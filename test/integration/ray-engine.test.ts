@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { CLI, runCli, TempDir } from '../helpers/fixtures.js';
@@ -135,6 +135,38 @@ test('prep --engine ray: killing an actor\'s Node worker mid-run still gives ide
     left = rayWorkers();
   }
   assert.deepEqual(left, [], 'no prep-worker process left behind');
+});
+
+test('prep --engine ray: a re-run after a failed merge computes only the slices without a kept result and gives the same output', async (t) => {
+  if (!requireTool(t, hasRay, 'ray[default,data] (scripts/setup.sh --system)')) return;
+  const inp = plainInput(12_000);
+  const args = ['--input', inp.r1, '--input2', inp.r2, '--rows-per-shard', '5000', '--slice-fragments', '4096'];
+  const local = tmp.join('local-resume');
+  const l = runCli(['prep', ...args, '--output', local, '--threads', '2', '--quiet']);
+  assert.equal(l.status, 0, l.stderr);
+  const out = tmp.join('ray-resume');
+  // the merge fails (a directory where it writes qc_stats.json) after every slice's result was kept
+  mkdirSync(join(out, 'qc_stats.json', 'x'), { recursive: true });
+  const failed = await rayPrep([...args, '--output', out, '--json']);
+  assert.notEqual(failed.status, 0);
+  assert.match(failed.stderr, /metavec: error: .*qc_stats\.json/);
+  assert.equal(existsSync(join(out, 'manifest.json')), false);
+  const parts = join(out, '_prep_work', 'parts');
+  // slices are whole 8192-fragment batches: 8192 + 3808
+  const kept = readdirSync(parts).filter((f) => f.startsWith('prep-')).sort();
+  assert.deepEqual(kept, ['prep-00000.arrow', 'prep-00001.arrow']);
+  rmSync(join(out, 'qc_stats.json'), { recursive: true });
+  // slice 0's result damaged (as if a disk had lost it): recomputed; slice 1's kept, and the spectrum
+  writeFileSync(join(parts, 'prep-00000.arrow'), 'not arrow');
+  const r = await rayPrep([...args, '--output', out, '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /resume: 1 of 2 slice result\(s\) reused; correction spectrum reused/);
+  assert.doesNotMatch(r.stderr, /spectrum stage: \d+ slices merged/);
+  assert.match(r.stderr, /prep stage: 1 slices merged/);
+  const s = JSON.parse(r.stdout) as { resumed: boolean; resumedFrom?: { spectrum: boolean }; engine: { reused_slices: number } };
+  assert.deepEqual([s.resumed, s.resumedFrom?.spectrum, s.engine.reused_slices], [true, true, 1]);
+  assertSameOutput(local, out);
+  assert.equal(existsSync(join(out, '_prep_work')), false, 'the work directory is removed after the merge');
 });
 
 test('prep --engine ray: a malformed record fails the job with the local engine\'s message and no manifest', async (t) => {
