@@ -41,31 +41,77 @@ TEST_SEQUENCES = [
 ]
 
 
+# Tensors of the checkpoint's BertModel (bert_layers.py) that the embedding does not use: the [CLS] pooler
+# (BertModel.pooler, random in DNABERT-2 whose checkpoint is a BertForMaskedLM) and, in a BertForMaskedLM state
+# dict, the masked-LM head.
+UNUSED_PREFIXES = ("pooler.", "cls.")
+
+
 def weights_from_state_dict(sd, cfg):
-    """Checkpoint tensors (numpy, names as in bert_layers.py; optional 'bert.' prefix) -> mosaicbert names."""
+    """Checkpoint tensors (numpy, names as in bert_layers.py; optional 'bert.' prefix) -> mosaicbert names.
+
+    Strict: every tensor of the embeddings and encoder must be consumed with the shape bert_layers.py gives it
+    for cfg, so a checkpoint of another layout (an extra bias, a renamed module) fails here instead of
+    exporting a graph that silently ignores it."""
     sd = {k[5:] if k.startswith("bert.") else k: v for k, v in sd.items()}
+    H, I, V = cfg["hidden_size"], cfg["intermediate_size"], cfg["vocab_size"]
+    used, problems = set(), []
+
+    def take(name, shape):
+        if name not in sd:
+            problems.append(f"missing {name}")
+            return np.zeros(shape, np.float32)
+        a = np.asarray(sd[name])
+        used.add(name)
+        if tuple(a.shape) != tuple(shape):
+            problems.append(f"{name} has shape {list(a.shape)}, expected {list(shape)}")
+            return np.zeros(shape, np.float32)
+        return a
+
     f32 = lambda a: np.ascontiguousarray(a, dtype=np.float32)
+    tt = take("embeddings.token_type_embeddings.weight", (cfg.get("type_vocab_size", 2), H))
     w = {
-        "word": f32(sd["embeddings.word_embeddings.weight"]),
-        "type0": f32(sd["embeddings.token_type_embeddings.weight"][0]),
-        "emb_ln_g": f32(sd["embeddings.LayerNorm.weight"]),
-        "emb_ln_b": f32(sd["embeddings.LayerNorm.bias"]),
+        "word": f32(take("embeddings.word_embeddings.weight", (V, H))),
+        "type0": f32(tt[0]),  # BertModel.forward uses token_type_ids = zeros when none are given
+        "emb_ln_g": f32(take("embeddings.LayerNorm.weight", (H,))),
+        "emb_ln_b": f32(take("embeddings.LayerNorm.bias", (H,))),
     }
     for l in range(cfg["num_hidden_layers"]):
         s, p = f"encoder.layer.{l}.", f"l{l}_"
         # nn.Linear stores [out, in]; the graph multiplies x @ W with W [in, out]
-        w[p + "wqkv"] = f32(sd[s + "attention.self.Wqkv.weight"].T)
-        w[p + "bqkv"] = f32(sd[s + "attention.self.Wqkv.bias"])
-        w[p + "wo"] = f32(sd[s + "attention.output.dense.weight"].T)
-        w[p + "bo"] = f32(sd[s + "attention.output.dense.bias"])
-        w[p + "ln1_g"] = f32(sd[s + "attention.output.LayerNorm.weight"])
-        w[p + "ln1_b"] = f32(sd[s + "attention.output.LayerNorm.bias"])
-        w[p + "wg"] = f32(sd[s + "mlp.gated_layers.weight"].T)
-        w[p + "wmo"] = f32(sd[s + "mlp.wo.weight"].T)
-        w[p + "bmo"] = f32(sd[s + "mlp.wo.bias"])
-        w[p + "ln2_g"] = f32(sd[s + "mlp.layernorm.weight"])
-        w[p + "ln2_b"] = f32(sd[s + "mlp.layernorm.bias"])
+        w[p + "wqkv"] = f32(take(s + "attention.self.Wqkv.weight", (3 * H, H)).T)
+        w[p + "bqkv"] = f32(take(s + "attention.self.Wqkv.bias", (3 * H,)))
+        w[p + "wo"] = f32(take(s + "attention.output.dense.weight", (H, H)).T)
+        w[p + "bo"] = f32(take(s + "attention.output.dense.bias", (H,)))
+        w[p + "ln1_g"] = f32(take(s + "attention.output.LayerNorm.weight", (H,)))
+        w[p + "ln1_b"] = f32(take(s + "attention.output.LayerNorm.bias", (H,)))
+        w[p + "wg"] = f32(take(s + "mlp.gated_layers.weight", (2 * I, H)).T)  # Linear(H, 2I, bias=False)
+        w[p + "wmo"] = f32(take(s + "mlp.wo.weight", (H, I)).T)
+        w[p + "bmo"] = f32(take(s + "mlp.wo.bias", (H,)))
+        w[p + "ln2_g"] = f32(take(s + "mlp.layernorm.weight", (H,)))
+        w[p + "ln2_b"] = f32(take(s + "mlp.layernorm.bias", (H,)))
+    # integer buffers (token_type_ids / position_ids zeros, if a transformers version persists them) are not weights
+    left = sorted(k for k in sd if k not in used and not k.startswith(UNUSED_PREFIXES) and np.asarray(sd[k]).dtype.kind == "f")
+    problems += [f"unexpected {k}" for k in left]
+    if problems:
+        raise SystemExit("export: the checkpoint's weights do not have DNABERT-2's layout (bert_layers.py): "
+                         + "; ".join(problems[:8]) + (f"; ... {len(problems) - 8} more" if len(problems) > 8 else ""))
     return w
+
+
+def check_loading_info(info):
+    """from_pretrained(..., output_loading_info=True)'s report -> error unless only unused tensors were absent.
+
+    transformers initialises missing weights randomly with a warning only (e.g. when the stock BertModel is
+    picked instead of bert_layers.py, MAGICS-LAB/DNABERT_2 issue #31); the ONNX-vs-PyTorch check would then
+    compare two copies of the same random weights and pass."""
+    missing = [k for k in info.get("missing_keys", []) if not (k[5:] if k.startswith("bert.") else k).startswith(UNUSED_PREFIXES)]
+    bad = [f"not in the checkpoint: {k}" for k in missing]
+    bad += [f"shape mismatch: {m}" for m in info.get("mismatched_keys", [])]
+    bad += [f"error: {m}" for m in info.get("error_msgs", [])]
+    if bad:
+        raise SystemExit("export: the checkpoint did not load completely (transformers would use random weights): "
+                         + "; ".join(str(b) for b in bad[:8]) + (f"; ... {len(bad) - 8} more" if len(bad) > 8 else ""))
 
 
 def load_reference(repo, revision):
@@ -79,11 +125,12 @@ def load_reference(repo, revision):
     path = snapshot_download(repo, revision=revision)
     tokenizer = AutoTokenizer.from_pretrained(path, trust_remote_code=True)
     try:
-        model = AutoModel.from_pretrained(path, trust_remote_code=True)
+        model, info = AutoModel.from_pretrained(path, trust_remote_code=True, output_loading_info=True)
     except ValueError:
         # transformers >= 4.3x refuses the checkpoint's config class for its remote model class; the
         # documented workaround is to pass a plain BertConfig.
-        model = AutoModel.from_pretrained(path, trust_remote_code=True, config=BertConfig.from_pretrained(path))
+        model, info = AutoModel.from_pretrained(path, trust_remote_code=True, config=BertConfig.from_pretrained(path), output_loading_info=True)
+    check_loading_info(info)
     model.eval()
     module = sys.modules[type(model).__module__]
     if getattr(module, "flash_attn_qkvpacked_func", None) is not None:

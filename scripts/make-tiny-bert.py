@@ -24,7 +24,8 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mosaicbert import build_onnx, forward, load_weights  # noqa: E402
 
 SPECIALS = ["[UNK]", "[CLS]", "[SEP]", "[PAD]", "[MASK]"]  # DNABERT-2's order and ids
-BASES = ["A", "C", "G", "T", "N"]
+# DNABERT-2's BPE alphabet (ids 5-8 in its tokenizer.json) has no N: an N becomes [UNK] (id 0), one per N.
+BASES = ["A", "C", "G", "T"]
 
 
 def build_tokenizer(vocab_size, rng):
@@ -49,8 +50,10 @@ def build_tokenizer(vocab_size, rng):
     special = lambda t: {"id": vocab[t], "content": t, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False, "special": True}
     tok = {
         "version": "1.0",
-        "truncation": None,
-        "padding": None,
+        # The published DNABERT-S tokenizer.json enables truncation and fixed-length padding (to 2000); the
+        # transformers tokenizer switches both off per call unless asked, and so must metavec.
+        "truncation": {"direction": "Right", "max_length": 2000, "strategy": "LongestFirst", "stride": 0},
+        "padding": {"strategy": {"Fixed": 2000}, "direction": "Right", "pad_to_multiple_of": None, "pad_id": vocab["[PAD]"], "pad_type_id": 0, "pad_token": "[PAD]"},
         "added_tokens": [special(t) for t in SPECIALS],
         "normalizer": None,
         "pre_tokenizer": {"type": "Whitespace"},
@@ -84,6 +87,8 @@ def reference(model_dir, sequences):
     from tokenizers import Tokenizer
     cfg = json.load(open(os.path.join(model_dir, "config.json")))
     tok = Tokenizer.from_file(os.path.join(model_dir, "tokenizer.json"))
+    # as transformers' tokenizer(seq, truncation=True, max_length=...) does: no padding, truncation to the model's length
+    tok.no_padding()
     tok.enable_truncation(max_length=cfg["max_position_embeddings"])
     w = load_weights(os.path.join(model_dir, "onnx", "model.onnx"))
     out = []
