@@ -50,8 +50,8 @@ def build_tokenizer(vocab_size, rng):
     special = lambda t: {"id": vocab[t], "content": t, "single_word": False, "lstrip": False, "rstrip": False, "normalized": False, "special": True}
     tok = {
         "version": "1.0",
-        # The published DNABERT-S tokenizer.json enables truncation and fixed-length padding (to 2000); the
-        # transformers tokenizer switches both off per call unless asked, and so must metavec.
+        # DNABERT-S's tokenizer.json (as vendored from the hub) enables truncation and fixed-length padding to
+        # 2000; the transformers tokenizer switches both off per call unless asked, and so must metavec.
         "truncation": {"direction": "Right", "max_length": 2000, "strategy": "LongestFirst", "stride": 0},
         "padding": {"strategy": {"Fixed": 2000}, "direction": "Right", "pad_to_multiple_of": None, "pad_id": vocab["[PAD]"], "pad_type_id": 0, "pad_token": "[PAD]"},
         "added_tokens": [special(t) for t in SPECIALS],

@@ -19,7 +19,7 @@ export class DnaTokenizer {
 
   static async load(dir: string): Promise<DnaTokenizer> {
     const path = join(dir, 'tokenizer.json');
-    let json: { padding?: { pad_id?: number } | null; model?: { type?: string } };
+    let json: { padding?: { pad_id?: number } | null; truncation?: unknown; model?: { type?: string } };
     try {
       json = JSON.parse(await readFile(path, 'utf8')) as typeof json;
     } catch (err) {
@@ -34,7 +34,9 @@ export class DnaTokenizer {
     const { Tokenizer } = await loadTokenizers();
     let tok: HfTokenizer;
     try {
-      tok = new Tokenizer(json, config);
+      // DNABERT-S's tokenizer.json (as vendored from the hub) enables truncation and fixed padding to 2000;
+      // transformers switches both off per call unless asked (truncation is ours: encode()), so we do too.
+      tok = new Tokenizer({ ...json, truncation: null, padding: null }, config);
     } catch (err) {
       throw new MetavecError('USAGE', `embed onnx: ${path}: tokenizer not supported (${(err as Error).message})`);
     }
