@@ -114,6 +114,19 @@ export interface GroupClustering {
   iterations: number;
 }
 
+/**
+ * Expected squared distance of a group's pooled square-root profile from its genome's, from sampling alone:
+ * (d / 4) / effective k-mers. Overlapping reads re-sample the same bases, so the effective count is the
+ * pooled k-mers over the group's redundancy: its mean minimizer occurrence (the local coverage), but at most
+ * its number of fragments. A singleton is one independent sample whatever the coverage. Without that cap,
+ * the reads of a 1000x phage whose minimizers are all skipped as repeats (singletons with occurrence ~1000)
+ * made the noise look 40x larger than the whole inertia on a 1M-pair community, and K auto stopped at 2.
+ */
+export function pooledNoise(d: number, mass: number, members: number, occurrenceSum?: number): number {
+  const redundancy = occurrenceSum === undefined ? 1 : Math.max(1, Math.min(occurrenceSum / Math.max(1, members), members));
+  return ((d / 4) * redundancy) / Math.max(1, mass);
+}
+
 export function clusterPooled(inp: PooledInput, p: PooledParams): PooledResult {
   const { n, d, embedding, weight, group, groups: G } = inp;
   const pool = poolGroups(n, d, embedding, weight, inp.occurrence, group, G);
@@ -194,10 +207,8 @@ export function clusterPooledGroups(pool: GroupPool, G: number, d: number, withC
   let fit;
   let selection: PooledResult['selection'];
   if (p.k === 'auto') {
-    // sampling noise of a pooled profile: (d / 4) / effective k-mers per dimension (square-root coordinates),
-    // where overlapping reads re-sample the same bases, so the effective count is k-mers / coverage
     let noiseInertia = 0;
-    for (const g of core) noiseInertia += members[g]! * (d / 4) * (withCov ? cov[g]! / members[g]! : 1) / Math.max(1, mass[g]!);
+    for (const g of core) noiseInertia += members[g]! * pooledNoise(d, mass[g]!, members[g]!, withCov ? cov[g]! : undefined);
     const r = chooseWeightedK(x, w, C, D, { ...kOpts, kMin: p.kMin, kMax: Math.min(p.kMax, C), minGain: p.minGain, ...(sqrtTransform ? { noiseInertia: p.noiseFactor * noiseInertia } : {}) });
     fit = r.fit;
     selection = r.choice;

@@ -4,7 +4,7 @@ import {
   candidatePairs, chooseLabel, countPairs, buildGraph, distinctEdges, heaviestHalfEdges, labelPropagation, readGroups, DEFAULT_GRAPH,
 } from '../../src/cluster/graph.js';
 import { mergeGroups, DEFAULT_MERGE } from '../../src/cluster/mergeGroups.js';
-import { clusterPooled, DEFAULT_POOLED } from '../../src/cluster/pooled.js';
+import { clusterPooled, DEFAULT_POOLED, pooledNoise } from '../../src/cluster/pooled.js';
 import { lshBuckets } from '../../src/cluster/lsh.js';
 import { Rng } from '../../src/cluster/rng.js';
 import { evaluateClustering } from '../../src/evaluate/metrics.js';
@@ -141,6 +141,46 @@ test('graph method: K auto gives a genome seen only in singletons its own cluste
   // the same with only groups of 5+ clustered finds two clusters: the low-coverage genome is merged away
   const coreOnly = clusterPooled(inp, { ...POOLED, minGroup: 5, k: 'auto', seed: 4 });
   assert.equal(coreOnly.k, 2);
+});
+
+test('pooled sampling noise: overlapping reads count once per coverage, a singleton always counts', () => {
+  const d = 136;
+  // 10 fragments, 2,900 pooled k-mers, mean occurrence 5: the group re-samples its bases 5 times
+  assert.equal(pooledNoise(d, 2900, 10, 50), (d / 4) * 5 / 2900);
+  // a singleton of a 1000x genome (its minimizers all seen ~1000 times) is still one independent sample
+  assert.equal(pooledNoise(d, 290, 1, 1000), (d / 4) / 290);
+  // 3 fragments at 40x overlap at most 3-fold
+  assert.equal(pooledNoise(d, 870, 3, 120), (d / 4) * 3 / 870);
+  // no abundance signal: k-mers only
+  assert.equal(pooledNoise(d, 290, 1), (d / 4) / 290);
+});
+
+test('graph method: K auto still finds a genome whose reads are all singletons at very high coverage', () => {
+  // a 4 kb genome at 500x: each of its minimizers is in more than --max-occurrence fragments, so its reads
+  // make no edges and stay singletons, with a mean occurrence in the hundreds (the 1000x phage of a 1M-pair
+  // community). Counting them as 500-fold redundant inflated the noise so much that K auto stopped at 2, with
+  // the two 8x genomes in one cluster.
+  const r = rng(18);
+  const genomes = [randomSeq(30_000, r, 0.32), randomSeq(30_000, r, 0.68), randomSeq(4_000, r, 0.5)];
+  const sim = simulatePairs(genomes, [8, 8, 500], 19);
+  const f = featuresOf(sim);
+  const g = readGroups(f.sketch, { ...DEFAULT_GRAPH, seed: 5 });
+  const mg = mergeGroups(g.graph, g.group, g.groups, f.embedding, f.weight, f.d, DEFAULT_MERGE);
+  const res = clusterPooled(
+    { n: f.sketch.n, d: f.d, embedding: f.embedding, weight: f.weight, occurrence: g.occurrence, group: mg.group, groups: mg.groups, sqrtTransform: true },
+    { ...POOLED, k: 'auto', seed: 5 },
+  );
+  const phage = sim.source.map((s, i) => (s === 2 ? mg.group[i]! : -1)).filter((x) => x >= 0);
+  assert.ok(new Set(phage).size > 0.9 * phage.length, 'the high-coverage genome is (almost) all singletons');
+  const why = `K auto chose ${res.k} (${res.selection.method === 'elbow' ? res.selection.reason : ''})`;
+  const lo = majority(res.labels, sim.source, 0);
+  const hi = majority(res.labels, sim.source, 1);
+  const ph = majority(res.labels, sim.source, 2);
+  assert.equal(new Set([lo.cluster, hi.cluster, ph.cluster]).size, 3, why);
+  assert.ok(lo.fraction > 0.9 && hi.fraction > 0.9, `${why}; majority fractions ${lo.fraction}, ${hi.fraction}, phage ${ph.fraction}`);
+  // (the phage's singletons vary in occurrence more than the composition noise model allows, so K auto may
+  // split them in two: K is 3 or 4)
+  assert.ok(res.k <= 4, why);
 });
 
 test('graph method: same seed, same labels', () => {
