@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Clustering quality and cost of every Phase 2 method on the dev community (or any prep run with a truth table):
 //   node bench/cluster-methods.mjs [--reads DIR (R1/R2.fastq.gz + truth.tsv.gz)] [--k 7] [--threads 2]
-//     [--methods kmeans,lsh,graph] [--cluster-args '--min-group 5'] [--tag NAME (results file cluster-methods-NAME-DATE.json)]
+//     [--methods kmeans,lsh,graph] [--cluster-args min-group=5,coverage-weight=0.5 (extra cluster options)] [--tag NAME (results file cluster-methods-NAME-DATE.json)]
 // Runs `metavec prep` once (with the minimizer sketch), then `metavec cluster --method M` for M in kmeans, lsh,
 // graph with K given and K auto, each under /usr/bin/time (wall, CPU, peak RSS), and `metavec eval`. With the
 // Debian example genomes installed (ragout-examples, abacas-examples, bowtie2-examples, kleborate-examples), the
@@ -18,7 +18,11 @@ const kGiven = opt('k', '7');
 const threads = opt('threads', '2');
 const work = opt('work', join(repo, 'bench/work/cluster-methods'));
 const methods = opt('methods', 'kmeans,lsh,graph').split(',');
-const clusterArgs = opt('cluster-args', '').split(' ').filter((a) => a !== '');
+// extra `metavec cluster` options as name=value pairs (a value may not start with -- here)
+const clusterArgs = opt('cluster-args', '').split(',').filter((a) => a !== '').flatMap((a) => {
+  const [name, ...value] = a.split('=');
+  return [`--${name}`, ...(value.length > 0 ? [value.join('=')] : [])];
+});
 const tag = opt('tag', '');
 const cli = join(repo, 'dist/src/cli/main.js');
 mkdirSync(work, { recursive: true });
