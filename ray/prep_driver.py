@@ -241,12 +241,12 @@ def main() -> int:
     resume = info.get("resume")
     reused = set(resume["reused"]) if resume else set()
     spectrum_reused = bool(resume and resume["spectrum"])
-    if reused or spectrum_reused:
-        log(f"resume: {len(reused)} of {info['slices']} slice result(s) reused{'; correction spectrum reused' if spectrum_reused else ''}")
+    if resume and "message" in resume:
+        log(resume["message"])
 
     need_all = info["correct"] and not spectrum_reused  # the spectrum needs every slice
-    wanted = set(range(info["slices"])) if need_all else set(range(info["slices"])) - reused
-    inline = inline_slices(plan_path) if info["gzip"] and wanted else {}
+    pending = [i for i in range(info["slices"]) if i not in reused]
+    inline = inline_slices(plan_path) if info["gzip"] and (need_all or pending) else {}
     items = []
     for i in range(info["slices"]):
         item = {"slice": i}
@@ -259,7 +259,7 @@ def main() -> int:
     keep = ["--parts", resume["parts"], "--reused", ",".join(map(str, sorted(reused)))] if resume else []
     merge = node("prep-merge", "--plan", plan_path, "--stdin", *keep, "--json", "--quiet", "--threads", str(a.merge_threads), stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     # prep-merge prints its JSON summary at the end; read it after the stage closed its stdin.
-    run_stage("prep", plan_path, [it for it in items if it["slice"] not in reused], actors, a.num_gpus, merge)
+    run_stage("prep", plan_path, [items[i] for i in pending], actors, a.num_gpus, merge)
     summary = json.loads(merge.stdout.read() or b"{}")
     if "manifest" not in summary:
         raise SliceError("prep-merge printed no summary")

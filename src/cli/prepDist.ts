@@ -9,7 +9,7 @@ import { readFrames, writeFrame } from '../engines/slice/frame.js';
 import { inlineSlices } from '../engines/slice/inlineSlices.js';
 import { handleRequest, serveStdio } from '../engines/slice/stdioWorker.js';
 import { mergePrep, mergeSpectrum } from '../pipeline/prepMerge.js';
-import { reusableSlices, sliceRunKey } from '../pipeline/sliceResume.js';
+import { resumeMessage, reusableSlices, sliceRunKey } from '../pipeline/sliceResume.js';
 import { createProgress } from '../pipeline/progress.js';
 import { DEFAULT_SLICE_FRAGMENTS, isWorkDir, removeWorkDir, writePlan } from '../pipeline/slices.js';
 import { defaultThreads, intOption, parseCommand } from './args.js';
@@ -53,8 +53,10 @@ export async function prepPlanCommand(argv: string[]): Promise<number> {
   const sliceFragments = intOption('prep-plan', 'slice-fragments', values['slice-fragments'], DEFAULT_SLICE_FRAGMENTS, 1);
   const { path, plan } = await writePlan(opts, sliceFragments);
   const work = splitLocation(path).parent;
+  const parts = join(work, 'parts');
   // resume (the Ray driver): what an interrupted run of this plan left; S3 work locations are not resumed
-  const reuse = values.resume && !isS3Uri(work) ? await reusableSlices(work, join(work, 'parts'), plan, await sliceRunKey(plan, plan.inputs.map((i) => i.uri))) : undefined;
+  const reuse = values.resume && !isS3Uri(work) ? await reusableSlices(work, parts, plan, await sliceRunKey(plan, plan.inputs.map((i) => i.uri))) : undefined;
+  const resumed = reuse && resumeMessage(reuse, plan.slices.length);
   const summary = {
     plan: path,
     slices: plan.slices.length,
@@ -62,13 +64,11 @@ export async function prepPlanCommand(argv: string[]): Promise<number> {
     correct: plan.options.correct,
     // Slices of gzip inputs have no random access: a driver that can should ship their bytes inline.
     gzip: plan.slices.some((s) => s.r1.compression === 'gzip' || s.r2?.compression === 'gzip'),
-    ...(reuse ? { resume: { parts: join(work, 'parts'), reused: [...reuse.prep].sort((a, b) => a - b), fragments: reuse.fragments, spectrum: reuse.spectrum } } : {}),
+    ...(reuse ? { resume: { parts, reused: [...reuse.prep].sort((a, b) => a - b), fragments: reuse.fragments, spectrum: reuse.spectrum, ...(resumed ? { message: resumed } : {}) } } : {}),
   };
   if (values.json) process.stdout.write(JSON.stringify(summary) + '\n');
   else progress.log(`prep-plan: ${plan.fragments} fragments in ${plan.slices.length} slices -> ${path}`);
-  if (reuse && (reuse.prep.size > 0 || reuse.spectrum)) {
-    progress.log(`prep: resume: ${reuse.prep.size} of ${plan.slices.length} slice result(s) reused${reuse.spectrum ? '; correction spectrum reused' : ''}`);
-  }
+  if (resumed) progress.log(`prep: ${resumed}`);
   return 0;
 }
 

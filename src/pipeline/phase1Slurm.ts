@@ -16,7 +16,7 @@ import { lastLines, sbatch, waitForJob } from '../engines/slurm/submit.js';
 import { MetavecError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import type { PrepOptions, PrepSummary } from './phase1.js';
-import { reusableSlices, sliceRunKey } from './sliceResume.js';
+import { resumeMessage, reusableSlices, sliceRunKey } from './sliceResume.js';
 import { DEFAULT_SLICE_FRAGMENTS, workDir, writePlan } from './slices.js';
 
 interface Stage {
@@ -93,9 +93,8 @@ export async function runPrepSlurm(o: PrepOptions, job: SlurmJobOptions, sliceFr
   const reuse = await reusableSlices(work, join(work, 'parts'), plan, await sliceRunKey(plan, [...o.inputs, ...o.inputs2]));
   const pending = plan.slices.map((s) => s.index).filter((i) => !reuse.prep.has(i));
   const correct = plan.options.correct && !reuse.spectrum; // the merge reads the spectrum's info, so it is remade when missing
-  if (reuse.prep.size > 0 || reuse.spectrum) {
-    o.progress.log(`prep: resume: ${reuse.prep.size} of ${plan.slices.length} slice result(s) reused${reuse.spectrum ? '; correction spectrum reused' : ''}`);
-  }
+  const resumeLine = resumeMessage(reuse, plan.slices.length);
+  if (resumeLine) o.progress.log(`prep: ${resumeLine}`);
   const stages = prepBatchScripts(o, job, planPath, plan.slices.length, correct, root, pending);
   const logDir = join(root, 'slurm');
   await mkdir(logDir, { recursive: true });
@@ -141,7 +140,7 @@ export async function runPrepSlurm(o: PrepOptions, job: SlurmJobOptions, sliceFr
   } catch {
     throw new MetavecError('INTERNAL', `slurm: the merge job ${ids[ids.length - 1]!} completed but its log has no summary (${mergeLog ?? 'no log'})`);
   }
-  const resumed = reuse.prep.size > 0 || reuse.spectrum;
+  const resumed = resumeLine !== undefined;
   return {
     ...summary,
     seconds: (performance.now() - t0) / 1000,

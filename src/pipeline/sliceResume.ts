@@ -95,3 +95,9 @@ export async function reusableSlices(work: string, parts: string, plan: PrepPlan
   }
   return reuse;
 }
+
+/** The progress line of a resumed run, or undefined when nothing was reused (one wording for every engine). */
+export function resumeMessage(reuse: SliceReuse, slices: number): string | undefined {
+  if (reuse.prep.size === 0 && !reuse.spectrum) return undefined;
+  return `resume: ${reuse.prep.size} of ${slices} slice result(s) reused${reuse.spectrum ? '; correction spectrum reused' : ''}`;
+}
