@@ -4,6 +4,7 @@ import { DEFAULT_GRAPH } from '../cluster/graph.js';
 import { DEFAULT_LSH } from '../cluster/lsh.js';
 import { DEFAULT_MERGE } from '../cluster/mergeGroups.js';
 import { DEFAULT_POOLED } from '../cluster/pooled.js';
+import { DEFAULT_NORMALIZED } from '../cluster/normalizedGraph.js';
 import type { ClusterOptions } from '../pipeline/phase2.js';
 import type { ProgressSink } from '../pipeline/progress.js';
 import { SLURM_OPTIONS, slurmJobFrom } from './slurmOptions.js';
@@ -32,6 +33,10 @@ usage: metavec cluster --input PREP_DIR --output DIR [options]
   --batch-size N        mini-batch size
   --references FA ...   name clusters after the nearest reference genome (FASTA, plain or gzip; repeatable)
 graph method (docs/graph.md)
+  --target-coverage C (${DEFAULT_NORMALIZED.targetCoverage})  the graph is built on a coverage-normalised subset (each genome kept at about
+                        C-fold); every other fragment joins the cluster of the subset reads it shares minimizers
+                        with. Memory follows the community's content, not the reads. 0: every fragment in the graph
+  --coverage-sampling S (${DEFAULT_NORMALIZED.sampling})  1 in S minimizers counted for coverage and indexed (power of 2)
   --min-shared N (${DEFAULT_GRAPH.minShared})      minimizers two fragments must share for an edge
   --max-occurrence N (${DEFAULT_GRAPH.maxOccurrence})  minimizers in more fragments make no edges (repeats)
   --max-degree N (${DEFAULT_GRAPH.maxDegree})      heaviest edges kept per fragment
@@ -76,6 +81,8 @@ export const CLUSTER_OPTIONS = {
   threads: { type: 'string' },
   ...SLURM_OPTIONS,
   references: { type: 'string', multiple: true },
+  'target-coverage': { type: 'string' },
+  'coverage-sampling': { type: 'string' },
   'min-shared': { type: 'string' },
   'max-occurrence': { type: 'string' },
   'max-degree': { type: 'string' },
@@ -93,6 +100,12 @@ export const CLUSTER_OPTIONS = {
   help: { type: 'boolean', short: 'h' },
   ...S3_OPTIONS,
 } as const;
+
+function powerOfTwoOption(cmd: string, name: string, value: string | undefined, def: number): number {
+  const x = intOption(cmd, name, value, def, 1, 1 << 16);
+  if ((x & (x - 1)) !== 0) throw usageError(`${cmd}: --${name} must be a power of two (1, 2, 4, 8, ...), got ${x}`);
+  return x;
+}
 
 type ClusterValues = ReturnType<typeof parseCommand<typeof CLUSTER_OPTIONS>>['values'];
 
@@ -133,6 +146,10 @@ export function clusterOptionsFrom(cmd: string, v: Partial<ClusterValues>, input
         maxOccurrence: intOption(cmd, 'max-occurrence', v['max-occurrence'], DEFAULT_GRAPH.maxOccurrence, 2, 1_000_000),
         maxDegree: intOption(cmd, 'max-degree', v['max-degree'], DEFAULT_GRAPH.maxDegree, 1, 100_000),
         maxIterations: DEFAULT_GRAPH.maxIterations,
+      },
+      normalized: {
+        targetCoverage: floatOption(cmd, 'target-coverage', v['target-coverage'], DEFAULT_NORMALIZED.targetCoverage, 0, 1e9),
+        sampling: powerOfTwoOption(cmd, 'coverage-sampling', v['coverage-sampling'], DEFAULT_NORMALIZED.sampling),
       },
       merge: {
         tolerance: floatOption(cmd, 'merge-tolerance', v['merge-tolerance'], DEFAULT_MERGE.tolerance, 0, 1e9),

@@ -71,12 +71,17 @@ export interface PooledResult {
   iterations: number;
 }
 
-/** Per group: pooled sum of weight x profile (groups x d), sum of weights, fragments, sum of occurrences. */
+/**
+ * Per group: pooled sum of weight x profile (groups x d), sum of weights, fragments, sum of occurrences, and
+ * (when the abundance and the resampling redundancy differ, as on a coverage-normalised subset) the sum of
+ * the fragments' redundancies.
+ */
 export interface GroupPool {
   comp: Float64Array;
   mass: Float64Array;
   members: Int32Array;
   cov: Float64Array;
+  red?: Float64Array;
 }
 
 /**
@@ -85,11 +90,13 @@ export interface GroupPool {
  */
 export function poolGroups(
   n: number, d: number, embedding: Float32Array, weight: Float64Array | Uint32Array, occurrence: Float64Array | undefined, group: Int32Array, G: number,
+  redundancy?: Float64Array,
 ): GroupPool {
   const comp = new Float64Array(G * d);
   const mass = new Float64Array(G);
   const members = new Int32Array(G);
   const cov = new Float64Array(G);
+  const red = redundancy ? new Float64Array(G) : undefined;
   for (let f = 0; f < n; f++) {
     const g = group[f]!;
     const w = weight[f]!;
@@ -97,13 +104,16 @@ export function poolGroups(
     mass[g] = mass[g]! + w;
     for (let t = 0; t < d; t++) comp[g * d + t] = comp[g * d + t]! + w * embedding[f * d + t]!;
     if (occurrence) cov[g] = cov[g]! + occurrence[f]!;
+    if (red) red[g] = red[g]! + redundancy![f]!;
   }
-  return { comp, mass, members, cov };
+  return red ? { comp, mass, members, cov, red } : { comp, mass, members, cov };
 }
 
 /** What clustering the pooled groups decides, per group (clusterPooledGroups). */
 export interface GroupClustering {
   k: number;
+  /** cluster centres in feature space (k x (d + 1 with coverage)): square-root profile, then scaled log coverage */
+  featureCentroids: Float64Array;
   groupLabel: Int32Array;
   groupDist: Float64Array;
   selection: PooledResult['selection'];
@@ -208,7 +218,9 @@ export function clusterPooledGroups(pool: GroupPool, G: number, d: number, withC
   let selection: PooledResult['selection'];
   if (p.k === 'auto') {
     let noiseInertia = 0;
-    for (const g of core) noiseInertia += members[g]! * pooledNoise(d, mass[g]!, members[g]!, withCov ? cov[g]! : undefined);
+    // the resampling redundancy: the fragments' own (pool.red, on a normalised subset) or their abundance
+    const red = pool.red ?? (withCov ? cov : undefined);
+    for (const g of core) noiseInertia += members[g]! * pooledNoise(d, mass[g]!, members[g]!, red ? red[g]! : undefined);
     const r = chooseWeightedK(x, w, C, D, { ...kOpts, kMin: p.kMin, kMax: Math.min(p.kMax, C), minGain: p.minGain, ...(sqrtTransform ? { noiseInertia: p.noiseFactor * noiseInertia } : {}) });
     fit = r.fit;
     selection = r.choice;
@@ -235,6 +247,7 @@ export function clusterPooledGroups(pool: GroupPool, G: number, d: number, withC
   for (const g of core) fragmentsInClusteredGroups += members[g]!;
   return {
     k,
+    featureCentroids: fit.centroids,
     groupLabel,
     groupDist,
     selection,

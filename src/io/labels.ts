@@ -103,6 +103,33 @@ export async function writeLabelsParquet(path: string, labels: LabelsTable): Pro
   );
 }
 
+/**
+ * Writes labels.parquet atomically from parts written in row order (writeLabelsParquet each, e.g. one per
+ * shard), streaming: DuckDB reads the parts in the order given (file, then row) under a memory limit, so the
+ * whole table is never held in memory. With `clusterNames`, a `taxon` column is joined as in writeLabelsParquet.
+ */
+export async function writeLabelsFromParts(path: string, parts: string[], clusterNames?: string[]): Promise<void> {
+  await produceAtomic(path, (tmp) =>
+    withConnection(async (con) => {
+      await con.run("SET memory_limit = '1GB'");
+      await con.run('SET preserve_insertion_order = true');
+      const list = `[${parts.map(sqlString).join(', ')}]`;
+      await con.run(`CREATE VIEW parts AS SELECT * FROM read_parquet(${list}, filename = true, file_row_number = true)`);
+      const order = `ORDER BY list_position(${list}, p.filename), p.file_row_number`;
+      if (clusterNames) {
+        await con.run('CREATE TABLE names (cluster INTEGER, taxon VARCHAR)');
+        const values = clusterNames.map((name, i) => `(${i}, ${sqlString(name)})`);
+        if (values.length > 0) await con.run(`INSERT INTO names VALUES ${values.join(', ')}`);
+        await con.run(
+          `COPY (SELECT p.read_id, p.cluster, p.distance, n.taxon FROM parts p LEFT JOIN names n USING (cluster) ${order}) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
+        );
+      } else {
+        await con.run(`COPY (SELECT p.read_id, p.cluster, p.distance FROM parts p ${order}) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
+      }
+    }),
+  );
+}
+
 /** Read a labels Parquet file written by writeLabelsParquet (or any file with the same columns). */
 export async function readLabelsParquet(path: string): Promise<LabelsTable> {
   try {

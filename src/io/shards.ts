@@ -407,3 +407,105 @@ export async function readShardLengths(paths: string[]): Promise<Int32Array> {
     db.close();
   }
 }
+
+/** An error thrown by scanShards' callback: passed through as it is. */
+class CallbackError extends Error {
+  constructor(readonly inner: unknown) {
+    super('callback');
+  }
+}
+
+/** One streamed batch of shard rows (scanShards): sketches always, the other columns when asked for. */
+export interface ShardBatch {
+  /** index of the batch's first row over all shards, in shard order */
+  start: number;
+  n: number;
+  offsets: Int32Array;
+  hi: Uint32Array;
+  lo: Uint32Array;
+  embedding?: Float32Array;
+  lengths?: Int32Array;
+  readIds?: string[];
+  /** which shard (index into paths) the rows come from */
+  shard: number;
+}
+
+/**
+ * Streams shard files (already verified) in shard order, a DuckDB chunk at a time: the minimizer sketch, and
+ * the embedding (FLOAT[dim]), mate lengths and read ids when asked. Nothing is kept between batches, so a
+ * pass over any number of fragments holds one chunk.
+ */
+export async function scanShards(
+  paths: string[], dim: number, need: { embedding: boolean; lengths: boolean; ids?: boolean },
+  fn: (b: ShardBatch) => void | Promise<void>,
+): Promise<number> {
+  const db = await openDuckDB();
+  let row = 0;
+  try {
+    const cols = ['minimizers'];
+    if (need.embedding) cols.push(`embedding::FLOAT[${dim}]`);
+    if (need.lengths) cols.push('len_r1', 'coalesce(len_r2, 0)');
+    if (need.ids) cols.push('read_id');
+    for (const [si, p] of paths.entries()) {
+      const res = await db.conn.stream(`SELECT ${cols.join(', ')} FROM read_parquet(${sqlString(p)})`);
+      for (;;) {
+        const chunk = await res.fetchChunk();
+        if (!chunk || chunk.rowCount === 0) break;
+        const m = chunk.rowCount;
+        const { entries, words } = uint64ListColumn(chunk, 0);
+        const offsets = new Int32Array(m + 1);
+        let total = 0;
+        for (let i = 0; i < m; i++) total += entries[4 * i + 2]!;
+        const hi = new Uint32Array(total);
+        const lo = new Uint32Array(total);
+        total = 0;
+        for (let i = 0; i < m; i++) {
+          const off = entries[4 * i]!;
+          const len = entries[4 * i + 2]!;
+          for (let j = 0; j < len; j++) {
+            lo[total + j] = words[2 * (off + j)]!;
+            hi[total + j] = words[2 * (off + j) + 1]!;
+          }
+          total += len;
+          offsets[i + 1] = total;
+        }
+        const b: ShardBatch = { start: row, n: m, offsets, hi, lo, shard: si };
+        let c = 1;
+        if (need.embedding) {
+          const child = bindings.array_vector_get_child(bindings.data_chunk_get_vector(chunk.chunk, c++));
+          const view = bindings.vector_get_data(child, m * dim * 4);
+          b.embedding = new Float32Array(view.buffer, view.byteOffset, m * dim).slice();
+        }
+        if (need.lengths) {
+          const l1 = chunk.getColumnVector(c++);
+          const l2 = chunk.getColumnVector(c++);
+          const lengths = new Int32Array(2 * m);
+          for (let i = 0; i < m; i++) {
+            lengths[2 * i] = Number(l1.getItem(i));
+            lengths[2 * i + 1] = Number(l2.getItem(i));
+          }
+          b.lengths = lengths;
+        }
+        if (need.ids) {
+          const ids = chunk.getColumnVector(c++);
+          const readIds = new Array<string>(m);
+          for (let i = 0; i < m; i++) readIds[i] = ids.getItem(i) as string;
+          b.readIds = readIds;
+        }
+        try {
+          await fn(b);
+        } catch (err) {
+          throw new CallbackError(err);
+        }
+        row += m;
+      }
+    }
+    return row;
+  } catch (err) {
+    if (err instanceof CallbackError) throw err.inner;
+    if (err instanceof MetavecError) throw err;
+    throw new MetavecError('MANIFEST', `shard: cannot read Parquet: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  } finally {
+    db.close();
+  }
+}

@@ -6,7 +6,7 @@ import { MetavecError, usageError } from '../errors.js';
 import { DownloadDir, localFileFor, openPrepInput } from '../io/inputs.js';
 import { joinLocation } from '../io/location.js';
 import { openOutputStore, type OutputStore } from '../io/store.js';
-import { readLabelsParquet, writeLabelsParquet } from '../io/labels.js';
+import { readLabelsParquet, writeLabelsFromParts, writeLabelsParquet } from '../io/labels.js';
 import type { PrepManifest } from '../io/manifest.js';
 import { writeClustersNetcdf } from '../io/netcdf.js';
 import { readShards, type ShardMatrix } from '../io/shards.js';
@@ -14,6 +14,8 @@ import type { Normalisation } from '../embed/kmerProfile.js';
 import { loadReference, nameClusters, type ClusterName, type Reference } from '../cluster/references.js';
 import type { WeightedKChoice } from '../cluster/weightedKMeans.js';
 import { runPooledMethod, type PooledMethodOptions } from './phase2Pooled.js';
+import { runNormalizedGraph } from './phase2Normalized.js';
+import { rm } from 'node:fs/promises';
 import type { KSearch, PooledResult } from '../cluster/pooled.js';
 import { evaluateLabels, loadTruth, type EvalReport } from '../evaluate/index.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
@@ -96,6 +98,22 @@ export async function runCluster(opts: ClusterOptions): Promise<ClusterSummary> 
 async function clusterLocal(opts: ClusterOptions, manifest: PrepManifest, paths: string[], t0: number): Promise<ClusterSummary> {
   const dim = manifest.embedding.dim;
   opts.progress.phase('cluster');
+  const normalized = opts.method === 'graph' ? opts.pooled?.normalized : undefined;
+  if (normalized && normalized.targetCoverage > 0) {
+    // streamed three times; nothing per fragment is held for all fragments (docs/graph.md "Depth")
+    const n = manifest.shards.reduce((a, s) => a + s.rows, 0);
+    checkClusterSize(opts, n);
+    const nr = await runNormalizedGraph(
+      manifest, paths,
+      { ...opts.pooled!, normalized, method: 'graph', k: opts.k, kMin: opts.kMin, kMax: opts.kMax, seed: opts.seed, nInit: opts.nInit, maxIter: opts.maxIter },
+      opts.progress,
+    );
+    try {
+      return await writeClusterOutputs(opts, { manifest, labelParts: nr.labelParts, n, dim, run: nr.run, t0, tRead: t0 });
+    } finally {
+      await rm(nr.partsDir, { recursive: true, force: true });
+    }
+  }
   opts.progress.log(`cluster: reading ${paths.length} shard(s), ${manifest.shards.reduce((a, s) => a + s.rows, 0)} fragments x ${dim}`);
   // in the k-means engine's own (shared WebAssembly) memory when it fits, so workers use it in place
   const m = await readShards(paths, dim, { shared: true, allocate: allocateKMeansMatrix });
@@ -223,7 +241,9 @@ export async function clusterWith(exec: KMeansExecutor, n: number, opts: Cluster
 
 export interface ClusterOutputs {
   manifest: PrepManifest;
-  readIds: string[];
+  /** the labels: read ids with run.result's labels and distances, or parts already written in row order */
+  readIds?: string[];
+  labelParts?: string[];
   n: number;
   dim: number;
   run: ClusterRun;
@@ -250,7 +270,9 @@ async function writeClusterOutputsTo(out: OutputStore, opts: ClusterOptions, o: 
   const ncPath = await out.stagingPath('clusters.nc');
   const refs = opts.references && opts.references.length > 0 ? await loadReferences(opts.references, manifest) : undefined;
   const names = refs ? nameClusters(result.centroids, result.k, dim, refs) : undefined;
-  await writeLabelsParquet(labelsPath, { readIds, clusters: result.labels, distances: result.distances, ...(names ? { clusterNames: names.map((x) => x.name) } : {}) });
+  const clusterNames = names ? { clusterNames: names.map((x) => x.name) } : {};
+  if (o.labelParts) await writeLabelsFromParts(labelsPath, o.labelParts, clusterNames.clusterNames);
+  else await writeLabelsParquet(labelsPath, { readIds: readIds ?? [], clusters: result.labels, distances: result.distances, ...clusterNames });
   await writeClustersNetcdf(ncPath, {
     centroids: result.centroids,
     k: result.k,

@@ -3,6 +3,7 @@ import { lshBuckets, type LshParams } from '../cluster/lsh.js';
 import { mergeGroups, type MergeParams } from '../cluster/mergeGroups.js';
 import { clusterPooled, type KSearch, type PooledParams, type PooledResult, type PooledTuning } from '../cluster/pooled.js';
 import { MetavecError } from '../errors.js';
+import type { NormalizedGraphParams } from '../cluster/normalizedGraph.js';
 import type { PrepManifest } from '../io/manifest.js';
 import { readShardLengths, readShardSketches, type ShardMatrix } from '../io/shards.js';
 import type { ProgressSink } from './progress.js';
@@ -18,6 +19,8 @@ export interface PooledMethodOptions extends KSearch {
   merge: MergeParams;
   lsh: Omit<LshParams, 'seed'>;
   pooled: PooledTuning;
+  /** graph method: the coverage-normalised subset (targetCoverage 0: every fragment in the graph, held in memory) */
+  normalized?: NormalizedGraphParams;
 }
 
 export interface PooledMethodResult {
