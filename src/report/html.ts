@@ -348,7 +348,7 @@ function runSection(data: ReportData, csv: CsvExports): string {
   return `
 ${table(['', ''], kv, 'kv')}
 <h3>Inputs</h3>${table(['file', 'mate', 'format', 'compression', 'records', 'bytes'], inputs, 'num', { exports: csv, name: 'inputs' })}
-<details><summary>Parameters (manifest.json and summary.json)</summary><pre>${esc(JSON.stringify({ prep: m.parameters, adapters: m.adapters, cluster: { k: s.k, k_selection: s.k_selection, seed: s.seed, n_init: s.n_init, algorithm: s.algorithm, init: s.init } }, null, 2))}</pre></details>`;
+<details><summary>Parameters (manifest.json and summary.json)</summary><pre>${esc(JSON.stringify({ prep: m.parameters, adapters: m.adapters, cluster: { method: s.method, k: s.k, k_selection: s.k_selection, seed: s.seed, n_init: s.n_init, algorithm: s.algorithm, init: s.init, ...(s.method_details ? { method_details: s.method_details } : {}) } }, null, 2))}</pre></details>`;
 }
 
 const CSS = `

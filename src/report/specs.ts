@@ -290,14 +290,16 @@ export interface Rate {
   count: number;
   of: number;
   unit: string;
+  /** what the rate means, for the tooltip */
+  meaning: string;
 }
 
 /** Adapter, duplication, filtering and trimming rates from the manifest counts. */
 export function qcRates(counts: Record<string, number>): Rate[] {
   const c = (k: string): number => counts[k] ?? 0;
   const rows: Rate[] = [];
-  const add = (kind: string, rate: string, count: number, of: number, unit: string): void => {
-    if (of > 0) rows.push({ kind, rate, percent: (100 * count) / of, count, of, unit });
+  const add = (kind: string, rate: string, count: number, of: number, unit: string, meaning = ''): void => {
+    if (of > 0) rows.push({ kind, rate, percent: (100 * count) / of, count, of, unit, meaning });
   };
   const FRAG = 'fragments (of fragments in)';
   const BASES = 'bases (of bases in)';
@@ -309,7 +311,7 @@ export function qcRates(counts: Record<string, number>): Rate[] {
   add(BASES, 'quality bases trimmed', c('quality_bases_trimmed') + c('median_rule_bases_trimmed') + c('polyg_bases_trimmed'), c('bases_in'), 'bases');
   if ('bases_corrected' in counts) add(BASES, 'bases error-corrected', c('bases_corrected'), c('bases_in'), 'bases');
   if ('reads_corrected' in counts) add(READS, 'reads error-corrected', c('reads_corrected'), c('reads_in'), 'reads');
-  if ('reads_uncorrectable' in counts) add(READS, 'reads uncorrectable', c('reads_uncorrectable'), c('reads_in'), 'reads');
+  if ('reads_uncorrectable' in counts) add(READS, 'reads uncorrectable', c('reads_uncorrectable'), c('reads_in'), 'reads', UNCORRECTABLE_NOTE);
   return rows;
 }
 
@@ -352,7 +354,7 @@ function countCharts(data: ReportData): Chart[] {
           encoding: {
             y: { field: 'rate', type: 'nominal' as const, sort: null, title: null, axis: { labelLimit: 200, minExtent: 150 } },
             x: { field: 'percent', type: 'quantitative' as const, title: '%', scale: { domainMin: 0, nice: true } },
-            tooltip: [{ field: 'rate' }, { field: 'count', format: ',' }, { field: 'of', format: ',' }, { field: 'unit' }, { field: 'percent', format: '.3f' }],
+            tooltip: [{ field: 'rate' }, { field: 'count', format: ',' }, { field: 'of', format: ',' }, { field: 'unit' }, { field: 'percent', format: '.3f' }, { field: 'meaning' }],
           },
         })),
       },
