@@ -258,13 +258,13 @@ function clusterTable(data: ReportData, csv: CsvExports): string {
     for (const [c, b] of best) major.set(c, { cls: ev.confusion.classNames[b.j] ?? String(b.j), share: b.n / (tot.get(c) ?? 1) });
   }
   const cov = data.clusters.some((c) => c.coverage !== undefined);
-  const head = ['cluster', ...(data.clusterNames ? ['name'] : []), 'fragments', '%', 'mean GC', ...(cov ? ['mean coverage'] : []), 'median length', 'mean distance', ...(ev ? ['majority class', 'class share'] : [])];
+  const head = ['cluster', ...(data.clusterNames ? ['name'] : []), 'fragments', '%', 'mean GC %', ...(cov ? ['mean coverage'] : []), 'median length', 'mean distance', ...(ev ? ['majority class', 'class share'] : [])];
   const rows = data.clusters.map((c) => [
     c.cluster,
     ...(data.clusterNames ? [data.clusterNames.get(c.cluster) ?? ''] : []),
     c.size,
     ((100 * c.size) / total).toFixed(2),
-    fmt(c.gc_mean, 3),
+    fmt(100 * c.gc_mean, 1),
     ...(cov ? [fmt(c.coverage, 2)] : []),
     fmt(c.len_q[2], 0),
     fmt(c.distance_mean, 4),
