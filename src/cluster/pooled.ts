@@ -67,6 +67,8 @@ export interface PooledResult {
   groupsClustered: number;
   fragmentsInClusteredGroups: number;
   coverageScale: number;
+  /** per cluster: mean minimizer occurrence of its fragments (the coverage feature), when it was used */
+  clusterCoverage?: Float64Array;
   inertia: number;
   iterations: number;
 }
@@ -120,6 +122,7 @@ export interface GroupClustering {
   groupsClustered: number;
   fragmentsInClusteredGroups: number;
   coverageScale: number;
+  clusterCoverage?: Float64Array;
   inertia: number;
   iterations: number;
 }
@@ -184,6 +187,7 @@ export function pooledResult(gc: GroupClustering, labels: Int32Array, distances:
     groupsClustered: gc.groupsClustered,
     fragmentsInClusteredGroups: gc.fragmentsInClusteredGroups,
     coverageScale: gc.coverageScale,
+    ...(gc.clusterCoverage ? { clusterCoverage: gc.clusterCoverage } : {}),
     inertia: gc.inertia,
     iterations: gc.iterations,
   };
@@ -245,6 +249,17 @@ export function clusterPooledGroups(pool: GroupPool, G: number, d: number, withC
   }
   let fragmentsInClusteredGroups = 0;
   for (const g of core) fragmentsInClusteredGroups += members[g]!;
+  // per cluster: the mean minimizer occurrence of its fragments (for the report's coverage-vs-GC plot)
+  let clusterCoverage: Float64Array | undefined;
+  if (withCov) {
+    clusterCoverage = new Float64Array(k);
+    const frags = new Float64Array(k);
+    for (let g = 0; g < G; g++) {
+      clusterCoverage[groupLabel[g]!] = clusterCoverage[groupLabel[g]!]! + cov[g]!;
+      frags[groupLabel[g]!] = frags[groupLabel[g]!]! + members[g]!;
+    }
+    for (let j = 0; j < k; j++) clusterCoverage[j] = frags[j]! > 0 ? clusterCoverage[j]! / frags[j]! : 0;
+  }
   return {
     k,
     featureCentroids: fit.centroids,
@@ -254,6 +269,7 @@ export function clusterPooledGroups(pool: GroupPool, G: number, d: number, withC
     groupsClustered: C,
     fragmentsInClusteredGroups,
     coverageScale,
+    ...(clusterCoverage ? { clusterCoverage } : {}),
     inertia: fit.inertia,
     iterations: fit.iterations,
   };

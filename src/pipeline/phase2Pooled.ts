@@ -94,7 +94,10 @@ export function groupSizeHistogram(group: Int32Array, groups: number, n: number)
 }
 
 /** The pooled clustering's summary.json entry. */
-export function pooledDetails(manifest: PrepManifest, o: PooledMethodOptions, r: { coverageScale: number; groupsClustered: number; fragmentsInClusteredGroups: number }, withOccurrence: boolean): Record<string, unknown> {
+export function pooledDetails(
+  manifest: PrepManifest, o: PooledMethodOptions,
+  r: { coverageScale: number; groupsClustered: number; fragmentsInClusteredGroups: number; clusterCoverage?: Float64Array }, withOccurrence: boolean,
+): Record<string, unknown> {
   const freqProfile = isFreqProfile(manifest);
   return {
     parameters: o.pooled,
@@ -103,6 +106,8 @@ export function pooledDetails(manifest: PrepManifest, o: PooledMethodOptions, r:
     coverage_scale: +r.coverageScale.toFixed(6),
     groups_clustered: r.groupsClustered,
     fragments_in_clustered_groups: r.fragmentsInClusteredGroups,
+    // per cluster id: mean minimizer occurrence of its fragments (a k-mer coverage estimate; the report plots it)
+    ...(r.clusterCoverage ? { cluster_mean_coverage: Array.from(r.clusterCoverage, (c) => +c.toPrecision(4)) } : {}),
   };
 }
 

@@ -18,7 +18,7 @@ import { TOOL_VERSION } from '../version.js';
  * - per committed shard, `part-NNNNN.hashes`: the dedup fingerprints of its rows (8 bytes a row). The Bloom
  *   filter is not checkpointed (64 MiB+ per shard would be written): it is re-derived on resume by re-marking
  *   these fingerprints, exactly, because a kept fragment sets its bits and a duplicate sets none.
- * - at the end of each batch in which a shard was committed: the counters, the QC statistics (`stats-K.bin`),
+ * - at the end of each batch in which a shard was committed: the counters, the QC statistics and the duplication-level sample (`stats-K.bin`: PrepSink appends DuplicationSample.encode()),
  *   the rows already buffered for the next shard (`spill-K.bin`) and the fragment where reading continues.
  *
  * state.json is replaced atomically after the files it names are complete, so a kill at any point leaves either

@@ -5,6 +5,7 @@ import { createGzip } from 'node:zlib';
 import { once } from 'node:events';
 import { createHash } from 'node:crypto';
 import { DuplicateFilter } from '../dedup/bloom.js';
+import { DuplicationSample } from '../dedup/levels.js';
 import { kmerTable, type Normalisation } from '../embed/kmerProfile.js';
 import type { EmbeddingInfo } from '../embed/types.js';
 import { commitTemp, outputError, tempPathFor } from '../io/atomic.js';
@@ -210,11 +211,20 @@ export interface SinkConfig {
   restore?: NonNullable<Restored['sink']>;
 }
 
+function concatFloat64(a: Float64Array, b: Float64Array): Float64Array {
+  const out = new Float64Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
 export class PrepSink {
   readonly counters = new Float64Array(COUNTER_NAMES.length);
   readonly stats = allocStats();
   readonly shards: ManifestShard[] = [];
   readonly dedupFilter: DuplicateFilter | undefined;
+  /** duplication levels of the QC-passed fragments (qc_stats.json), with or without --no-dedup */
+  dupLevels = new DuplicationSample();
   duplicates = 0;
   fragmentsOut = 0;
   private readonly buffer: ShardBuffer;
@@ -240,7 +250,9 @@ export class PrepSink {
     const rs = cfg.restore;
     if (rs) {
       this.counters.set(rs.counters);
-      this.stats.set(rs.stats);
+      // the journal's stats file holds the QC statistics, then the duplication sample (see add)
+      this.stats.set(rs.stats.subarray(0, Math.min(rs.stats.length, this.stats.length)));
+      this.dupLevels = DuplicationSample.decode(rs.stats.subarray(this.stats.length));
       this.shards.push(...rs.shards);
       this.duplicates = rs.duplicates;
       this.fragmentsOut = rs.fragmentsOut;
@@ -353,7 +365,9 @@ export class PrepSink {
     mergeStats(this.stats, r.stats);
     const keep = new Uint8Array(r.kept);
     const dedup = this.dedupFilter;
+    const levels = this.dupLevels;
     for (let k = 0; k < r.kept; k++) {
+      levels.add(r.hashes[2 * k]!, r.hashes[2 * k + 1]!);
       if (dedup && dedup.testAndSet(r.hashes[2 * k]!, r.hashes[2 * k + 1]!)) {
         this.duplicates++;
         continue;
@@ -373,7 +387,7 @@ export class PrepSink {
       const snap: SinkSnapshot = {
         nextFragment: batchEnd,
         counters: this.counters.slice(),
-        stats: this.stats.slice(),
+        stats: concatFloat64(this.stats, this.dupLevels.encode()),
         duplicates: this.duplicates,
         fragmentsOut: this.fragmentsOut,
         shards: this.shards.map((s) => s), // entries are completed in place when their write finishes
@@ -490,7 +504,7 @@ async function writeManifestTo(store: OutputStore, sink: PrepSink, m: ManifestIn
     return { method: 'kmer', k: m.kmer, dim: table.dim, normalisation: m.normalisation, columns: table.names };
   })();
   const dim = embedding.dim;
-  const qcText = JSON.stringify({ layout: m.layout, ...statsToJson(sink.stats, m.layout !== 'se') }) + '\n';
+  const qcText = JSON.stringify({ layout: m.layout, ...statsToJson(sink.stats, m.layout !== 'se'), duplication_levels: sink.dupLevels.levels() }) + '\n';
   const qcSha256 = createHash('sha256').update(qcText).digest('hex');
   await store.putBytes('qc_stats.json', qcText, { sha256: qcSha256 });
   const manifest: PrepManifest = {

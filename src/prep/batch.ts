@@ -9,7 +9,7 @@ import { encodeAdapters, findAdapter, findOverlap } from '../qc/adapters.js';
 import { filterRead } from '../qc/filters.js';
 import { FilterReason, type QcParams } from '../qc/params.js';
 import { cutFront, cutTail, trimPolyG, type View } from '../qc/quality.js';
-import { addRead, allocStats, blockOffset } from '../qc/stats.js';
+import { addInsert, addRead, allocStats, blockOffset } from '../qc/stats.js';
 import { ATTRS_PER_FRAGMENT, C, COUNTER_NAMES, type BatchParams, type PrepBatch, type PrepBatchResult } from './params.js';
 
 /**
@@ -274,6 +274,7 @@ export async function processBatch(batch: PrepBatch, params: BatchParams): Promi
       let clipped = false;
       if (paired && v1.len > 0 && v2.len > 0) {
         const ov = findOverlap(m1.bytes, v1.start, v1.len, m2.bytes, v2.start, v2.len, qc.overlapMinLen, qc.overlapDiffLimit, qc.overlapDiffPercent);
+        addInsert(stats, ov.found, ov.offset, ov.overlap, v1.len, v2.len, front1, front2);
         if (ov.found && ov.offset < 0) {
           const l1 = Math.min(v1.len, ov.overlap + front2);
           const l2 = Math.min(v2.len, ov.overlap + front1);

@@ -50,13 +50,41 @@ export async function locateRun(runDir: string): Promise<RunLocation> {
 export interface QcSide {
   reads: number;
   bases: number;
-  mean_quality_by_cycle: number[];
+  mean_quality_by_cycle: (number | null)[];
   base_count_by_cycle: Record<string, number[]>;
-  gc_percent_histogram: number[];
+  /** reads per 1% GC bin, fractional (src/qc/stats.ts addGc) */
+  gc_histogram?: number[];
+  /** before the comb fix: reads per rounded GC percent 0..100 */
+  gc_percent_histogram?: number[];
   length_histogram: number[];
   mean_quality_histogram: number[];
 }
-export type QcStats = Record<string, QcSide | string>;
+export interface InsertSizeStats {
+  histogram: number[];
+  overlapping_pairs: number;
+  not_overlapping_pairs: number;
+  peak: number | null;
+  max: number;
+}
+export interface DuplicationLevelsStats {
+  shift: number;
+  sampled_distinct: number;
+  levels: { level: string; distinct: number; fragments: number }[];
+  duplicate_fraction: number;
+}
+/** qc_stats.json: `read1_before`, `read1_after`, `read2_*` (QcSide), and run-wide statistics. */
+export interface QcStats {
+  layout?: string;
+  insert_size?: InsertSizeStats;
+  duplication_levels?: DuplicationLevelsStats;
+  [side: string]: unknown;
+}
+
+/** One mate and phase of qc_stats.json (`read1_before`, ...), when present. */
+export function qcSide(qc: QcStats | undefined, key: string): QcSide | undefined {
+  const s = qc?.[key];
+  return s && typeof s === 'object' && 'reads' in s ? (s as QcSide) : undefined;
+}
 
 export interface SamplePoint {
   read_id: string;
@@ -77,6 +105,10 @@ export interface ClusterStats {
   len_mean: number;
   len_q: number[];
   distance_mean: number;
+  /** quantiles 0.05, 0.25, 0.5, 0.75, 0.95 of the distance to the cluster centre */
+  dist_q: number[];
+  /** mean minimizer occurrence of the cluster's fragments (pooled methods: summary.json method_details) */
+  coverage?: number;
 }
 
 export interface EvalJson {
@@ -104,7 +136,7 @@ export interface ClusterSummaryJson {
   k: number;
   method?: string;
   fragments?: number;
-  k_selection?: { method: string; reason?: string; scores?: { k: number; score: number; inertia: number }[] };
+  k_selection?: { method: string; reason?: string; scores?: { k: number; score: number; inertia: number; gain?: number }[] };
   cluster_sizes?: number[];
   cluster_names?: string[] | Record<string, string>;
   iterations?: number;
@@ -114,6 +146,15 @@ export interface ClusterSummaryJson {
   init?: string;
   n_init?: number;
   created?: string;
+  /** graph/lsh and later methods: what the method did (fragments_by_group_size, pooled, k_selection, ...) */
+  method_details?: MethodDetails;
+  [key: string]: unknown;
+}
+
+export interface MethodDetails {
+  fragments_by_group_size?: Record<string, number>;
+  pooled?: { cluster_mean_coverage?: number[]; [key: string]: unknown };
+  k_selection?: ClusterSummaryJson['k_selection'];
   [key: string]: unknown;
 }
 
@@ -294,22 +335,30 @@ export async function collectReportData(loc: RunLocation, opts: { sampleSize: nu
     await conn.run(`CREATE TEMP TABLE joined AS SELECT l.cluster, f.gc, f.length, l.distance FROM lab l LEFT JOIN frag f USING (read_id)`);
     const comp = await conn.runAndReadAll(
       `SELECT cluster, count(*)::BIGINT AS size, avg(gc), quantile_cont(gc, [0.05, 0.25, 0.5, 0.75, 0.95]),
-              avg(length), quantile_cont(length, [0.05, 0.25, 0.5, 0.75, 0.95]), avg(distance)
+              avg(length), quantile_cont(length, [0.05, 0.25, 0.5, 0.75, 0.95]), avg(distance),
+              quantile_cont(distance, [0.05, 0.25, 0.5, 0.75, 0.95])
        FROM joined GROUP BY cluster ORDER BY cluster`,
     );
     const qs = (v: unknown): number[] => {
       const items = (v as { items?: unknown[] } | null)?.items ?? [];
       return items.map(num);
     };
-    const clusters: ClusterStats[] = comp.getRows().map((r) => ({
-      cluster: num(r[0]),
-      size: num(r[1]),
-      gc_mean: num(r[2]),
-      gc_q: qs(r[3]),
-      len_mean: num(r[4]),
-      len_q: qs(r[5]),
-      distance_mean: num(r[6]),
-    }));
+    const coverage = summary.method_details?.pooled?.cluster_mean_coverage;
+    const clusters: ClusterStats[] = comp.getRows().map((r) => {
+      const c = num(r[0]);
+      const cov = Array.isArray(coverage) ? coverage[c] : undefined;
+      return {
+        cluster: c,
+        size: num(r[1]),
+        gc_mean: num(r[2]),
+        gc_q: qs(r[3]),
+        len_mean: num(r[4]),
+        len_q: qs(r[5]),
+        distance_mean: num(r[6]),
+        dist_q: qs(r[7]),
+        ...(typeof cov === 'number' && Number.isFinite(cov) ? { coverage: cov } : {}),
+      };
+    });
     const hist = await conn.runAndReadAll(
       `SELECT cluster, (least(floor(gc * 50), 49) * 2)::INTEGER AS bin, count(*)::BIGINT
        FROM joined WHERE gc IS NOT NULL GROUP BY ALL ORDER BY 1, 2`,

@@ -8,8 +8,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MetavecError } from '../errors.js';
 import { TOOL_VERSION } from '../version.js';
-import { asArray, type ReportData } from './collect.js';
-import { qcRates, type Chart } from './specs.js';
+import { asArray, qcSide, type QcSide, type ReportData } from './collect.js';
+import { qcRates, UNCORRECTABLE_NOTE, type Chart } from './specs.js';
 
 /** The vendored libraries, in load order: package name, file next to the package's entry point. */
 const LIBRARIES: [string, string][] = [
@@ -51,10 +51,31 @@ export function scriptJson(x: unknown): string {
 const fmtInt = (n: number | undefined): string => (n === undefined || !Number.isFinite(n) ? '–' : Math.round(n).toLocaleString('en-US'));
 const fmt = (n: unknown, digits = 4): string => (typeof n === 'number' && Number.isFinite(n) ? n.toFixed(digits) : '–');
 
-function table(head: string[], rows: (string | number)[][], cls = ''): string {
-  return `<table class="${cls}"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
+/** The tables' CSV exports, collected while the page is built (one per table that offers a download). */
+export class CsvExports {
+  readonly files: Record<string, string> = {};
+
+  add(name: string, head: string[], rows: (string | number)[][]): string {
+    let file = name;
+    for (let i = 2; file in this.files; i++) file = `${name}-${i}`;
+    this.files[file] = [head, ...rows].map((r) => r.map(csvField).join(',')).join('\r\n') + '\r\n';
+    return file;
+  }
+}
+
+/** RFC 4180 field: quoted when it holds a comma, quote or line break; numbers unformatted. */
+export function csvField(v: string | number): string {
+  const t = typeof v === 'number' ? (Number.isFinite(v) ? String(v) : '') : v;
+  return /[",\r\n]/.test(t) ? `"${t.replaceAll('"', '""')}"` : t;
+}
+
+function table(head: string[], rows: (string | number)[][], cls = '', csv?: { exports: CsvExports; name: string; title?: string }): string {
+  const button = csv
+    ? `<button type="button" class="csv" data-csv="${esc(csv.exports.add(csv.name, head.map((h) => h || 'field'), rows))}" title="download this table as CSV">CSV</button>`
+    : '';
+  return `<div class="table">${button}<table class="${cls}"><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>${rows
     .map((r) => `<tr>${r.map((c) => `<td>${typeof c === 'number' ? esc(fmtInt(c)) : esc(c)}</td>`).join('')}</tr>`)
-    .join('')}</tbody></table>`;
+    .join('')}</tbody></table></div>`;
 }
 
 function chartDivs(charts: Chart[], section: Chart['section']): string {
@@ -80,20 +101,144 @@ const COUNT_LABELS: Record<string, string> = {
   reads_uncorrectable: 'reads uncorrectable',
 };
 
-function countsSection(data: ReportData): string {
+function countsSection(data: ReportData, csv: CsvExports): string {
   const counts = data.manifest.counts ?? {};
   const rows = Object.entries(counts).map(([k, v]) => [COUNT_LABELS[k] ?? k.replaceAll('_', ' '), k, v]);
   const corr = ['reads_corrected', 'bases_corrected', 'reads_uncorrectable'].filter((k) => k in counts);
   const rates = qcRates(counts);
   return `
 <div class="grid2">
-  <div><h3>Stage counts</h3>${table(['count', 'manifest key', 'value'], rows, 'num3')}
+  <div><h3>Stage counts</h3>${table(['count', 'manifest key', 'value'], rows, 'num3', { exports: csv, name: 'stage-counts' })}
   ${corr.length ? `<p class="note">Error correction: ${corr.map((k) => `${esc(COUNT_LABELS[k])} ${esc(fmtInt(counts[k]))}`).join(', ')}.</p>` : '<p class="note">No error-correction counts in the manifest (error correction not run).</p>'}</div>
-  <div><h3>Rates</h3>${table(['rate', 'count', 'of', '%'], rates.map((r) => [r.rate, r.count, `${fmtInt(r.of)} ${r.unit}`, r.percent.toFixed(3)]), 'num')}</div>
+  <div><h3>Rates</h3>${table(['group', 'rate', 'count', 'of', '%'], rates.map((r) => [r.kind, r.rate, r.count, `${fmtInt(r.of)} ${r.unit}`, r.percent.toFixed(3)]), 'num2', { exports: csv, name: 'rates' })}
+  ${'reads_uncorrectable' in counts ? `<p class="note narrow">${esc(UNCORRECTABLE_NOTE)}</p>` : ''}</div>
 </div>`;
 }
 
-function clusterTable(data: ReportData): string {
+export type Flag = 'pass' | 'warn' | 'fail' | 'info';
+
+export interface GeneralStat {
+  metric: string;
+  value: string;
+  /** the number the flag was decided on (CSV export) */
+  raw: number | null;
+  flag: Flag;
+  rule: string;
+}
+
+/** Thresholds of the general-statistics flags (docs/report.md explains each). */
+export const THRESHOLDS = {
+  fragmentsWarn: 10_000,
+  fragmentsFail: 1_000,
+  passingWarn: 90,
+  passingFail: 70,
+  duplicatesWarn: 20,
+  duplicatesFail: 50,
+  adaptersWarn: 5,
+  adaptersFail: 10,
+  qualityWarn: 27,
+  qualityFail: 20,
+  gcMateDiffWarn: 2,
+} as const;
+
+/** Mean quality over all bases of one mate and phase (per-cycle means weighted by the bases at each cycle). */
+function meanQuality(s: QcSide): number {
+  let q = 0;
+  let n = 0;
+  const counts = Object.values(s.base_count_by_cycle ?? {});
+  s.mean_quality_by_cycle.forEach((m, c) => {
+    if (m === null || m === undefined) return;
+    let w = 0;
+    for (const arr of counts) w += arr[c] ?? 0;
+    q += m * w;
+    n += w;
+  });
+  return n > 0 ? q / n : Number.NaN;
+}
+
+/** GC % of one mate and phase from its base counts (of A/C/G/T). */
+function gcPercent(s: QcSide): number {
+  const sum = (b: string): number => (s.base_count_by_cycle?.[b] ?? []).reduce((a, x) => a + x, 0);
+  const acgt = sum('A') + sum('C') + sum('G') + sum('T');
+  return acgt > 0 ? (100 * (sum('C') + sum('G'))) / acgt : Number.NaN;
+}
+
+/** MultiQC-like general statistics with pass / warn / fail flags (thresholds in THRESHOLDS). */
+export function generalStats(data: ReportData): GeneralStat[] {
+  const T = THRESHOLDS;
+  const counts = data.manifest.counts ?? {};
+  const out: GeneralStat[] = [];
+  const pct = (x: number): string => `${x.toFixed(2)}%`;
+  const lower = (x: number, warn: number, fail: number): Flag => (x >= fail ? 'fail' : x >= warn ? 'warn' : 'pass');
+  const higher = (x: number, warn: number, fail: number): Flag => (x < fail ? 'fail' : x < warn ? 'warn' : 'pass');
+  const fin = counts.fragments_in;
+  if (fin !== undefined) {
+    out.push({ metric: data.manifest.layout === 'se' ? 'reads in' : 'read pairs in', value: fmtInt(fin), raw: fin, flag: higher(fin, T.fragmentsWarn, T.fragmentsFail), rule: `warn below ${fmtInt(T.fragmentsWarn)}, fail below ${fmtInt(T.fragmentsFail)}` });
+  }
+  if (fin && counts.fragments_passed_qc !== undefined) {
+    const p = (100 * counts.fragments_passed_qc) / fin;
+    out.push({ metric: '% passing QC', value: pct(p), raw: p, flag: higher(p, T.passingWarn, T.passingFail), rule: `warn below ${T.passingWarn}%, fail below ${T.passingFail}%` });
+  }
+  const dupFraction = data.qc?.duplication_levels?.duplicate_fraction;
+  const passed = counts.fragments_passed_qc;
+  const dup = dupFraction !== undefined ? 100 * dupFraction : passed ? (100 * (counts.duplicates_removed ?? 0)) / passed : undefined;
+  if (dup !== undefined) {
+    out.push({ metric: '% duplicates (of QC-passed)', value: pct(dup), raw: dup, flag: lower(dup, T.duplicatesWarn, T.duplicatesFail), rule: `warn from ${T.duplicatesWarn}%, fail from ${T.duplicatesFail}% (FastQC)` });
+  }
+  if (fin) {
+    const a = (100 * ((counts.adapter_fragments_overlap ?? 0) + (counts.adapter_fragments_sequence ?? 0))) / fin;
+    out.push({ metric: '% fragments with adapter', value: pct(a), raw: a, flag: lower(a, T.adaptersWarn, T.adaptersFail), rule: `warn from ${T.adaptersWarn}%, fail from ${T.adaptersFail}% (FastQC); adapters are trimmed, a flag means many short inserts` });
+  }
+  const mates = [['read1', 'R1'], ['read2', 'R2']] as const;
+  const qs = mates.map(([m, name]) => ({ name, s: qcSide(data.qc, `${m}_before`) })).filter((x) => x.s !== undefined);
+  const quals = qs.map(({ name, s }) => ({ name, q: meanQuality(s!) })).filter((x) => Number.isFinite(x.q));
+  if (quals.length > 0) {
+    const worst = Math.min(...quals.map((x) => x.q));
+    out.push({ metric: 'mean base quality (before QC)', value: quals.map((x) => `${x.name} ${x.q.toFixed(1)}`).join(', '), raw: worst, flag: higher(worst, T.qualityWarn, T.qualityFail), rule: `the lower mate: warn below Q${T.qualityWarn}, fail below Q${T.qualityFail} (FastQC)` });
+  }
+  const gcs = mates.map(([m, name]) => ({ name, s: qcSide(data.qc, `${m}_after`) })).filter((x) => x.s !== undefined).map(({ name, s }) => ({ name, gc: gcPercent(s!) })).filter((x) => Number.isFinite(x.gc));
+  if (gcs.length > 0) {
+    const diff = gcs.length > 1 ? Math.abs(gcs[0]!.gc - gcs[1]!.gc) : 0;
+    out.push({
+      metric: 'GC % (after QC)',
+      value: gcs.map((x) => `${x.name} ${x.gc.toFixed(1)}`).join(', '),
+      raw: gcs.reduce((a, x) => a + x.gc, 0) / gcs.length,
+      flag: gcs.length > 1 ? (diff > T.gcMateDiffWarn ? 'warn' : 'pass') : 'info',
+      rule: gcs.length > 1 ? `warn when the mates differ by more than ${T.gcMateDiffWarn} points (the GC level itself is not flagged: a metagenome mixes genomes)` : 'not flagged: a metagenome mixes genomes of different GC',
+    });
+  }
+  return out;
+}
+
+function generalStatsSection(data: ReportData, csv: CsvExports): string {
+  const stats = generalStats(data);
+  if (stats.length === 0) return '';
+  const name = csv.add('general-statistics', ['metric', 'value', 'flag', 'rule'], stats.map((x) => [x.metric, x.raw ?? '', x.flag, x.rule]));
+  return `<h3>General statistics</h3><div class="table"><button type="button" class="csv" data-csv="${esc(name)}" title="download this table as CSV">CSV</button><table class="general"><thead><tr><th>metric</th><th>value</th><th>flag</th><th>rule</th></tr></thead><tbody>${stats
+    .map((x) => `<tr><td>${esc(x.metric)}</td><td class="v">${esc(x.value)}</td><td class="flag ${x.flag}">${esc(x.flag)}</td><td class="rule">${esc(x.rule)}</td></tr>`)
+    .join('')}</tbody></table></div>`;
+}
+
+/** The adapters prep used or detected (manifest.json adapters), per mate. */
+function adaptersSection(data: ReportData, csv: CsvExports): string {
+  const a = data.manifest.adapters;
+  if (!a || typeof a !== 'object') return '';
+  const rows: (string | number)[][] = [];
+  for (const [key, mate] of [['read1', 'R1'], ['read2', 'R2']] as const) {
+    const x = a[key] as { name?: string; sequence?: string; source?: string; sample_fraction?: number } | null | undefined;
+    if (x === undefined) continue;
+    if (x === null || typeof x !== 'object') {
+      rows.push([mate, 'none detected', '', '', '']);
+      continue;
+    }
+    rows.push([mate, x.name ?? '(unnamed)', x.sequence ?? '', x.source ?? '', typeof x.sample_fraction === 'number' ? `${(100 * x.sample_fraction).toFixed(2)}%` : '']);
+  }
+  if (rows.length === 0) return '';
+  const overlap = a.pair_overlap === true ? ' Pairs are also clipped where their mates overlap past the insert end (fastp’s overlap analysis), whatever the adapter.' : '';
+  return `<h3>Adapters</h3>${table(['mate', 'adapter', 'sequence', 'source', 'in sampled reads'], rows, 'adapters', { exports: csv, name: 'adapters' })}<p class="note">“detected”: found in a sample of the first reads (docs/qc.md); “given”: from the command line.${overlap}</p>`;
+}
+
+function clusterTable(data: ReportData, csv: CsvExports): string {
   const total = data.clusters.reduce((a, c) => a + c.size, 0) || 1;
   const ev = data.evaluation;
   // per cluster: majority truth class among its assigned reads
@@ -112,29 +257,33 @@ function clusterTable(data: ReportData): string {
     }
     for (const [c, b] of best) major.set(c, { cls: ev.confusion.classNames[b.j] ?? String(b.j), share: b.n / (tot.get(c) ?? 1) });
   }
-  const head = ['cluster', ...(data.clusterNames ? ['name'] : []), 'fragments', '%', 'mean GC', 'median length', 'mean distance', ...(ev ? ['majority class', 'class share'] : [])];
+  const cov = data.clusters.some((c) => c.coverage !== undefined);
+  const head = ['cluster', ...(data.clusterNames ? ['name'] : []), 'fragments', '%', 'mean GC %', ...(cov ? ['mean coverage'] : []), 'median length', 'mean distance', ...(ev ? ['majority class', 'class share'] : [])];
   const rows = data.clusters.map((c) => [
     c.cluster,
     ...(data.clusterNames ? [data.clusterNames.get(c.cluster) ?? ''] : []),
     c.size,
     ((100 * c.size) / total).toFixed(2),
-    fmt(c.gc_mean, 3),
+    fmt(100 * c.gc_mean, 1),
+    ...(cov ? [fmt(c.coverage, 2)] : []),
     fmt(c.len_q[2], 0),
     fmt(c.distance_mean, 4),
     ...(ev ? [major.get(c.cluster)?.cls ?? '', major.has(c.cluster) ? `${(100 * major.get(c.cluster)!.share).toFixed(1)}%` : ''] : []),
   ]);
-  return table(head, rows.map((r) => r.map((x) => (typeof x === 'number' && !Number.isInteger(x) ? String(x) : x))), 'num');
+  return table(head, rows.map((r) => r.map((x) => (typeof x === 'number' && !Number.isInteger(x) ? String(x) : x))), 'num', { exports: csv, name: 'clusters' });
 }
 
-function namesSection(data: ReportData): string {
+function namesSection(data: ReportData, csv: CsvExports): string {
   if (!data.clusterNames) return '';
   return `<h3>Cluster names</h3>${table(
     ['cluster', 'name'],
     [...data.clusterNames.entries()].sort((a, b) => a[0] - b[0]).map(([c, n]) => [String(c), n]),
+    '',
+    { exports: csv, name: 'cluster-names' },
   )}`;
 }
 
-function metricsSection(data: ReportData): string {
+function metricsSection(data: ReportData, csv: CsvExports): string {
   const ev = data.evaluation;
   if (!ev) return '';
   const m = (x: Record<string, unknown>, k: string): unknown => (k.startsWith('f1.') ? (x.f1 as Record<string, unknown> | undefined)?.[k.slice(3)] : x[k]);
@@ -160,9 +309,9 @@ function metricsSection(data: ReportData): string {
   });
   return `
 <div class="grid2">
-  <div>${table(['metric', 'assigned reads', 'all truth reads*'], rows, 'num')}
+  <div><h3>Metrics</h3>${table(['metric', 'assigned reads', 'all truth reads*'], rows, 'num', { exports: csv, name: 'metrics' })}
   <p class="note">* reads without a label form one extra “unassigned” cluster (not matched in F1). docs/evaluation.md defines every metric.</p></div>
-  <div>${table(
+  <div><h3>Reads</h3>${table(
     ['reads', 'count'],
     [
       ['truth reads', ev.truthReads],
@@ -173,11 +322,12 @@ function metricsSection(data: ReportData): string {
       ['unknown reads (labelled, not in truth)', ev.unknownReads],
     ],
     'num',
+    { exports: csv, name: 'evaluated-reads' },
   )}</div>
 </div>`;
 }
 
-function runSection(data: ReportData): string {
+function runSection(data: ReportData, csv: CsvExports): string {
   const m = data.manifest;
   const s = data.summary;
   const loc = data.location;
@@ -197,8 +347,8 @@ function runSection(data: ReportData): string {
   ];
   return `
 ${table(['', ''], kv, 'kv')}
-<h3>Inputs</h3>${table(['file', 'mate', 'format', 'compression', 'records', 'bytes'], inputs, 'num')}
-<details><summary>Parameters (manifest.json and summary.json)</summary><pre>${esc(JSON.stringify({ prep: m.parameters, adapters: m.adapters, cluster: { k: s.k, k_selection: s.k_selection, seed: s.seed, n_init: s.n_init, algorithm: s.algorithm, init: s.init } }, null, 2))}</pre></details>`;
+<h3>Inputs</h3>${table(['file', 'mate', 'format', 'compression', 'records', 'bytes'], inputs, 'num', { exports: csv, name: 'inputs' })}
+<details><summary>Parameters (manifest.json and summary.json)</summary><pre>${esc(JSON.stringify({ prep: m.parameters, adapters: m.adapters, cluster: { method: s.method, k: s.k, k_selection: s.k_selection, seed: s.seed, n_init: s.n_init, algorithm: s.algorithm, init: s.init, ...(s.method_details ? { method_details: s.method_details } : {}) } }, null, 2))}</pre></details>`;
 }
 
 const CSS = `
@@ -214,7 +364,10 @@ section { margin-top: 18px; }
 h2 { border-bottom: 2px solid #1f3b57; padding-bottom: 4px; }
 h3 { margin: 14px 0 6px; font-size: 1.02em; }
 figure.chart { display: inline-block; vertical-align: top; margin: 8px 22px 14px 0; background: white; border: 1px solid #e3e3e3; border-radius: 4px; padding: 8px 12px; }
-figcaption p { margin: 0 0 6px; color: #555; font-size: .86em; max-width: 760px; }
+figure.chart { min-width: 420px; }
+/* the caption wraps at the plot's width instead of widening the figure */
+figcaption { width: 0; min-width: 100%; }
+figcaption p { margin: 0 0 6px; color: #555; font-size: .86em; }
 table { border-collapse: collapse; font-size: .86em; background: white; margin: 4px 0; }
 th, td { border: 1px solid #ddd; padding: 3px 8px; text-align: left; }
 th { background: #f0f3f6; }
@@ -225,6 +378,19 @@ table.kv thead { display: none; }
 .note { color: #666; font-size: .85em; }
 pre { background: #fff; border: 1px solid #ddd; padding: 8px; max-height: 420px; overflow: auto; font-size: .8em; }
 .error { color: #b00020; font-weight: 600; }
+div.table { position: relative; display: inline-block; }
+button.csv { position: absolute; right: 0; top: -22px; font-size: .72em; padding: 1px 6px; border: 1px solid #bbb; border-radius: 3px; background: #fff; color: #1f3b57; cursor: pointer; }
+button.csv:hover { background: #eef3f8; }
+table.num2 td:nth-child(n+3) { text-align: right; font-variant-numeric: tabular-nums; }
+table.general td.v { text-align: right; font-variant-numeric: tabular-nums; }
+table.general td.rule { color: #555; font-size: .92em; }
+td.flag { font-weight: 700; text-align: center; text-transform: uppercase; font-size: .8em; }
+td.flag.pass { background: #d9f2d9; color: #1b5e20; }
+td.flag.warn { background: #fff3cd; color: #7a5b00; }
+td.flag.fail { background: #f8d7da; color: #8b1a1a; }
+td.flag.info { background: #eef3f8; color: #1f3b57; }
+table.adapters td:nth-child(3) { font-family: ui-monospace, monospace; font-size: .9em; }
+.note.narrow { max-width: 520px; }
 `;
 
 /** The browser side: embeds every chart and records what was drawn in window.metavecReport. */
@@ -263,6 +429,21 @@ const BOOT = `
     });
   });
   Promise.all(jobs).then(function () { state.done = true; document.body.setAttribute('data-rendered', 'true'); });
+  // CSV downloads: the files are in the page (metavec-csv); a blob link is clicked, nothing leaves the page
+  var csv = JSON.parse(document.getElementById('metavec-csv').textContent);
+  Array.prototype.forEach.call(document.querySelectorAll('button[data-csv]'), function (b) {
+    b.addEventListener('click', function () {
+      var name = b.getAttribute('data-csv');
+      var url = URL.createObjectURL(new Blob([csv[name]], { type: 'text/csv;charset=utf-8' }));
+      var a = document.createElement('a');
+      a.href = url;
+      a.download = name + '.csv';
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(function () { URL.revokeObjectURL(url); }, 10000);
+    });
+  });
 })();
 `;
 
@@ -270,13 +451,18 @@ export async function renderHtml(data: ReportData, charts: Chart[], generated: D
   const libs = await libraryScripts();
   const title = `metavec report: ${data.location.runDir ?? data.location.clusterDir}`;
   const ev = data.evaluation;
+  const csv = new CsvExports();
   const sections: [string, string, string][] = [
-    ['run', 'Run', runSection(data)],
-    ['qc', 'QC', `${countsSection(data)}\n${data.qc ? '' : '<p class="note">qc_stats.json not found: no per-position plots.</p>'}\n${chartDivs(charts, 'qc')}`],
+    ['run', 'Run', runSection(data, csv)],
+    [
+      'qc',
+      'QC',
+      `<div class="grid2"><div>${generalStatsSection(data, csv)}</div><div>${adaptersSection(data, csv)}</div></div>\n${countsSection(data, csv)}\n${data.qc ? '' : '<p class="note">qc_stats.json not found: no per-position plots.</p>'}\n${chartDivs(charts, 'qc')}`,
+    ],
     ['embedding', 'Embedding', chartDivs(charts, 'embedding') || '<p class="note">No fragments to plot.</p>'],
-    ['clusters', 'Clusters', `${chartDivs(charts, 'clusters')}\n${namesSection(data)}<h3>Clusters</h3>${clusterTable(data)}`],
+    ['clusters', 'Clusters', `${chartDivs(charts, 'clusters')}\n${namesSection(data, csv)}<h3>Clusters</h3>${clusterTable(data, csv)}`],
   ];
-  if (ev) sections.push(['evaluation', 'Evaluation', `${metricsSection(data)}\n${chartDivs(charts, 'evaluation')}`]);
+  if (ev) sections.push(['evaluation', 'Evaluation', `${metricsSection(data, csv)}\n${chartDivs(charts, 'evaluation')}`]);
   const chartData = charts.map((c) => ({ id: c.id, renderer: c.renderer, spec: { ...c.spec, config: { view: { stroke: null } } } }));
   const subtitle = `generated ${generated.toISOString()} by metavec ${TOOL_VERSION} · ${fmtInt(data.rows)} fragments, K=${data.summary.k}${
     ev ? ` · ARI ${fmt((ev.assigned as { ari?: number }).ari)} (assigned reads)` : ''
@@ -298,6 +484,7 @@ export async function renderHtml(data: ReportData, charts: Chart[], generated: D
 ${sections.map(([id, name, body]) => `<section id="${id}"><h2>${esc(name)}</h2>\n${body}\n</section>`).join('\n')}
 </main>
 <script type="application/json" id="metavec-charts">${scriptJson(chartData)}</script>
+<script type="application/json" id="metavec-csv">${JSON.stringify(csv.files).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029')}</script>
 ${libs.map((l) => `<script data-library="${esc(l.name)}">${l.code}</script>`).join('\n')}
 <script>${BOOT}</script>
 </body>

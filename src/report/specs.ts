@@ -3,7 +3,7 @@
  * Pure: ReportData in, JSON specs out.
  */
 import type { TopLevelSpec } from 'vega-lite';
-import { asArray, type QcSide, type ReportData } from './collect.js';
+import { asArray, qcSide, type ClusterSummaryJson, type QcSide, type ReportData } from './collect.js';
 
 export interface Chart {
   id: string;
@@ -32,12 +32,10 @@ const WIDTH = 340;
 
 function qcSides(data: ReportData): { mate: string; stage: string; s: QcSide }[] {
   const out: { mate: string; stage: string; s: QcSide }[] = [];
-  const qc = data.qc;
-  if (!qc) return out;
   for (const [m, mate] of MATES) {
     for (const [st, stage] of STAGES) {
-      const s = qc[`${m}_${st}`];
-      if (s && typeof s === 'object') out.push({ mate, stage, s });
+      const s = qcSide(data.qc, `${m}_${st}`);
+      if (s) out.push({ mate, stage, s });
     }
   }
   return out;
@@ -72,7 +70,7 @@ function qcCharts(data: ReportData): Chart[] {
     const cycles = cyclesOf(s);
     for (let c = 0; c < cycles; c++) {
       const q = s.mean_quality_by_cycle[c];
-      if (q !== undefined && q > 0) quality.push({ mate, stage, cycle: c + 1, quality: q });
+      if (q !== undefined && q !== null && q > 0) quality.push({ mate, stage, cycle: c + 1, quality: q });
       let tot = 0;
       for (const arr of Object.values(s.base_count_by_cycle)) tot += arr[c] ?? 0;
       if (tot > 0) {
@@ -82,8 +80,14 @@ function qcCharts(data: ReportData): Chart[] {
       }
     }
     const reads = Math.max(1, s.reads);
-    s.gc_percent_histogram.forEach((v, i) => gc.push({ mate, stage, gc: i, percent: (100 * v) / reads }));
-    s.length_histogram.forEach((v, i) => v > 0 && length.push({ mate, stage, length: i, reads: v }));
+    if (s.gc_histogram) {
+      // 1% bins [i, i + 1)%, each covering the same width of possible GC values (docs/report.md)
+      s.gc_histogram.forEach((v, i) => gc.push({ mate, stage, gc: i, gc_end: i + 1, percent: (100 * v) / reads }));
+    } else if (s.gc_percent_histogram) {
+      // qc_stats.json before the comb fix: reads by rounded GC percent
+      s.gc_percent_histogram.forEach((v, i) => gc.push({ mate, stage, gc: i, gc_end: i + 1, percent: (100 * v) / reads }));
+    }
+    s.length_histogram.forEach((v, i) => v > 0 && length.push({ mate, stage, length: i, length_end: i + 1, reads: v }));
     s.mean_quality_histogram.forEach((v, i) => v > 0 && meanq.push({ mate, stage, quality: i, reads: v }));
   }
   const baseNames = Array.from(new Set(sides.flatMap(({ s }) => Object.keys(s.base_count_by_cycle ?? {}))));
@@ -137,7 +141,7 @@ function qcCharts(data: ReportData): Chart[] {
     {
       id: 'qc-gc',
       title: 'GC content distribution',
-      note: 'Reads by GC percent (of A/C/G/T bases).',
+      note: 'Reads by GC percent (of A/C/G/T bases), 1% bins. A 150 bp read can only have GC 0, 1/150, 2/150, …: each of those values is spread evenly over its own 1/151-wide cell, so every bin covers the same width of possible values (no comb of alternating bars).',
       section: 'qc',
       renderer: 'svg',
       spec: {
@@ -151,26 +155,29 @@ function qcCharts(data: ReportData): Chart[] {
           color: stageColor,
           strokeDash: stageDash,
           column: mateCol,
-          tooltip: [{ field: 'mate' }, { field: 'stage' }, { field: 'gc', title: 'GC %' }, { field: 'percent', format: '.3f' }],
+          tooltip: [{ field: 'mate' }, { field: 'stage' }, { field: 'gc', title: 'GC % from' }, { field: 'gc_end', title: 'to' }, { field: 'percent', format: '.3f', title: '% of reads' }],
         },
       },
     },
     {
       id: 'qc-length',
       title: 'Read length distribution',
-      note: 'Reads by length (symmetric-log scale: trimming leaves a long thin tail).',
+      note: 'Reads by length (bars; log scale, so the few reads shortened by trimming stay visible next to the full-length peak).',
       section: 'qc',
       renderer: 'svg',
       spec: {
         data: { values: length },
-        mark: { type: 'line', interpolate: 'step-after', point: { size: 12 }, strokeWidth: 1.5 },
+        mark: { type: 'bar', opacity: 0.75 },
         width: w,
         height: 160,
         encoding: {
-          x: { field: 'length', type: 'quantitative', title: 'length (bp)' },
-          y: { field: 'reads', type: 'quantitative', title: 'reads', scale: { type: 'symlog' } },
+          x: { field: 'length', type: 'quantitative', title: 'length (bp)', scale: { zero: false } },
+          x2: { field: 'length_end' },
+          y: { field: 'reads', type: 'quantitative', title: 'reads (log scale)', scale: { type: 'log', domainMin: 0.5 }, axis: { format: '~s', values: [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9] } },
+          // a log scale has no zero: bars start below one read
+          y2: { datum: 0.5 },
           color: stageColor,
-          strokeDash: stageDash,
+          row: { field: 'stage', type: 'nominal', title: null, sort: ['before QC', 'after QC'] },
           column: mateCol,
           tooltip: [{ field: 'mate' }, { field: 'stage' }, { field: 'length' }, { field: 'reads', format: ',' }],
         },
@@ -198,24 +205,113 @@ function qcCharts(data: ReportData): Chart[] {
       },
     },
   ];
+  charts.push(...insertAndDuplicationCharts(data));
   return charts;
 }
 
+/** Insert sizes from the mate overlap and duplication levels (qc_stats.json), when present. */
+function insertAndDuplicationCharts(data: ReportData): Chart[] {
+  const charts: Chart[] = [];
+  const ins = data.qc?.insert_size;
+  if (ins && ins.overlapping_pairs > 0) {
+    const hist = asArray(ins.histogram);
+    const rows = hist.map((v, i) => ({ insert: i, insert_end: i + 1, pairs: v, percent: (100 * v) / ins.overlapping_pairs })).filter((r) => r.pairs > 0);
+    const compared = ins.overlapping_pairs + ins.not_overlapping_pairs;
+    // the longest measurable insert: both reads (before QC) minus the minimum overlap
+    const readLen = (k: string): number => Math.max(0, (qcSide(data.qc, k)?.length_histogram.length ?? 1) - 1);
+    const minOverlap = Number((data.manifest.parameters as { qc?: { overlapMinLen?: number } } | undefined)?.qc?.overlapMinLen);
+    const limit = Number.isFinite(minOverlap) ? readLen('read1_before') + readLen('read2_before') - minOverlap : undefined;
+    const limitNote = limit && limit > 0 ? ` Only inserts up to R1 + R2 − the minimum overlap (${limit} bp here) can be measured: bars rising toward that limit are the edge of what the overlap sees, not the library’s peak.` : '';
+    charts.push({
+      id: 'qc-insert',
+      title: 'Insert size (from the mate overlap)',
+      note: `${ins.overlapping_pairs.toLocaleString('en-US')} of ${compared.toLocaleString('en-US')} compared pairs (${((100 * ins.overlapping_pairs) / Math.max(1, compared)).toFixed(1)}%) overlap; their insert size is R1 + R2 − overlap (the overlap alone when the insert is shorter than a read), as fastp reports it. The other pairs have longer inserts and are not plotted.${ins.peak !== null ? ` Peak: ${ins.peak} bp.` : ''}${limitNote}${hist.length > ins.max ? ` Inserts of ${ins.max} bp or more are in the last bin.` : ''}`,
+      section: 'qc',
+      renderer: 'svg',
+      spec: {
+        data: { values: rows },
+        mark: { type: 'bar', color: '#4c78a8' },
+        width: WIDTH * 1.6,
+        height: 160,
+        encoding: {
+          x: { field: 'insert', type: 'quantitative', title: 'insert size (bp)', scale: { zero: false } },
+          x2: { field: 'insert_end' },
+          y: { field: 'percent', type: 'quantitative', title: '% of overlapping pairs' },
+          y2: { datum: 0 },
+          tooltip: [{ field: 'insert', title: 'insert (bp)' }, { field: 'pairs', format: ',' }, { field: 'percent', format: '.3f', title: '% of overlapping pairs' }],
+        },
+      },
+    });
+  }
+  const dup = data.qc?.duplication_levels;
+  if (dup && dup.levels.length > 0) {
+    const frags = dup.levels.reduce((a, l) => a + l.fragments, 0);
+    const distinct = dup.levels.reduce((a, l) => a + l.distinct, 0);
+    const rows = dup.levels.flatMap((l) => [
+      { level: l.level, measure: '% of fragments', percent: (100 * l.fragments) / Math.max(1, frags), count: l.fragments },
+      { level: l.level, measure: '% of distinct sequences', percent: (100 * l.distinct) / Math.max(1, distinct), count: l.distinct },
+    ]);
+    charts.push({
+      id: 'qc-duplication',
+      title: 'Duplication levels',
+      note: `QC-passed fragments by how many times their sequence (both mates) occurs: ${(100 * dup.duplicate_fraction).toFixed(2)}% are second or later copies. ${
+        dup.shift > 0
+          ? `Estimated from the ${dup.sampled_distinct.toLocaleString('en-US')} distinct fragments whose fingerprint falls in a 1/${2 ** dup.shift} sample (every copy of a sampled fragment is counted).`
+          : 'Exact (every distinct fragment counted).'
+      }`,
+      section: 'qc',
+      renderer: 'svg',
+      spec: {
+        data: { values: rows },
+        mark: { type: 'bar' },
+        width: WIDTH * 1.2,
+        height: 160,
+        encoding: {
+          x: { field: 'level', type: 'nominal', sort: dup.levels.map((l) => l.level), title: 'copies of the sequence', axis: { labelAngle: 0 } },
+          xOffset: { field: 'measure', type: 'nominal' },
+          y: { field: 'percent', type: 'quantitative', title: '%' },
+          color: { field: 'measure', type: 'nominal', title: null, scale: { range: ['#4c78a8', '#9ecae9'] } },
+          tooltip: [{ field: 'level', title: 'copies' }, { field: 'measure' }, { field: 'percent', format: '.2f' }, { field: 'count', format: ',.0f', title: 'estimated count' }],
+        },
+      },
+    });
+  }
+  return charts;
+}
+
+/** What "reads uncorrectable" means (docs/correction.md), shown with the rate. */
+export const UNCORRECTABLE_NOTE =
+  'Reads uncorrectable: reads the k-mer-spectrum corrector left with positions it cannot trust (their k-mers are too rare in the sample to tell a sequencing error from low coverage, common for the rare species of a metagenome). They are kept unchanged: this is not a QC failure.';
+
+export interface Rate {
+  kind: string;
+  rate: string;
+  percent: number;
+  count: number;
+  of: number;
+  unit: string;
+  /** what the rate means, for the tooltip */
+  meaning: string;
+}
+
 /** Adapter, duplication, filtering and trimming rates from the manifest counts. */
-export function qcRates(counts: Record<string, number>): { rate: string; percent: number; count: number; of: number; unit: string }[] {
+export function qcRates(counts: Record<string, number>): Rate[] {
   const c = (k: string): number => counts[k] ?? 0;
-  const rows: { rate: string; percent: number; count: number; of: number; unit: string }[] = [];
-  const add = (rate: string, count: number, of: number, unit: string): void => {
-    if (of > 0) rows.push({ rate, percent: (100 * count) / of, count, of, unit });
+  const rows: Rate[] = [];
+  const add = (kind: string, rate: string, count: number, of: number, unit: string, meaning = ''): void => {
+    if (of > 0) rows.push({ kind, rate, percent: (100 * count) / of, count, of, unit, meaning });
   };
-  add('adapter found (fragments)', c('adapter_fragments_overlap') + c('adapter_fragments_sequence'), c('fragments_in'), 'fragments');
-  add('adapter bases trimmed', c('adapter_bases_trimmed'), c('bases_in'), 'bases');
-  add('quality bases trimmed', c('quality_bases_trimmed') + c('median_rule_bases_trimmed') + c('polyg_bases_trimmed'), c('bases_in'), 'bases');
-  add('filtered by QC', c('filtered_total'), c('fragments_in'), 'fragments');
-  add('duplicates (of QC-passed)', c('duplicates_removed'), c('fragments_passed_qc'), 'fragments');
-  if ('reads_corrected' in counts) add('reads error-corrected', c('reads_corrected'), c('reads_in'), 'reads');
-  if ('bases_corrected' in counts) add('bases error-corrected', c('bases_corrected'), c('bases_in'), 'bases');
-  if ('reads_uncorrectable' in counts) add('reads uncorrectable', c('reads_uncorrectable'), c('reads_in'), 'reads');
+  const FRAG = 'fragments (of fragments in)';
+  const BASES = 'bases (of bases in)';
+  const READS = 'error correction (of reads in)';
+  add(FRAG, 'adapter found', c('adapter_fragments_overlap') + c('adapter_fragments_sequence'), c('fragments_in'), 'fragments');
+  add(FRAG, 'filtered by QC', c('filtered_total'), c('fragments_in'), 'fragments');
+  add('duplicates (of QC-passed fragments)', 'duplicates removed', c('duplicates_removed'), c('fragments_passed_qc'), 'fragments');
+  add(BASES, 'adapter bases trimmed', c('adapter_bases_trimmed'), c('bases_in'), 'bases');
+  add(BASES, 'quality bases trimmed', c('quality_bases_trimmed') + c('median_rule_bases_trimmed') + c('polyg_bases_trimmed'), c('bases_in'), 'bases');
+  if ('bases_corrected' in counts) add(BASES, 'bases error-corrected', c('bases_corrected'), c('bases_in'), 'bases');
+  if ('reads_corrected' in counts) add(READS, 'reads error-corrected', c('reads_corrected'), c('reads_in'), 'reads');
+  if ('reads_uncorrectable' in counts) add(READS, 'reads uncorrectable', c('reads_uncorrectable'), c('reads_in'), 'reads', UNCORRECTABLE_NOTE);
   return rows;
 }
 
@@ -236,23 +332,31 @@ function countCharts(data: ReportData): Chart[] {
     .map(([k, v]) => ({ reason: k.replace('filtered_', '').replaceAll('_', ' '), fragments: v }));
   const charts: Chart[] = [];
   if (rates.length > 0) {
+    const kinds = Array.from(new Set(rates.map((r) => r.kind)));
     charts.push({
       id: 'qc-rates',
-      title: 'Adapter, trimming, filtering and duplication rates',
+      title: 'Adapter, trimming, filtering, duplication and correction rates',
+      note: `Each group has its own scale and denominator. ${'reads_uncorrectable' in counts ? UNCORRECTABLE_NOTE : ''}`,
       section: 'qc',
       renderer: 'svg',
+      // one panel per group (vconcat: a faceted layer with independent scales makes Vega-Lite warn)
       spec: {
         data: { values: rates },
-        width: WIDTH * 1.6,
-        layer: [
-          { mark: { type: 'bar', color: '#4c78a8' } },
-          { mark: { type: 'text', align: 'left', dx: 3 }, encoding: { text: { field: 'percent', format: '.2f' } } },
-        ],
-        encoding: {
-          y: { field: 'rate', type: 'nominal', sort: null, title: null },
-          x: { field: 'percent', type: 'quantitative', title: '%' },
-          tooltip: [{ field: 'rate' }, { field: 'count', format: ',' }, { field: 'of', format: ',' }, { field: 'unit' }, { field: 'percent', format: '.3f' }],
-        },
+        vconcat: kinds.map((kind) => ({
+          title: { text: kind, anchor: 'start' as const, fontSize: 11 },
+          transform: [{ filter: { field: 'kind', equal: kind } }],
+          width: WIDTH * 1.3,
+          height: { step: 18 },
+          layer: [
+            { mark: { type: 'bar' as const, color: '#4c78a8' } },
+            { mark: { type: 'text' as const, align: 'left' as const, dx: 3 }, encoding: { text: { field: 'percent', type: 'quantitative' as const, format: '.2f' } } },
+          ],
+          encoding: {
+            y: { field: 'rate', type: 'nominal' as const, sort: null, title: null, axis: { labelLimit: 200, minExtent: 150 } },
+            x: { field: 'percent', type: 'quantitative' as const, title: '%', scale: { domainMin: 0, nice: true } },
+            tooltip: [{ field: 'rate' }, { field: 'count', format: ',' }, { field: 'of', format: ',' }, { field: 'unit' }, { field: 'percent', format: '.3f' }, { field: 'meaning' }],
+          },
+        })),
       },
     });
   }
@@ -345,7 +449,7 @@ function embeddingCharts(data: ReportData): Chart[] {
     {
       id: 'pca',
       title: 'Embeddings projected on their principal components',
-      note: `${data.sample.length.toLocaleString('en-US')} of ${data.rows.toLocaleString('en-US')} fragments (a deterministic sample by hash of read_id${data.sampleShards < data.shards ? ` from ${data.sampleShards} evenly spaced of the ${data.shards} shards` : ''}), coloured by cluster; crosses are the k-means centroids. Click a legend entry to highlight a cluster.`,
+      note: `${data.sample.length.toLocaleString('en-US')} of ${data.rows.toLocaleString('en-US')} fragments (a deterministic sample by hash of read_id${data.sampleShards < data.shards ? ` from ${data.sampleShards} evenly spaced of the ${data.shards} shards` : ''}), coloured by cluster; crosses are the ${data.summary.method_details ? 'cluster centres (the pooled profile of each cluster’s fragments)' : 'k-means centroids'}. Click a legend entry to highlight a cluster.`,
       section: 'embedding',
       renderer: 'canvas',
       spec: { datasets: { points, centroids: cents }, hconcat: [panel('pc2', 1), panel('pc3', 2)], resolve: { scale: { color: 'shared' } } },
@@ -405,37 +509,97 @@ function clusterCharts(data: ReportData): Chart[] {
       },
     },
   });
-  const lens = data.clusters.map((c) => ({
-    cluster: clusterLabel(data, c.cluster),
-    mean: c.len_mean,
-    q05: c.len_q[0],
-    q25: c.len_q[1],
-    median: c.len_q[2],
-    q75: c.len_q[3],
-    q95: c.len_q[4],
-  }));
-  charts.push({
-    id: 'cluster-length',
-    title: 'Fragment length by cluster',
-    note: 'Total length of both mates after QC: 5–95% range (line), quartiles (bar), median (tick).',
+  charts.push(...clusterSpreadCharts(data, domain, many));
+  charts.push(...methodCharts(data, domain));
+  return charts;
+}
+
+/** The quantile chart of one per-cluster quantity (5–95% rule, quartile bar, median tick). */
+function quantileChart(id: string, title: string, note: string, axisTitle: string, rows: Row[], domain: string[], many: boolean): Chart {
+  return {
+    id,
+    title,
+    note,
     section: 'clusters',
     renderer: 'svg',
     spec: {
-      data: { values: lens },
+      data: { values: rows },
       width: WIDTH * 1.4,
       height: many ? { step: 6 } : { step: 16 },
       encoding: {
         y: { field: 'cluster', type: 'nominal', sort: domain, title: 'cluster' },
-        tooltip: [{ field: 'cluster' }, { field: 'mean', format: '.1f' }, { field: 'q05' }, { field: 'q25' }, { field: 'median' }, { field: 'q75' }, { field: 'q95' }],
+        tooltip: [{ field: 'cluster' }, { field: 'mean', format: '.4g' }, { field: 'q05', format: '.4g' }, { field: 'q25', format: '.4g' }, { field: 'median', format: '.4g' }, { field: 'q75', format: '.4g' }, { field: 'q95', format: '.4g' }],
       },
       layer: [
-        { mark: { type: 'rule', color: '#888' }, encoding: { x: { field: 'q05', type: 'quantitative', title: 'fragment length (bp)', scale: { zero: false } }, x2: { field: 'q95' } } },
+        { mark: { type: 'rule', color: '#888' }, encoding: { x: { field: 'q05', type: 'quantitative', title: axisTitle, scale: { zero: false } }, x2: { field: 'q95' } } },
         { mark: { type: 'bar', size: 10, color: '#9ecae1' }, encoding: { x: { field: 'q25', type: 'quantitative' }, x2: { field: 'q75' } } },
         { mark: { type: 'tick', color: '#08519c', thickness: 2, size: 12 }, encoding: { x: { field: 'median', type: 'quantitative' } } },
       ],
     },
+  };
+}
+
+/**
+ * How tight each cluster is (distance to its centre), and fragment length only when it varies: with
+ * fixed-length reads nearly every fragment is full length (2 x 150 bp), so every quartile is the same value and
+ * a length chart shows nothing.
+ */
+function clusterSpreadCharts(data: ReportData, domain: string[], many: boolean): Chart[] {
+  const charts: Chart[] = [];
+  const q = (c: { cluster: number }, mean: number, v: number[]): Row => ({
+    cluster: clusterLabel(data, c.cluster), mean, q05: v[0] ?? null, q25: v[1] ?? null, median: v[2] ?? null, q75: v[3] ?? null, q95: v[4] ?? null,
   });
-  if (data.objective.length > 0) {
+  const pooled = data.summary.method_details !== undefined;
+  const dist = data.clusters.filter((c) => c.dist_q.length === 5 && c.dist_q.every(Number.isFinite));
+  if (dist.length > 0 && dist.some((c) => c.dist_q[4]! > c.dist_q[0]!)) {
+    charts.push(
+      quantileChart(
+        'cluster-distance',
+        'Distance to the cluster centre',
+        pooled
+          ? 'labels.parquet distance: each fragment carries its read group’s distance to the cluster centre in the pooled features (square-root composition, plus coverage). 5–95% range (line), quartiles (bar), median (tick); a wide bar is a loose cluster.'
+          : 'labels.parquet distance: Euclidean distance of each fragment’s embedding to its cluster’s centroid. 5–95% range (line), quartiles (bar), median (tick); a wide bar is a loose cluster.',
+        'distance to the centre',
+        dist.map((c) => q(c, c.distance_mean, c.dist_q)),
+        domain,
+        many,
+      ),
+    );
+  }
+  const lens = data.clusters.filter((c) => c.len_q.length === 5);
+  if (lens.some((c) => c.len_q[3]! > c.len_q[1]!)) {
+    charts.push(
+      quantileChart('cluster-length', 'Fragment length by cluster', 'Total length of both mates after QC: 5–95% range (line), quartiles (bar), median (tick).', 'fragment length (bp)', lens.map((c) => q(c, c.len_mean, c.len_q)), domain, many),
+    );
+  }
+  return charts;
+}
+
+/** 1-2-5 ticks of a log axis around the values (Vega's default draws every minor line). */
+export function logTicks(values: number[]): number[] {
+  const pos = values.filter((v) => v > 0 && Number.isFinite(v));
+  if (pos.length === 0) return [1];
+  const lo = Math.floor(Math.log10(Math.min(...pos) / 2));
+  const hi = Math.ceil(Math.log10(Math.max(...pos) * 2));
+  const out: number[] = [];
+  for (let e = lo; e <= hi; e++) for (const m of [1, 2, 5]) out.push(+(m * 10 ** e).toPrecision(3));
+  return out;
+}
+
+/** The K search, from method_details.k_selection (newer methods) or summary.json k_selection. */
+function kSelectionOf(data: ReportData): ClusterSummaryJson['k_selection'] {
+  return data.summary.method_details?.k_selection ?? data.summary.k_selection;
+}
+
+/**
+ * What the clustering method did: for k-means the objective per iteration; for methods that describe
+ * themselves in summary.json method_details (graph, lsh, ...) the read-group sizes and coverage vs GC of the
+ * clusters; for both the K search when K was chosen automatically.
+ */
+function methodCharts(data: ReportData, domain: string[]): Chart[] {
+  const charts: Chart[] = [];
+  const details = data.summary.method_details;
+  if (!details && data.objective.length > 1) {
     const obj = data.objective.map((v, i) => ({ iteration: i + 1, objective: v }));
     charts.push({
       id: 'kmeans-objective',
@@ -449,24 +613,82 @@ function clusterCharts(data: ReportData): Chart[] {
         height: 160,
         mark: { type: 'line', point: true },
         encoding: {
-          x: { field: 'iteration', type: 'quantitative' },
+          x: { field: 'iteration', type: 'quantitative', axis: { tickMinStep: 1 } },
           y: { field: 'objective', type: 'quantitative', scale: { zero: false } },
           tooltip: [{ field: 'iteration' }, { field: 'objective', format: '.6g' }],
         },
       },
     });
   }
-  const scores = data.summary.k_selection?.scores ?? [];
-  if (scores.length > 0) {
-    const chosen = data.summary.k;
+  const groups = details?.fragments_by_group_size;
+  if (groups && typeof groups === 'object') {
+    const entries = Object.entries(groups).filter(([, v]) => typeof v === 'number');
+    const total = entries.reduce((a, [, v]) => a + v, 0);
+    if (total > 0) {
+      charts.push({
+        id: 'group-sizes',
+        title: 'Fragments by read-group size',
+        note: 'The method first joins fragments into read groups (overlapping reads, or LSH buckets), then clusters the pooled groups: fragments by the size of the group they ended in. Singletons were clustered on their own composition; large groups mean long assembled-like stretches of one genome.',
+        section: 'clusters',
+        renderer: 'svg',
+        spec: {
+          data: { values: entries.map(([size, v]) => ({ size, fragments: v, percent: (100 * v) / total })) },
+          width: WIDTH,
+          height: 160,
+          layer: [
+            { mark: { type: 'bar', color: '#4c78a8' } },
+            { mark: { type: 'text', dy: -6 }, encoding: { text: { field: 'percent', format: '.1f' } } },
+          ],
+          encoding: {
+            x: { field: 'size', type: 'nominal', sort: entries.map(([k]) => k), title: 'fragments in the read group', axis: { labelAngle: 0 } },
+            y: { field: 'fragments', type: 'quantitative' },
+            tooltip: [{ field: 'size', title: 'group size' }, { field: 'fragments', format: ',' }, { field: 'percent', format: '.2f', title: '% of fragments' }],
+          },
+        },
+      });
+    }
+  }
+  const withCov = data.clusters.filter((c) => c.coverage !== undefined && Number.isFinite(c.gc_mean));
+  if (withCov.length > 0) {
     charts.push({
-      id: 'k-selection',
-      title: `Choosing K (${data.summary.k_selection?.method ?? ''})`,
-      note: data.summary.k_selection?.reason,
+      id: 'cluster-coverage-gc',
+      title: 'Coverage vs GC of the clusters',
+      note: 'One disc per cluster (area: fragments): mean GC of its fragments and their mean minimizer occurrence, the coverage the method clustered on. Genomes usually separate by GC, coverage or both; two clusters close on both axes may be one genome split.',
       section: 'clusters',
       renderer: 'svg',
       spec: {
-        data: { values: scores.map((s) => ({ ...s, chosen: s.k === chosen ? 'chosen' : 'candidate' })) },
+        data: { values: withCov.map((c) => ({ cluster: clusterLabel(data, c.cluster), gc: 100 * c.gc_mean, coverage: c.coverage!, fragments: c.size })) },
+        width: WIDTH,
+        height: WIDTH * 0.75,
+        layer: [
+          {
+            mark: { type: 'circle', opacity: 0.75, stroke: 'black', strokeWidth: 0.5 },
+            encoding: { size: { field: 'fragments', type: 'quantitative', scale: { range: [40, 1200] }, legend: null } },
+          },
+          { mark: { type: 'text', dy: -16, fontSize: 11 }, encoding: { text: { field: 'cluster' }, color: { value: 'black' } } },
+        ],
+        encoding: {
+          x: { field: 'gc', type: 'quantitative', title: 'mean GC %', scale: { zero: false, padding: 24 } },
+          y: { field: 'coverage', type: 'quantitative', title: 'mean minimizer occurrence (log)', scale: { type: 'log', padding: 24 }, axis: { values: logTicks(withCov.map((c) => c.coverage!)), format: '~g' } },
+          color: { field: 'cluster', type: 'nominal', scale: { scheme: CLUSTER_SCHEME, domain }, legend: null },
+          tooltip: [{ field: 'cluster' }, { field: 'fragments', format: ',' }, { field: 'gc', format: '.2f', title: 'mean GC %' }, { field: 'coverage', format: '.3g' }],
+        },
+      },
+    });
+  }
+  const sel = kSelectionOf(data);
+  const scores = sel?.scores ?? [];
+  if (scores.length > 0) {
+    const chosen = data.summary.k;
+    const elbow = sel?.method === 'elbow';
+    charts.push({
+      id: 'k-selection',
+      title: elbow ? 'Choosing K: weighted inertia per K (elbow)' : `Choosing K (${sel?.method ?? ''})`,
+      note: [elbow ? 'Each K is fitted in turn; the search stops when one more cluster lowers the inertia by less than the elbow gain, or when the inertia is within what sampling noise explains.' : '', sel?.reason ?? ''].filter(Boolean).join(' '),
+      section: 'clusters',
+      renderer: 'svg',
+      spec: {
+        data: { values: scores.map((x) => ({ ...x, chosen: x.k === chosen ? 'chosen' : 'candidate' })) },
         width: WIDTH,
         height: 160,
         layer: [
@@ -477,9 +699,9 @@ function clusterCharts(data: ReportData): Chart[] {
           },
         ],
         encoding: {
-          x: { field: 'k', type: 'quantitative', title: 'K', axis: { tickMinStep: 1 } },
-          y: { field: 'score', type: 'quantitative', scale: { zero: false } },
-          tooltip: [{ field: 'k' }, { field: 'score', format: '.4f' }, { field: 'inertia', format: '.4g' }],
+          x: { field: 'k', type: 'quantitative', title: 'K', axis: { tickMinStep: 1, format: 'd' } },
+          y: { field: elbow ? 'inertia' : 'score', type: 'quantitative', title: elbow ? 'weighted inertia' : 'score', scale: { zero: false } },
+          tooltip: [{ field: 'k' }, { field: 'score', format: '.4f' }, { field: 'inertia', format: '.4g' }, ...(elbow ? [{ field: 'gain', format: '.2%', title: 'inertia lowered by' }] : [])],
         },
       },
     });
