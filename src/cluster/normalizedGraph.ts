@@ -208,6 +208,8 @@ export interface SubsetClustering {
   graphStats: ReturnType<typeof readGroups>['stats'];
   fragmentsByGroupSize: Record<string, number>;
   groupSizes: Int32Array;
+  /** read groups (graph, propagation, merge) and their clustering (K search included) */
+  seconds: { groups: number; clustering: number };
 }
 
 /** Steps 3-4: graph, merge and pooled clustering of the subset; the minimizer -> cluster index. */
@@ -215,13 +217,16 @@ export function clusterSubset(
   sub: Subset, d: number, table: MinimizerTable, p: NormalizedGraphParams, rule: PoolingRule,
   graph: Omit<GraphParams, 'seed'>, merge: MergeParams, pooled: PooledParams,
 ): SubsetClustering {
+  const t0 = performance.now();
   const rg = readGroups({ n: sub.n, offsets: sub.offsets, hi: sub.hi, lo: sub.lo }, { ...graph, seed: pooled.seed });
   const merged = rule.sqrtTransform ? mergeGroups(rg.graph, rg.group, rg.groups, sub.embedding, sub.weight, d, merge) : undefined;
   const group = merged?.group ?? rg.group;
   const G = merged?.groups ?? rg.groups;
+  const t1 = performance.now();
   // abundance: the full-data coverage; noise: the redundancy within the subset (its own minimizer occurrence)
   const pool = poolGroups(sub.n, d, sub.embedding, sub.weight, sub.coverage, group, G, rg.occurrence);
   const gc = clusterPooledGroups(pool, G, d, true, rule.sqrtTransform, pooled);
+  const t2 = performance.now();
   const subsetLabel = new Int32Array(sub.n);
   const subsetDist = new Float32Array(sub.n);
   for (let i = 0; i < sub.n; i++) {
@@ -249,6 +254,7 @@ export function clusterSubset(
     graphStats: rg.stats,
     fragmentsByGroupSize: hist,
     groupSizes: pool.members,
+    seconds: { groups: (t1 - t0) / 1000, clustering: (t2 - t1) / 1000 },
   };
 }
 
@@ -277,13 +283,19 @@ export class Assigner {
     this.v = new Float64Array(m.d + 1);
   }
 
-  assign(b: FragmentBatch, labels: Int32Array, dist: Float32Array, via: Uint8Array): void {
+  /** `coverage` (optional) receives every fragment's coverage estimate (median count of its sampled minimizers). */
+  assign(b: FragmentBatch, labels: Int32Array, dist: Float32Array, via: Uint8Array, coverage?: Float64Array): void {
     const { m } = this;
     const { d, k } = m;
     const D = d + 1;
     const cent = m.clustering.featureCentroids;
     for (let i = 0; i < b.n; i++) {
       const f = b.start + i;
+      const s = b.offsets[i]!;
+      const t = b.offsets[i + 1]!;
+      if (t - s > this.scratch.length) this.scratch = new Float64Array(2 * (t - s));
+      const cov = Math.max(1, fragmentCoverage(m.table, b.hi, b.lo, s, t, m.sampling, this.scratch));
+      if (coverage) coverage[i] = cov;
       while (this.cursor < m.subsetIndex.length && m.subsetIndex[this.cursor]! < f) this.cursor++;
       if (this.cursor < m.subsetIndex.length && m.subsetIndex[this.cursor] === f) {
         labels[i] = m.subsetLabel[this.cursor]!;
@@ -291,8 +303,6 @@ export class Assigner {
         via[i] = Via.Subset;
         continue;
       }
-      const s = b.offsets[i]!;
-      const t = b.offsets[i + 1]!;
       // votes of the indexed minimizers
       let voters = 0;
       for (let j = s; j < t; j++) {
@@ -306,8 +316,6 @@ export class Assigner {
       // own features: square-root profile and scaled log coverage
       const e = b.embedding!;
       for (let x = 0; x < d; x++) this.v[x] = m.sqrtTransform ? Math.sqrt(Math.max(0, e[i * d + x]!)) : e[i * d + x]!;
-      if (t - s > this.scratch.length) this.scratch = new Float64Array(2 * (t - s));
-      const cov = Math.max(1, fragmentCoverage(m.table, b.hi, b.lo, s, t, m.sampling, this.scratch));
       this.v[d] = Math.log(cov) * m.coverageScale;
       if (voters > 0) {
         let best = -1;

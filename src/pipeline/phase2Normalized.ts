@@ -62,6 +62,7 @@ export async function runNormalizedGraph(
   const sums = new Float64Array(k * d);
   const mass = new Float64Array(k);
   const viaCount = [0, 0, 0];
+  const covSum = new Float64Array(k);
   const assigner = new Assigner(sc.model);
   let part: { shard: number; ids: string[]; labels: number[]; dist: number[] } | undefined;
   const flush = async (): Promise<void> => {
@@ -78,11 +79,13 @@ export async function runNormalizedGraph(
       const labels = new Int32Array(b.n);
       const dist = new Float32Array(b.n);
       const via = new Uint8Array(b.n);
-      assigner.assign(b, labels, dist, via);
+      const cov = new Float64Array(b.n);
+      assigner.assign(b, labels, dist, via, cov);
       for (let i = 0; i < b.n; i++) {
         const l = labels[i]!;
         clusterSize[l]!++;
         viaCount[via[i]!]!++;
+        covSum[l] = covSum[l]! + cov[i]!;
         const w = rule.weight(b.lengths![2 * i]!, b.lengths![2 * i + 1]!);
         mass[l] = mass[l]! + w;
         for (let t = 0; t < d; t++) sums[l * d + t] = sums[l * d + t]! + w * b.embedding![i * d + t]!;
@@ -111,13 +114,14 @@ export async function runNormalizedGraph(
       seconds: {
         coverage: +((tTable - t0) / 1000).toFixed(3),
         subset: +((tSubset - tTable) / 1000).toFixed(3),
-        cluster: +((tCluster - tSubset) / 1000).toFixed(3),
+        read_groups: +sc.seconds.groups.toFixed(3),
+        pooled_clustering: +sc.seconds.clustering.toFixed(3),
         assign: +((tAssign - tCluster) / 1000).toFixed(3),
       },
     },
     graph: graphDetails(manifest, o, sub.n, sc.graphStats, sc.groups.lp, { groups: sc.groups.merged, unions: sc.groups.unions, refused: sc.groups.refused }, (tCluster - tSubset) / 1000),
     fragments_by_group_size: sc.fragmentsByGroupSize,
-    pooled: pooledDetails(manifest, o, gc, true),
+    pooled: pooledDetails(manifest, o, { ...gc, clusterCoverage: covSum.map((x, j) => x / Math.max(1, clusterSize[j]!)) }, true),
   };
   const tChoose = performance.now();
   return {
