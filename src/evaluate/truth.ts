@@ -52,8 +52,9 @@ export async function loadTruth(path: string, column = 'species'): Promise<Map<s
       truth.set(id, fields[valCol] as string);
     }
   } catch (err) {
-    if (err instanceof MetavecError) throw err;
-    const msg = err instanceof Error ? err.message : String(err);
+    // a corrupt gzip stream is reported at the line it broke (the stream's message names the file already)
+    if (err instanceof MetavecError && !err.message.startsWith('gzip: ')) throw err;
+    const msg = err instanceof Error ? err.message.replace(/^gzip: truth table .*?: (?=corrupt)/, '') : String(err);
     throw new MetavecError('INPUT', `truth table ${path}, line ${lineNo + 1}: cannot read (${msg})`, { cause: err });
   } finally {
     rl.close();
