@@ -11,7 +11,7 @@ import { createProgress } from '../pipeline/progress.js';
 import { usageError } from '../errors.js';
 import { intOption, parseCommand } from './args.js';
 import { CLUSTER_HELP, CLUSTER_OPTIONS, clusterOptionsFrom } from './cluster.js';
-import { PREP_HELP, PREP_OPTIONS, prepOptionsFrom } from './prep.js';
+import { PREP_HELP, PREP_OPTIONS, checkOutputDirName, prepOptionsFrom } from './prep.js';
 import { S3_HELP, S3_OPTIONS, applyS3Options } from './s3Options.js';
 import { SLURM_OPTIONS } from './slurmOptions.js';
 import { prepOnRay } from './prepRay.js';
@@ -169,6 +169,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (!values.output) throw usageError('run: --output is required');
+  checkOutputDirName('run', values.output as string);
   const out = resolveLocation(values.output as string);
   const progress = createProgress({ quiet: (values.quiet as boolean | undefined) ?? false });
   const prepValues = { ...values, output: joinLocation(out, 'prep') } as Parameters<typeof prepOptionsFrom>[1];

@@ -129,9 +129,7 @@ type PrepValues = ReturnType<typeof parseCommand<typeof PREP_OPTIONS>>['values']
 export function prepOptionsFrom(cmd: string, v: Partial<PrepValues>, progress: ProgressSink): PrepOptions {
   if (!v.input || v.input.length === 0) throw usageError(`${cmd}: --input is required`);
   if (!v.output) throw usageError(`${cmd}: --output is required`);
-  if (/\.(fastq|fq)(\.gz)?$/i.test(v.output)) {
-    throw usageError(`${cmd}: --output '${v.output}' looks like a FASTQ file name: ${OUT2_HINT}`);
-  }
+  checkOutputDirName(cmd, v.output);
   applyS3Options(cmd, v);
   const engine = v.engine ?? 'local';
   if (engine !== 'local' && !((engine === 'slurm' || engine === 'ray') && cmd === 'prep')) {
@@ -188,6 +186,11 @@ export function prepOptionsFrom(cmd: string, v: Partial<PrepValues>, progress: P
     progress,
     ...(slurm ? { slurm } : {}),
   };
+}
+
+/** --output is a directory: a FASTQ file name there is fastp's -o habit, explained instead of creating 'x.fq.gz/'. */
+export function checkOutputDirName(cmd: string, output: string): void {
+  if (/\.(fastq|fq)(\.gz)?$/i.test(output)) throw usageError(`${cmd}: --output '${output}' looks like a FASTQ file name: ${OUT2_HINT}`);
 }
 
 function prepSlurmFrom(cmd: string, v: Partial<PrepValues>): NonNullable<PrepOptions['slurm']> {

@@ -51,7 +51,7 @@ export function requireSketch(manifest: PrepManifest, paths: string[]): NonNulla
   if (!manifest.sketch) {
     throw new MetavecError(
       'USAGE',
-      `cluster: --method graph needs the minimizer sketch, but ${paths.length > 0 ? 'this prep run' : 'the run'} was made without it (re-run 'metavec prep' without --no-sketch)`,
+      `cluster: --method graph needs the minimizer sketch, but ${paths.length > 0 ? 'this prep run' : 'the run'} was made without it (re-run 'metavec prep' without --no-sketch, or cluster with --method kmeans or lsh)`,
     );
   }
   return manifest.sketch;

@@ -45,6 +45,7 @@ test('short options as fastp users type them: -i -I -o -w (prep), -i -o -w (clus
 test("-O (fastp's out2) and a FASTQ file name as -o are refused with the reason", () => {
   oneLineError(runCli(['prep', '-i', r1, '-I', r2, '-o', tmp.join('o1'), '-O', tmp.join('o2')]), /Unknown option '-O': metavec writes one output directory .*--write-fastq .*clean_R2\.fastq\.gz/);
   oneLineError(runCli(['prep', '-i', r1, '-I', r2, '-o', tmp.join('clean_R1.fq.gz')]), /--output '.*clean_R1\.fq\.gz' looks like a FASTQ file name: metavec writes one output directory/);
+  oneLineError(runCli(['run', '-i', r1, '-I', r2, '-o', tmp.join('out.fastq')]), /^metavec: error: run: --output '.*out\.fastq' looks like a FASTQ file name/);
 });
 
 test('unknown options get a "did you mean": fastp names, underscores, typos', () => {
