@@ -29,7 +29,8 @@ export const CLUSTER_METHODS = ['kmeans', 'graph', 'lsh'] as const;
 export type ClusterMethod = (typeof CLUSTER_METHODS)[number];
 /**
  * The method `metavec cluster` and `metavec run` use without --method: the best one measured on the sample
- * (graph, K auto: ARI 0.59 in 46 s against 0.30 in 107 s for per-read k-means; README). The one place to change it.
+ * (graph, K auto: ARI 0.59 in 35-46 s for the whole run, against 0.30 in 107-230 s for per-read k-means; README).
+ * The one place to change it: help texts, the run summary and the tests follow it.
  */
 export const DEFAULT_CLUSTER_METHOD: ClusterMethod = 'graph';
 
