@@ -14,6 +14,8 @@ export interface ByteSource {
   readonly label: string;
   readonly size: number;
   readonly compression: 'gzip' | 'none';
+  /** A pipe copied to a temporary file (spoolPipe): its content cannot be identified again by a later run. */
+  readonly pipe?: boolean;
   rawBytesRead(): number;
   chunks(): AsyncIterable<Uint8Array>;
 }
@@ -94,6 +96,7 @@ export async function openLocalSource(path: string): Promise<ByteSource> {
     label,
     size,
     compression: gz ? 'gzip' : 'none',
+    ...(file !== path ? { pipe: true } : {}),
     rawBytesRead: () => raw,
     chunks: async function* () {
       const stream = createReadStream(file, { highWaterMark: READ_CHUNK });

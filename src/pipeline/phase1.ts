@@ -161,8 +161,10 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
   if (opts.minimizers) params.minimizers = opts.minimizers;
 
   // Resume journal (docs/reliability.md) in OUTPUT/_resume, a directory or under the S3 prefix (docs/s3.md);
-  // not with --write-fastq (a gzip stream cannot be resumed).
-  const { journal, restored } = opts.writeFastq ? { journal: undefined, restored: undefined } : await openJournal(opts, embedding.info.dim);
+  // not with --write-fastq (a gzip stream cannot be resumed), nor from a pipe (a later run cannot tell whether
+  // the same bytes come through it).
+  const fromPipe = sets.some((s) => s.r1.pipe === true || s.r2?.pipe === true);
+  const { journal, restored } = opts.writeFastq || fromPipe ? { journal: undefined, restored: undefined } : await openJournal(opts, embedding.info.dim);
   if (restored?.sink || restored?.spectrum) {
     const rs = restored.sink;
     opts.progress.log(
