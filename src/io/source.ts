@@ -79,7 +79,9 @@ export async function openLocalSource(path: string): Promise<ByteSource> {
   try {
     let st = await stat(path);
     if (st.isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
-    if (!st.isFile()) {
+    // a pipe only: character devices (/dev/zero, /dev/urandom) read from any position and are streamed as
+    // files are (a bad input there fails at its first record, in constant memory)
+    if (st.isFIFO() || st.isSocket()) {
       file = await spoolPipe(path);
       st = await stat(file);
     }
