@@ -147,7 +147,7 @@ DIR and --truth may be s3:// locations (the catalog registers the run's metadata
 views read local files only).
 ${S3_HELP}`;
 
-const RUN_OPTIONS = (() => {
+export const RUN_OPTIONS = (() => {
   const o: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = { ...PREP_OPTIONS, ...CLUSTER_OPTIONS };
   o.input = { type: 'string', multiple: true, short: 'i' };
   o['batch-size'] = { type: 'string' };

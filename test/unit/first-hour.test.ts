@@ -12,6 +12,7 @@ import { spectrumBatch } from '../../src/prep/spectrumBatch.js';
 import type { PrepBatch } from '../../src/prep/params.js';
 import { InputPosition } from '../../src/pipeline/progress.js';
 import { editDistance, suggestOption } from '../../src/cli/suggest.js';
+import { RUN_HELP, RUN_OPTIONS } from '../../src/cli/commands.js';
 
 const enc = new TextEncoder();
 
@@ -126,4 +127,14 @@ test('option suggestions: fastp names, underscores, small typos, nothing for dis
   // an alias whose target the command lacks is not suggested
   assert.equal(suggestOption('--in1', ['labels', 'truth']), undefined);
   assert.equal(editDistance('kitten', 'sitting'), 3);
+});
+
+test("every option 'metavec run --help' names is one run accepts", () => {
+  const listed = new Set([...RUN_HELP.matchAll(/--([a-z0-9][a-z0-9-]*)/g)].map((m) => m[1]!));
+  assert.ok(listed.size > 60, `${listed.size} options listed`);
+  const accepted = new Set(Object.keys(RUN_OPTIONS));
+  assert.deepEqual([...listed].filter((o) => !accepted.has(o)), []);
+  // and the short forms it shows
+  const shorts = new Set(Object.values(RUN_OPTIONS).map((o) => o.short).filter((x) => x !== undefined));
+  for (const s of ['i', 'I', 'o', 'w', 'h']) assert.ok(shorts.has(s), s);
 });
