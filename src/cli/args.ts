@@ -1,6 +1,7 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { availableParallelism } from 'node:os';
 import { usageError } from '../errors.js';
+import { suggestOption } from './suggest.js';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
@@ -24,7 +25,9 @@ export function parseCommand<T extends Options>(command: string, argv: string[],
     return parseArgs({ args: expandLists(argv), options, strict: true, allowPositionals: false });
   } catch (err) {
     const msg = (err as Error).message.replace(/\. To specify a positional argument.*$/s, '');
-    throw usageError(`${command}: ${msg} (see 'metavec ${command} --help')`);
+    const unknown = (err as NodeJS.ErrnoException).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /'(-[^']*)'/.exec(msg)?.[1] : undefined;
+    const hint = unknown !== undefined ? suggestOption(unknown, Object.keys(options)) : undefined;
+    throw usageError(`${command}: ${msg}${hint ? `: ${hint}` : ''} (see 'metavec ${command} --help')`);
   }
 }
 

@@ -1,29 +1,41 @@
 import { resolve } from 'node:path';
 import { usageError } from '../errors.js';
+import { CHOOSE_K_SAMPLE, GAP_REFERENCES } from '../cluster/chooseK.js';
 import { DEFAULT_GRAPH } from '../cluster/graph.js';
 import { DEFAULT_LSH } from '../cluster/lsh.js';
 import { DEFAULT_MERGE } from '../cluster/mergeGroups.js';
 import { DEFAULT_POOLED } from '../cluster/pooled.js';
 import { DEFAULT_NORMALIZED } from '../cluster/normalizedGraph.js';
-import type { ClusterOptions } from '../pipeline/phase2.js';
+import { CLUSTER_METHODS, DEFAULT_CLUSTER_METHOD, type ClusterMethod, type ClusterOptions } from '../pipeline/phase2.js';
 import type { ProgressSink } from '../pipeline/progress.js';
 import { SLURM_OPTIONS, slurmJobFrom } from './slurmOptions.js';
 import { resolveLocation } from '../io/location.js';
 import { S3_HELP, S3_OPTIONS, applyS3Options } from './s3Options.js';
 import { choiceOption, defaultThreads, floatOption, intOption, parseCommand } from './args.js';
 
+const METHOD_LINES: Record<ClusterMethod, string> = {
+  kmeans: 'kmeans: k-means on the per-fragment embeddings (docs/kmeans.md)',
+  graph: `graph:  read-overlap graph (shared minimizers) -> read groups -> pooled composition +
+                                coverage, clustered with weighted k-means (docs/graph.md)`,
+  lsh: 'lsh:    random-hyperplane LSH buckets of the embeddings -> pooled clustering (docs/graph.md)',
+};
+
 export const CLUSTER_HELP = `metavec cluster: group the fragments of a prep run into clusters (Phase 2)
 
-usage: metavec cluster --input PREP_DIR --output DIR [options]
+usage: metavec cluster -i PREP_DIR -o DIR [options]
 
-  --input DIR           a completed 'metavec prep' output, directory or s3:// prefix (shard checksums are verified)
-  --output DIR          directory or s3:// prefix: labels.parquet, clusters.nc (NetCDF-4), summary.json (written last)
-  --method kmeans|graph|lsh   clustering method (default kmeans)
-                        kmeans: k-means on the per-fragment embeddings (docs/kmeans.md)
-                        graph:  read-overlap graph (shared minimizers) -> read groups -> pooled composition +
-                                coverage, clustered with weighted k-means (docs/graph.md)
-                        lsh:    random-hyperplane LSH buckets of the embeddings -> pooled clustering
-  --k N|auto            number of clusters (default auto: silhouette for kmeans, inertia elbow for graph/lsh)
+  -i, --input DIR       a completed 'metavec prep' output, directory or s3:// prefix (shard checksums are verified)
+  -o, --output DIR      directory or s3:// prefix: labels.parquet, clusters.nc (NetCDF-4), summary.json (written last)
+  --method ${CLUSTER_METHODS.join('|')}   clustering method (default ${DEFAULT_CLUSTER_METHOD})
+${CLUSTER_METHODS.map((m) => `                        ${METHOD_LINES[m]}${m === DEFAULT_CLUSTER_METHOD ? ' (default)' : ''}\n`).join('')}  --k N|auto            number of clusters, N >= 1 (default auto). How auto chooses K:
+                        kmeans: the gap statistic (Tibshirani et al. 2001): k-means of a ${CHOOSE_K_SAMPLE.toLocaleString('en-US')}-row sample for
+                                every K in [k-min, k-max] against ${GAP_REFERENCES} uniform reference sets in the sample's
+                                principal-component box; the smallest K with gap(K) >= gap(K+1) - s(K+1)
+                        graph, lsh: weighted k-means of the pooled read groups for K = k-min, k-min+1, ...;
+                                stops at the first K where one more cluster lowers the weighted inertia by less
+                                than --elbow-gain, or earlier once the inertia is within --noise-factor x what
+                                sampling noise alone explains (k-mer frequency embeddings); the inertia elbow
+                        each K tried is reported on stderr; summary.json k_selection lists the scores
   --k-min N (2) --k-max N (12)   range searched by --k auto
   --seed S (0)          same seed, same labels, whatever the thread count
   --n-init N (3)        restarts; the lowest objective wins
@@ -48,7 +60,7 @@ graph method (docs/graph.md)
 lsh method
   --lsh-bands N (${DEFAULT_LSH.bands}) --lsh-bits N (${DEFAULT_LSH.bits})
   --engine local        (default) worker threads on this machine
-  --threads N           worker threads (default: all cores)
+  -w, --threads N       worker threads (default: all cores)
   --engine mpi          this process is one rank of an MPI job: mpirun -n N metavec cluster --engine mpi ...
                         (or srun --mpi=pmix); needs the optional MPI binding (docs/hpc.md)
     --lpa rank0|distributed   graph method: label propagation on rank 0 over the gathered graph (default: the
@@ -61,11 +73,12 @@ lsh method
     --dry-run             print the batch script and exit
     --work-dir DIR        shared directory for the script and log (needed with an s3:// --output)
   --quiet / --json
+  -h, --help
 ${S3_HELP}`;
 
 export const CLUSTER_OPTIONS = {
-  input: { type: 'string' },
-  output: { type: 'string' },
+  input: { type: 'string', short: 'i' },
+  output: { type: 'string', short: 'o' },
   method: { type: 'string' },
   k: { type: 'string' },
   'k-min': { type: 'string' },
@@ -78,7 +91,7 @@ export const CLUSTER_OPTIONS = {
   algorithm: { type: 'string' },
   'batch-size': { type: 'string' },
   engine: { type: 'string' },
-  threads: { type: 'string' },
+  threads: { type: 'string', short: 'w' },
   ...SLURM_OPTIONS,
   references: { type: 'string', multiple: true },
   'target-coverage': { type: 'string' },
@@ -117,12 +130,12 @@ export function clusterOptionsFrom(cmd: string, v: Partial<ClusterValues>, input
     ? choiceOption(cmd, 'engine', v.engine, 'local', ['local', 'mpi', 'slurm'] as const)
     : choiceOption(cmd, 'engine', v.engine, 'local', ['local'] as const);
   const slurm = engine === 'slurm' ? slurmJobFrom(cmd, v, { jobName: 'metavec-cluster', ntasks: 2 }) : undefined;
-  const method = choiceOption(cmd, 'method', v.method, 'kmeans', ['kmeans', 'graph', 'lsh'] as const);
+  const method = choiceOption(cmd, 'method', v.method, DEFAULT_CLUSTER_METHOD, CLUSTER_METHODS);
   const lpa = choiceOption(cmd, 'lpa', v.lpa, 'rank0', ['rank0', 'distributed'] as const);
   if (lpa === 'distributed' && (engine === 'local' || method !== 'graph')) {
     throw usageError(`${cmd}: --lpa distributed applies to --method graph on --engine mpi or slurm`);
   }
-  const k = v.k === undefined || v.k === 'auto' ? 'auto' : intOption(cmd, 'k', v.k, 2, 1, 1_000_000);
+  const k = kOption(cmd, v.k);
   const batchSize = v['batch-size'] !== undefined ? intOption(cmd, 'batch-size', v['batch-size'], 4096, 1, 10_000_000) : undefined;
   return {
     input: resolveLocation(input),
@@ -168,4 +181,12 @@ export function clusterOptionsFrom(cmd: string, v: Partial<ClusterValues>, input
     ...(slurm ? { slurm } : {}),
     ...(lpa === 'distributed' ? { lpa } : {}),
   };
+}
+
+/** --k N|auto: N a positive integer; the message names both forms. */
+function kOption(cmd: string, v: string | undefined): number | 'auto' {
+  if (v === undefined || v === 'auto') return 'auto';
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 1_000_000) throw usageError(`${cmd}: --k must be 'auto' or an integer in [1, 1000000], got '${v}'`);
+  return n;
 }

@@ -4,15 +4,16 @@ import { DEFAULT_REPORT_SAMPLE, writeReport } from '../report/index.js';
 import { joinLocation, resolveLocation } from '../io/location.js';
 import { openOutputStore } from '../io/store.js';
 import { runPrep } from '../pipeline/phase1.js';
-import { runCluster, runEval } from '../pipeline/phase2.js';
+import { CLUSTER_METHODS, DEFAULT_CLUSTER_METHOD, runCluster, runEval } from '../pipeline/phase2.js';
 import { clusterBatchScript } from '../pipeline/phase2Slurm.js';
 import { runPrepSlurm } from '../pipeline/phase1Slurm.js';
 import { createProgress } from '../pipeline/progress.js';
 import { usageError } from '../errors.js';
 import { intOption, parseCommand } from './args.js';
 import { CLUSTER_HELP, CLUSTER_OPTIONS, clusterOptionsFrom } from './cluster.js';
-import { PREP_HELP, PREP_OPTIONS, prepOptionsFrom } from './prep.js';
+import { PREP_HELP, PREP_OPTIONS, checkOutputDirName, prepOptionsFrom } from './prep.js';
 import { S3_HELP, S3_OPTIONS, applyS3Options } from './s3Options.js';
+import { SLURM_OPTIONS } from './slurmOptions.js';
 import { prepOnRay } from './prepRay.js';
 
 /** Each command parses its argv, runs, prints; main.ts maps thrown errors to exit codes. */
@@ -91,27 +92,64 @@ export async function evalCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
+/** Option names as `--a --b ...`, wrapped at 110 columns with an indent. */
+function optionList(names: string[], indent: string): string {
+  const lines: string[] = [];
+  let line = indent;
+  for (const n of names) {
+    const w = `--${n}`;
+    if (line.length + w.length + 1 > 110 && line.trim() !== '') {
+      lines.push(line.trimEnd());
+      line = indent;
+    }
+    line += `${w} `;
+  }
+  if (line.trim() !== '') lines.push(line.trimEnd());
+  return lines.join('\n');
+}
+
+const RUN_OWN = ['input', 'output', 'truth', 'truth-column', 'cluster-batch-size', 'catalog', 'no-catalog', 'no-report', 'report-sample', 'help', 'quiet', 'json'];
+const S3_NAMES = Object.keys(S3_OPTIONS);
+// run is local only: the engine options of prep and cluster are not listed
+const ENGINE_ONLY = new Set([...Object.keys(SLURM_OPTIONS), 'engine', 'ray-address', 'ray-actors', 'ray-env', 'slice-fragments', 'lpa']);
+const RUN_PREP_NAMES = Object.keys(PREP_OPTIONS).filter((n) => !RUN_OWN.includes(n) && !S3_NAMES.includes(n) && !ENGINE_ONLY.has(n));
+const RUN_CLUSTER_NAMES = Object.keys(CLUSTER_OPTIONS).filter((n) => !RUN_OWN.includes(n) && !S3_NAMES.includes(n) && !ENGINE_ONLY.has(n) && !RUN_PREP_NAMES.includes(n) && n !== 'batch-size');
+
 export const RUN_HELP = `metavec run: prep + cluster (+ eval with --truth) in one command
 
-usage: metavec run --input R1.fq.gz [--input2 R2.fq.gz] --output DIR [--truth truth.tsv] [options]
+usage: metavec run -i R1.fq.gz [-I R2.fq.gz] -o DIR [--truth truth.tsv] [options]
 
 Writes DIR/prep (shards + manifest), DIR/cluster (labels.parquet, clusters.nc, summary.json), with
 --truth DIR/eval.json, then DIR/report.html (self-contained, works offline) and registers the run in the
-catalog that 'metavec query' reads. Accepts the options of 'metavec prep' and 'metavec cluster' (see their
---help), and:
+catalog that 'metavec query' reads. Runs on this machine (--engine local).
 
+Clustering: --method ${DEFAULT_CLUSTER_METHOD} with K auto unless --method / --k say otherwise (methods: ${CLUSTER_METHODS.join(', ')};
+'metavec help cluster' describes them and how K is chosen).
+
+  -i, --input FILE      reads (FASTQ/FASTA, plain or gzip); -I, --input2 FILE  their mates
+  -o, --output DIR      the run directory
+  --truth FILE          truth table (TSV, plain or gzip, a pipe works: <(zcat truth.tsv.gz)): DIR/eval.json
+  --truth-column NAME   column of the truth table scored (default species)
   --catalog PATH        catalog database (default $METAVEC_CATALOG, else ~/.metavec/catalog.duckdb)
   --no-catalog          do not register the run
   --no-report           do not write report.html
   --report-sample N     embeddings plotted in the report's PCA projection (default ${DEFAULT_REPORT_SAMPLE})
+  -w, --threads N       worker threads of both phases (default: all cores)
+  --batch-size N        prep's fragments per batch; --cluster-batch-size N: cluster's mini-batch size
+  --quiet / --json      -h, --help
+
+options of 'metavec prep' accepted here (see 'metavec help prep'):
+${optionList(RUN_PREP_NAMES.filter((n) => !['threads', 'batch-size', 'input2'].includes(n)), '  ')}
+options of 'metavec cluster' accepted here (see 'metavec help cluster'):
+${optionList(RUN_CLUSTER_NAMES.filter((n) => n !== 'threads'), '  ')}
 
 DIR and --truth may be s3:// locations (the catalog registers the run's metadata; its shards and labels
 views read local files only).
 ${S3_HELP}`;
 
-const RUN_OPTIONS = (() => {
+export const RUN_OPTIONS = (() => {
   const o: Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }> = { ...PREP_OPTIONS, ...CLUSTER_OPTIONS };
-  o.input = { type: 'string', multiple: true };
+  o.input = { type: 'string', multiple: true, short: 'i' };
   o['batch-size'] = { type: 'string' };
   o.truth = { type: 'string' };
   o['truth-column'] = { type: 'string' };
@@ -131,6 +169,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (!values.output) throw usageError('run: --output is required');
+  checkOutputDirName('run', values.output as string);
   const out = resolveLocation(values.output as string);
   const progress = createProgress({ quiet: (values.quiet as boolean | undefined) ?? false });
   const prepValues = { ...values, output: joinLocation(out, 'prep') } as Parameters<typeof prepOptionsFrom>[1];

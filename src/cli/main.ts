@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { exitCodeFor, MetavecError } from '../errors.js';
 import { TOOL_VERSION } from '../version.js';
+import { CLUSTER_METHODS, DEFAULT_CLUSTER_METHOD } from '../pipeline/phase2.js';
 import { clusterCommand, evalCommand, prepCommand, runCommand } from './commands.js';
 import { prepCutCommand, prepMergeCommand, prepPlanCommand, prepSliceCommand, prepSpectrumCommand, prepWorkerCommand } from './prepDist.js';
 import { queryCommand } from './query.js';
@@ -11,14 +12,15 @@ const USAGE = `metavec ${TOOL_VERSION}: cluster metagenomic reads by organism
 usage: metavec <command> [options]
 
 commands
-  prep     Phase 1: QC, dedup, embedding -> Parquet shards + manifest
-  cluster  Phase 2: k-means on the shards -> labels.parquet, clusters.nc, summary.json
+  prep     Phase 1: QC, error correction, dedup, embedding -> Parquet shards + manifest
+  cluster  Phase 2: cluster the fragments (--method ${CLUSTER_METHODS.join('|')}, default ${DEFAULT_CLUSTER_METHOD}, K auto)
+           -> labels.parquet, clusters.nc, summary.json
   run      prep + cluster (+ eval with --truth) in one command
   eval     compare labels with a truth table (ARI, NMI, purity, completeness, F1)
   report   self-contained HTML report of a run (QC, embeddings, clusters, metrics)
   query    SQL over the catalog of runs, their shards and labels (DuckDB)
 
-'metavec <command> --help' shows the options of a command.
+'metavec help <command>' (or 'metavec <command> --help') shows the options of a command.
 `;
 
 const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
@@ -40,6 +42,15 @@ const COMMANDS: Record<string, (argv: string[]) => Promise<number>> = {
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    const topic = cmd === 'help' ? rest[0] : undefined;
+    if (topic !== undefined) {
+      const help = COMMANDS[topic];
+      if (!help) {
+        process.stderr.write(`metavec: no command '${topic}'\n\n${USAGE}`);
+        return 2;
+      }
+      return help(['--help']);
+    }
     process.stdout.write(USAGE);
     return cmd ? 0 : 2;
   }

@@ -7,17 +7,20 @@ import { S3_HELP, S3_OPTIONS, applyS3Options } from './s3Options.js';
 import { EMBED_HELP, EMBED_OPTIONS, embedChoiceFrom } from './embedOptions.js';
 import { choiceOption, defaultThreads, floatOption, intOption, parseCommand, sizeOption } from './args.js';
 import { SLURM_OPTIONS, slurmJobFrom } from './slurmOptions.js';
+import { OUT2_HINT } from './suggest.js';
 
 export const PREP_HELP = `metavec prep: quality control, dedup and embedding of reads into Parquet shards (Phase 1)
 
-usage: metavec prep --input R1.fq.gz [--input2 R2.fq.gz | --interleaved] --output DIR [options]
+usage: metavec prep -i R1.fq.gz [-I R2.fq.gz | --interleaved] -o DIR [options]
 
 input/output
-  --input FILE          FASTQ/FASTA, plain or gzip, a path or s3:// URI (repeat for several inputs)
-  --input2 FILE         mate file for paired-end (one per --input)
+  -i, --input FILE      FASTQ/FASTA, plain or gzip, a path, a pipe (<(zcat r1.fq.gz), copied to $TMPDIR
+                        first: prep reads its input more than once) or s3:// URI (repeat for several inputs)
+  -I, --input2 FILE     mate file for paired-end (one per --input; not the --input file itself)
   --interleaved         --input holds mates alternately
-  --output DIR          run directory or s3:// prefix: shards/, manifest.json (written last), qc_stats.json
-  --write-fastq         also write the cleaned reads as clean_R1/_R2.fastq.gz
+  -o, --output DIR      run directory or s3:// prefix: shards/, manifest.json (written last), qc_stats.json
+                        (one directory: fastp's -O has no counterpart; see --write-fastq)
+  --write-fastq         also write the cleaned reads into the output directory as clean_R1/_R2.fastq.gz
   --phred auto|33|64    quality encoding (default auto: Phred+64 is detected and converted)
 engine
   --engine local        (default) worker threads on this machine
@@ -33,7 +36,7 @@ engine
                         --cpus-per-task for the merge, --node, --dry-run) and --slice-fragments N (262144),
                         --max-parallel N (array tasks at once), --work-dir DIR (shared directory for
                         scripts, logs, plan and slice results; needed with an s3:// --output)
-  --threads N           worker threads (default: all cores)
+  -w, --threads N       worker threads (default: all cores)
   --batch-size N        fragments per batch (default 8192)
   --rows-per-shard N    rows per Parquet shard (default 100000)
 QC (fastp-compatible semantics, docs/qc.md)
@@ -63,13 +66,16 @@ ${EMBED_HELP}minimizer sketch (for 'metavec cluster --method graph'; docs/graph.
 output
   --quiet               no progress on stderr
   --json                print a JSON summary on stdout
+  -h, --help
+fastp users: -i/-I/-o/-w work as in fastp; an unknown fastp option (--in1, --cut_mean_quality, -l, ...) is
+answered with the metavec option that does the same
 ${S3_HELP}`;
 
 export const PREP_OPTIONS = {
-  input: { type: 'string', multiple: true },
-  input2: { type: 'string', multiple: true },
+  input: { type: 'string', multiple: true, short: 'i' },
+  input2: { type: 'string', multiple: true, short: 'I' },
   interleaved: { type: 'boolean' },
-  output: { type: 'string' },
+  output: { type: 'string', short: 'o' },
   'write-fastq': { type: 'boolean' },
   phred: { type: 'string' },
   engine: { type: 'string' },
@@ -78,7 +84,7 @@ export const PREP_OPTIONS = {
   'ray-actors': { type: 'string' },
   'ray-env': { type: 'string', multiple: true },
   'slice-fragments': { type: 'string' },
-  threads: { type: 'string' },
+  threads: { type: 'string', short: 'w' },
   'batch-size': { type: 'string' },
   'rows-per-shard': { type: 'string' },
   'no-adapter-trim': { type: 'boolean' },
@@ -123,6 +129,7 @@ type PrepValues = ReturnType<typeof parseCommand<typeof PREP_OPTIONS>>['values']
 export function prepOptionsFrom(cmd: string, v: Partial<PrepValues>, progress: ProgressSink): PrepOptions {
   if (!v.input || v.input.length === 0) throw usageError(`${cmd}: --input is required`);
   if (!v.output) throw usageError(`${cmd}: --output is required`);
+  checkOutputDirName(cmd, v.output);
   applyS3Options(cmd, v);
   const engine = v.engine ?? 'local';
   if (engine !== 'local' && !((engine === 'slurm' || engine === 'ray') && cmd === 'prep')) {
@@ -179,6 +186,11 @@ export function prepOptionsFrom(cmd: string, v: Partial<PrepValues>, progress: P
     progress,
     ...(slurm ? { slurm } : {}),
   };
+}
+
+/** --output is a directory: a FASTQ file name there is fastp's -o habit, explained instead of creating 'x.fq.gz/'. */
+export function checkOutputDirName(cmd: string, output: string): void {
+  if (/\.(fastq|fq)(\.gz)?$/i.test(output)) throw usageError(`${cmd}: --output '${output}' looks like a FASTQ file name: ${OUT2_HINT}`);
 }
 
 function prepSlurmFrom(cmd: string, v: Partial<PrepValues>): NonNullable<PrepOptions['slurm']> {

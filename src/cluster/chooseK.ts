@@ -7,7 +7,7 @@
  */
 import { MetavecError } from '../errors.js';
 import type {
-  ChooseKOptions, ChooseKResult, ChooseKScore, IndependentKMeansJob, IndependentKMeansResult, KMeansExecutor, KMeansOptions,
+  ChooseKOptions, ChooseKResult, ChooseKScore, IndependentKMeansJob, IndependentKMeansResult, KMeansExecutor, KMeansOptions, KTried,
 } from './types.js';
 import { InProcessExecutor } from './blockExecutor.js';
 import { checkSummary, kmeans } from './kmeans.js';
@@ -175,17 +175,18 @@ export function gapReferences(x: Float32Array, m: number, d: number, B: number, 
 /** Reference data sets of the gap statistic. */
 export const GAP_REFERENCES = 5;
 
-type Runner = (jobs: IndependentKMeansJob[]) => Promise<IndependentKMeansResult[]>;
+type Runner = (jobs: IndependentKMeansJob[], onDone?: (index: number) => void) => Promise<IndependentKMeansResult[]>;
 
 /** Run the jobs in this thread, one after the other (executors without runIndependent). */
-async function runSequentially(jobs: IndependentKMeansJob[]): Promise<IndependentKMeansResult[]> {
+async function runSequentially(jobs: IndependentKMeansJob[], onDone?: (index: number) => void): Promise<IndependentKMeansResult[]> {
   const execs = new Map<Float32Array, InProcessExecutor>();
   const out: IndependentKMeansResult[] = [];
-  for (const j of jobs) {
+  for (const [i, j] of jobs.entries()) {
     let e = execs.get(j.data);
     if (!e) { e = new InProcessExecutor(j.data, j.n, j.d); execs.set(j.data, e); }
     const r = await kmeans(e, j.opts);
     out.push(j.labels ? { inertia: r.inertia, labels: r.labels } : { inertia: r.inertia });
+    onDone?.(i);
   }
   return out;
 }
@@ -208,26 +209,36 @@ export async function chooseK(exec: KMeansExecutor, opts: ChooseKOptions): Promi
   const sample = await exec.getRows(rows);
   // Every k-means run of chooseK is an independent in-memory problem: the engine may run them concurrently
   // (local engine: on its worker threads); the results are those of sequential in-process runs either way.
-  const run: Runner = exec.runIndependent ? (jobs) => exec.runIndependent!(jobs) : runSequentially;
+  const run: Runner = exec.runIndependent ? (jobs, onDone) => exec.runIndependent!(jobs, onDone) : runSequentially;
   const kOpts = (k: number): KMeansOptions => ({
     k, seed: opts.seed, nInit: opts.nInit, maxIter: opts.maxIter, tol: opts.tol, init: 'k-means++', algorithm: 'lloyd',
   });
   const kTop = Math.min(kMax, m);
   return method === 'gap'
-    ? chooseByGap(sample, run, m, d, kMin, kTop, kOpts, rng)
-    : chooseBySilhouette(sample, run, m, d, kMin, kTop, kOpts, rng);
+    ? chooseByGap(sample, run, m, d, kMin, kTop, kOpts, rng, opts.onK)
+    : chooseBySilhouette(sample, run, m, d, kMin, kTop, kOpts, rng, opts.onK);
 }
 
 /** Jobs for every k in [kMin, kMax] (largest k first: better load balance) x data set; returns results[k - kMin][set]. */
 async function runGrid(
   run: Runner, sets: Float32Array[], m: number, d: number, kMin: number, kMax: number,
-  kOpts: (k: number) => KMeansOptions, labelsOfSet0: boolean,
+  kOpts: (k: number) => KMeansOptions, labelsOfSet0: boolean, onK?: (e: KTried) => void,
 ): Promise<IndependentKMeansResult[][]> {
   const jobs: IndependentKMeansJob[] = [];
   for (let k = kMax; k >= kMin; k--) {
     sets.forEach((data, i) => jobs.push({ data, n: m, d, opts: kOpts(k), labels: labelsOfSet0 && i === 0 }));
   }
-  const res = await run(jobs);
+  // progress: a K is done when the runs of all its data sets are
+  const left = new Int32Array(kMax - kMin + 1).fill(sets.length);
+  let kDone = 0;
+  const onDone = onK
+    ? (index: number) => {
+        const k = kMax - Math.floor(index / sets.length);
+        left[k - kMin] = left[k - kMin]! - 1;
+        if (left[k - kMin] === 0) onK({ k, done: ++kDone, total: kMax - kMin + 1 });
+      }
+    : undefined;
+  const res = await run(jobs, onDone);
   const grid: IndependentKMeansResult[][] = [];
   for (let k = kMin; k <= kMax; k++) {
     const base = (kMax - k) * sets.length;
@@ -238,11 +249,11 @@ async function runGrid(
 
 async function chooseByGap(
   sample: Float32Array, run: Runner, m: number, d: number, kMin: number, kMax: number,
-  kOpts: (k: number) => KMeansOptions, rng: Rng,
+  kOpts: (k: number) => KMeansOptions, rng: Rng, onK?: (e: KTried) => void,
 ): Promise<ChooseKResult> {
   const B = GAP_REFERENCES;
   const refs = gapReferences(sample, m, d, B, rng);
-  const grid = await runGrid(run, [sample, ...refs], m, d, kMin, kMax, kOpts, false);
+  const grid = await runGrid(run, [sample, ...refs], m, d, kMin, kMax, kOpts, false, onK);
   const scores: ChooseKScore[] = [];
   const sd: number[] = [];
   for (let k = kMin; k <= kMax; k++) {
@@ -267,7 +278,7 @@ async function chooseByGap(
 
 async function chooseBySilhouette(
   sample: Float32Array, run: Runner, m: number, d: number, kMin: number, kMax: number,
-  kOpts: (k: number) => KMeansOptions, rng: Rng,
+  kOpts: (k: number) => KMeansOptions, rng: Rng, onK?: (e: KTried) => void,
 ): Promise<ChooseKResult> {
   const silRows = sampleIndices(m, SILHOUETTE_SAMPLE, rng);
   const ms = silRows.length;
@@ -276,7 +287,7 @@ async function chooseBySilhouette(
   const dist = pairwiseDistances(silX, ms, d);
   const silLabels = new Int32Array(ms);
   const scores: ChooseKScore[] = [];
-  const grid = await runGrid(run, [sample], m, d, kMin, kMax, kOpts, true);
+  const grid = await runGrid(run, [sample], m, d, kMin, kMax, kOpts, true, onK);
   for (let k = kMin; k <= kMax; k++) {
     const r = grid[k - kMin]![0]!;
     for (let i = 0; i < ms; i++) silLabels[i] = r.labels![silRows[i]!]!;

@@ -1,4 +1,5 @@
 import { chooseWeightedK, nearestCentroid, weightedKMeans, type WeightedKChoice } from './weightedKMeans.js';
+import type { KTried } from './types.js';
 
 /**
  * Clustering of pooled read groups (the second half of the graph and LSH methods, docs/graph.md).
@@ -30,10 +31,12 @@ export interface PooledParams extends KSearch {
   minGain: number;
   /** K auto: stop when the weighted inertia is within this multiple of the sampling-noise inertia */
   noiseFactor: number;
+  /** K auto: hears about every K tried (progress) */
+  onK?: (e: KTried) => void;
 }
 
-/** The method's own tuning (PooledParams without the K search). */
-export type PooledTuning = Omit<PooledParams, keyof KSearch>;
+/** The method's own tuning (PooledParams without the K search and its progress). */
+export type PooledTuning = Omit<PooledParams, keyof KSearch | 'onK'>;
 
 /** Feature distance of a two-fold coverage difference at --coverage-weight 1. */
 export const COVERAGE_UNIT = 0.15 / Math.LN2;
@@ -225,7 +228,7 @@ export function clusterPooledGroups(pool: GroupPool, G: number, d: number, withC
     // the resampling redundancy: the fragments' own (pool.red, on a normalised subset) or their abundance
     const red = pool.red ?? (withCov ? cov : undefined);
     for (const g of core) noiseInertia += members[g]! * pooledNoise(d, mass[g]!, members[g]!, red ? red[g]! : undefined);
-    const r = chooseWeightedK(x, w, C, D, { ...kOpts, kMin: p.kMin, kMax: Math.min(p.kMax, C), minGain: p.minGain, ...(sqrtTransform ? { noiseInertia: p.noiseFactor * noiseInertia } : {}) });
+    const r = chooseWeightedK(x, w, C, D, { ...kOpts, kMin: p.kMin, kMax: Math.min(p.kMax, C), minGain: p.minGain, ...(sqrtTransform ? { noiseInertia: p.noiseFactor * noiseInertia } : {}), ...(p.onK ? { onK: p.onK } : {}) });
     fit = r.fit;
     selection = r.choice;
   } else {

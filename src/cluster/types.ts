@@ -55,6 +55,17 @@ export interface ChooseKResult {
   reason: string;
 }
 
+/** One K of a K search, reported when its runs are done (progress: a search can take minutes). */
+export interface KTried {
+  k: number;
+  /** K values done so far, and the most the search tries (an elbow search may stop earlier) */
+  done: number;
+  total: number;
+  /** elbow searches: the weighted inertia at K and its fractional decrease from the K before */
+  inertia?: number;
+  gain?: number;
+}
+
 export interface ChooseKOptions {
   kMin: number;
   kMax: number;
@@ -66,6 +77,8 @@ export interface ChooseKOptions {
   sampleSize?: number;
   /** 'gap' (default): gap statistic with the 1-SE rule; 'silhouette': highest mean silhouette (k >= 2). */
   method?: 'gap' | 'silhouette';
+  /** Called once per K when all its runs are done (in the order they finish). */
+  onK?: (e: KTried) => void;
 }
 
 /** Summary computed once per executor (first call to prepare()). */
@@ -147,7 +160,7 @@ export interface KMeansExecutor {
    * sets) concurrently, e.g. on the engine's worker threads. Each result must equal
    * kmeans(createInProcessExecutor(job.data, job.n, job.d), job.opts) (results in job order).
    */
-  runIndependent?(jobs: IndependentKMeansJob[]): Promise<IndependentKMeansResult[]>;
+  runIndependent?(jobs: IndependentKMeansJob[], onDone?: (index: number) => void): Promise<IndependentKMeansResult[]>;
 }
 
 export interface IndependentKMeansJob {

@@ -1,4 +1,5 @@
 import { Rng } from './rng.js';
+import type { KTried } from './types.js';
 
 /**
  * Weighted k-means for a small matrix of pooled rows (read groups of the graph method, buckets of the LSH
@@ -172,13 +173,15 @@ export function chooseWeightedK(
   w: Float64Array,
   n: number,
   d: number,
-  opts: { kMin: number; kMax: number; seed: number; nInit: number; maxIter: number; minGain: number; noiseInertia?: number },
+  opts: { kMin: number; kMax: number; seed: number; nInit: number; maxIter: number; minGain: number; noiseInertia?: number; onK?: (e: KTried) => void },
 ): { choice: WeightedKChoice; fit: WeightedKMeansResult } {
   const kMax = Math.min(opts.kMax, n);
   const kMin = Math.min(Math.max(1, opts.kMin), kMax);
   const scores: WeightedKChoice['scores'] = [];
+  const total = kMax - kMin + 1;
   let prev = weightedKMeans(x, w, n, d, kMin, opts);
   scores.push({ k: kMin, score: prev.inertia, inertia: prev.inertia, gain: 0 });
+  opts.onK?.({ k: kMin, done: 1, total, inertia: prev.inertia });
   const noise = opts.noiseInertia;
   for (let k = kMin + 1; k <= kMax; k++) {
     if (noise !== undefined && prev.inertia <= noise) {
@@ -190,6 +193,7 @@ export function chooseWeightedK(
     const fit = weightedKMeans(x, w, n, d, k, opts);
     const gain = prev.inertia > 0 ? 1 - fit.inertia / prev.inertia : 0;
     scores.push({ k, score: fit.inertia, inertia: fit.inertia, gain: +gain.toFixed(5) });
+    opts.onK?.({ k, done: scores.length, total, inertia: fit.inertia, gain });
     if (gain < opts.minGain) {
       return {
         choice: { k: prev.k, method: 'elbow', scores, reason: `K=${k} lowers the weighted inertia by ${(gain * 100).toFixed(2)}% (< ${(opts.minGain * 100).toFixed(1)}%)` },

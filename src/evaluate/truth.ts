@@ -1,31 +1,7 @@
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
-import { createGunzip } from 'node:zlib';
 import { Readable } from 'node:stream';
 import { MetavecError, inputError } from '../errors.js';
-import { openSource } from '../io/source.js';
-
-async function isGzip(path: string): Promise<boolean> {
-  let fh;
-  try {
-    fh = await open(path, 'r');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : String(code ?? err);
-    throw new MetavecError('INPUT', `truth table ${path}: cannot open (${why})`, { cause: err });
-  }
-  try {
-    const buf = Buffer.alloc(2);
-    const { bytesRead } = await fh.read(buf, 0, 2, 0);
-    return bytesRead === 2 && buf[0] === 0x1f && buf[1] === 0x8b;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new MetavecError('INPUT', `truth table ${path}: cannot read (${String(code ?? err)})`, { cause: err });
-  } finally {
-    await fh.close();
-  }
-}
+import { localStreamChunks, openSource } from '../io/source.js';
 
 /**
  * Load a truth table: tab-separated, header row first, plain or gzip-compressed (detected by magic bytes).
@@ -35,20 +11,10 @@ async function isGzip(path: string): Promise<boolean> {
  * `column` absent (the available columns are listed), ragged row, duplicate read_id, empty read_id.
  */
 export async function loadTruth(path: string, column = 'species'): Promise<Map<string, string>> {
-  let raw: Readable;
-  let stream: Readable;
-  if (/^s3:\/\//i.test(path)) {
-    // streamed with ranged GETs, gzip detected by magic bytes (io/source.ts)
-    const src = await openSource(path);
-    raw = stream = Readable.from(src.chunks(), { objectMode: false });
-  } else {
-    const gz = await isGzip(path);
-    raw = stream = createReadStream(path);
-    if (gz) {
-      stream = raw.pipe(createGunzip());
-      raw.on('error', (err) => stream.destroy(err));
-    }
-  }
+  // s3://: streamed with ranged GETs; a local path is read once from its start (a pipe works too:
+  // --truth <(zcat truth.tsv.gz)); gzip is detected by its magic bytes either way (io/source.ts)
+  const chunks = /^s3:\/\//i.test(path) ? (await openSource(path)).chunks() : localStreamChunks(path, 'truth table');
+  const stream = Readable.from(chunks, { objectMode: false });
   const rl = createInterface({ input: stream, crlfDelay: Infinity });
   const truth = new Map<string, string>();
   let lineNo = 0;
@@ -86,13 +52,13 @@ export async function loadTruth(path: string, column = 'species'): Promise<Map<s
       truth.set(id, fields[valCol] as string);
     }
   } catch (err) {
-    if (err instanceof MetavecError) throw err;
-    const msg = err instanceof Error ? err.message : String(err);
+    // a corrupt gzip stream is reported at the line it broke (the stream's message names the file already)
+    if (err instanceof MetavecError && !err.message.startsWith('gzip: ')) throw err;
+    const msg = err instanceof Error ? err.message.replace(/^gzip: truth table .*?: (?=corrupt)/, '') : String(err);
     throw new MetavecError('INPUT', `truth table ${path}, line ${lineNo + 1}: cannot read (${msg})`, { cause: err });
   } finally {
     rl.close();
     stream.destroy();
-    raw.destroy();
   }
   if (lineNo === 0) throw inputError(`truth table ${path}: empty file (expected a header row with read_id and ${column})`);
   return truth;

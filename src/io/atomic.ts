@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { MetavecError } from '../errors.js';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 
 /**
@@ -44,6 +44,24 @@ export function outputError(path: string, err: unknown): MetavecError {
   return new MetavecError('OUTPUT', `output: ${path}: ${what}${hint}`, { cause: err });
 }
 
+/**
+ * mkdir -p for an output. A file where the directory (or one of its parents) must be is a usage error that
+ * names the path (`--output` given an existing file), not an EEXIST stack trace.
+ */
+export async function makeDirectory(dir: string, hint = ''): Promise<void> {
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST' || code === 'ENOTDIR') {
+      const st = await stat(dir).catch(() => undefined);
+      const what = st && !st.isDirectory() ? `${dir} is a file, not a directory` : `a part of ${dir} is a file, not a directory`;
+      throw new MetavecError('USAGE', `output: ${what}${hint}`);
+    }
+    throw outputError(dir, err);
+  }
+}
+
 export async function commitTemp(tempPath: string, finalPath: string): Promise<void> {
   try {
     const fh = await open(tempPath, 'r');
@@ -60,9 +78,7 @@ export async function commitTemp(tempPath: string, finalPath: string): Promise<v
 
 /** Write a whole file atomically. */
 export async function writeFileAtomic(finalPath: string, data: string | Uint8Array): Promise<void> {
-  await mkdir(dirname(finalPath), { recursive: true }).catch((err: unknown) => {
-    throw outputError(dirname(finalPath), err);
-  });
+  await makeDirectory(dirname(finalPath));
   const tmp = tempPathFor(finalPath);
   try {
     const fh = await open(tmp, 'w');
@@ -84,9 +100,7 @@ export async function writeFileAtomic(finalPath: string, data: string | Uint8Arr
  * commit it under finalPath. On failure the temporary file is removed and the error rethrown.
  */
 export async function produceAtomic<T>(finalPath: string, produce: (tmpPath: string) => Promise<T>): Promise<T> {
-  await mkdir(dirname(finalPath), { recursive: true }).catch((err: unknown) => {
-    throw outputError(dirname(finalPath), err);
-  });
+  await makeDirectory(dirname(finalPath));
   const tmp = tempPathFor(finalPath);
   try {
     const out = await produce(tmp);

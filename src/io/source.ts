@@ -1,9 +1,11 @@
-import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
-import { basename } from 'node:path';
-import type { Readable } from 'node:stream';
+import { createReadStream, createWriteStream, rmSync } from 'node:fs';
+import { mkdtemp, open, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
-import { inputError } from '../errors.js';
+import { MetavecError, inputError } from '../errors.js';
 
 /** A readable input: decompressed byte chunks plus how many raw bytes were consumed (for progress). */
 export interface ByteSource {
@@ -12,6 +14,8 @@ export interface ByteSource {
   readonly label: string;
   readonly size: number;
   readonly compression: 'gzip' | 'none';
+  /** A pipe copied to a temporary file (spoolPipe): its content cannot be identified again by a later run. */
+  readonly pipe?: boolean;
   rawBytesRead(): number;
   chunks(): AsyncIterable<Uint8Array>;
 }
@@ -38,25 +42,53 @@ function describeFsError(label: string, err: unknown): string {
       return `${label}: permission denied`;
     case 'EISDIR':
       return `${label}: is a directory, not a file`;
+    case 'ESPIPE':
+      return `${label}: cannot read (a pipe cannot be read from a given position)`;
     default:
       return `${label}: cannot read (${e.message})`;
   }
 }
 
 /**
+ * A pipe (`--input <(zcat r1.fq.gz)`, a FIFO, /dev/stdin) can be read once, from its start only, but prep reads
+ * its inputs more than once (adapter detection, correction pass 1, pass 2): its bytes are copied, as they are, to
+ * a file in the temporary directory ($TMPDIR), removed when the process exits.
+ */
+async function spoolPipe(path: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'metavec-pipe-'));
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  const dest = join(dir, basename(path) || 'input');
+  try {
+    await pipeline(createReadStream(path, { highWaterMark: READ_CHUNK }), createWriteStream(dest));
+  } catch (err) {
+    throw inputError(describeFsError(path, err));
+  }
+  return dest;
+}
+
+/**
  * Opens a local file. gzip is recognised by its magic bytes, not the file name; multi-member gzip (incl.
- * BGZF) is decompressed as one stream (Node's gunzip continues across members).
+ * BGZF) is decompressed as one stream (Node's gunzip continues across members). A pipe is copied to a
+ * temporary file first (spoolPipe); the source keeps the pipe's name in its uri and messages.
  */
 export async function openLocalSource(path: string): Promise<ByteSource> {
   const label = basename(path) || path;
   let size: number;
   let magic: Uint8Array;
+  let file = path;
   try {
-    const st = await stat(path);
+    let st = await stat(path);
     if (st.isDirectory()) throw Object.assign(new Error('directory'), { code: 'EISDIR' });
+    // a pipe only: character devices (/dev/zero, /dev/urandom) read from any position and are streamed as
+    // files are (a bad input there fails at its first record, in constant memory)
+    if (st.isFIFO() || st.isSocket()) {
+      file = await spoolPipe(path);
+      st = await stat(file);
+    }
     size = st.size;
-    magic = await sniff(path);
+    magic = await sniff(file);
   } catch (err) {
+    if (err instanceof MetavecError) throw err;
     throw inputError(describeFsError(path, err));
   }
   const gz = magic[0] === 0x1f && magic[1] === 0x8b;
@@ -66,23 +98,74 @@ export async function openLocalSource(path: string): Promise<ByteSource> {
     label,
     size,
     compression: gz ? 'gzip' : 'none',
+    ...(file !== path ? { pipe: true } : {}),
     rawBytesRead: () => raw,
     chunks: async function* () {
-      const file = createReadStream(path, { highWaterMark: READ_CHUNK });
-      file.on('data', (c) => {
+      const stream = createReadStream(file, { highWaterMark: READ_CHUNK });
+      stream.on('data', (c) => {
         raw += c.length;
       });
       if (!gz) {
         try {
-          for await (const c of file) yield c as Uint8Array;
+          for await (const c of stream) yield c as Uint8Array;
         } catch (err) {
           throw inputError(describeFsError(path, err));
         }
         return;
       }
-      yield* gunzipChunks(file, label, () => raw, READ_CHUNK, (err) => inputError(describeFsError(path, err)));
+      yield* gunzipChunks(stream, label, () => raw, READ_CHUNK, (err) => inputError(describeFsError(path, err)));
     },
   };
+}
+
+/**
+ * The decompressed bytes of a local file read once from its start, without seeking: plain or gzip (detected
+ * from the first bytes read), a regular file or a pipe (`--truth <(zcat truth.tsv.gz)`). For single-pass
+ * readers (truth tables); errors name `what` and the path.
+ */
+export async function* localStreamChunks(path: string, what: string): AsyncGenerator<Uint8Array> {
+  const label = `${what} ${path}`;
+  const stream = createReadStream(path, { highWaterMark: READ_CHUNK });
+  let raw = 0;
+  stream.on('data', (c) => {
+    raw += c.length;
+  });
+  const it = stream[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
+  let first: IteratorResult<Uint8Array>;
+  try {
+    first = await it.next();
+  } catch (err) {
+    stream.destroy();
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : String(code ?? err);
+    throw inputError(`${label}: cannot open (${why})`);
+  }
+  if (first.done) return;
+  // the rest of the stream, after the chunk already taken
+  async function* rest(): AsyncGenerator<Uint8Array> {
+    yield first.value as Uint8Array;
+    for (;;) {
+      const n = await it.next();
+      if (n.done) return;
+      yield n.value;
+    }
+  }
+  const head = first.value;
+  if (!(head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b)) {
+    try {
+      yield* rest();
+    } catch (err) {
+      throw inputError(`${label}: cannot read (${(err as Error).message})`);
+    } finally {
+      stream.destroy();
+    }
+    return;
+  }
+  try {
+    yield* gunzipChunks(Readable.from(rest(), { objectMode: false }), label, () => raw, READ_CHUNK, (err) => inputError(`${label}: cannot read (${(err as Error).message})`));
+  } finally {
+    stream.destroy();
+  }
 }
 
 /**

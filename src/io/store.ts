@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
 import { MetavecError } from '../errors.js';
-import { commitTemp, writeFileAtomic } from './atomic.js';
+import { commitTemp, makeDirectory, writeFileAtomic } from './atomic.js';
 import { isS3Uri, resolveLocation } from './location.js';
 
 /**
@@ -142,6 +142,6 @@ export async function openOutputStore(location: string): Promise<OutputStore> {
     const { S3Store } = await import('./s3/store.js');
     return S3Store.open(loc);
   }
-  await mkdir(loc, { recursive: true });
+  await makeDirectory(loc, ': --output names the directory the outputs go into (give a new or an existing directory)');
   return new LocalStore(loc);
 }

@@ -11,7 +11,7 @@ import { readBatches, type SetSummary } from '../prep/readBatches.js';
 import { inputInfo, openInputSets, resolveParameters, sketchBytesFor, spectrumParams } from './prepParams.js';
 import { PrepSink, writePrepManifest } from './prepSink.js';
 import { PrepJournal, runKey, skipBatches } from './prepResume.js';
-import type { ProgressSink } from './progress.js';
+import { InputPosition, type ProgressSink } from './progress.js';
 import type { SketchParams } from '../sketch/minimizers.js';
 
 export interface PrepOptions {
@@ -114,7 +114,7 @@ async function runOrdered<R>(
 async function buildSpectrum(
   opts: PrepOptions,
   batches: AsyncIterable<PrepBatch>,
-  tick: (fragments: number) => void,
+  tick: (batch: PrepBatch) => void,
   sketchBytes: number,
 ): Promise<ReturnType<typeof spectrumParams>> {
   const sketch = LevelSketch.allocate(sketchBytes, true);
@@ -129,7 +129,7 @@ async function buildSpectrum(
       (r, b) => {
         mergeSubsample(sub, r.keys, r.counts);
         kmers += r.kmers;
-        tick(b.firstFragment + b.fragments);
+        tick(b);
         return Promise.resolve();
       },
     );
@@ -161,8 +161,10 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
   if (opts.minimizers) params.minimizers = opts.minimizers;
 
   // Resume journal (docs/reliability.md) in OUTPUT/_resume, a directory or under the S3 prefix (docs/s3.md);
-  // not with --write-fastq (a gzip stream cannot be resumed).
-  const { journal, restored } = opts.writeFastq ? { journal: undefined, restored: undefined } : await openJournal(opts, embedding.info.dim);
+  // not with --write-fastq (a gzip stream cannot be resumed), nor from a pipe (a later run cannot tell whether
+  // the same bytes come through it).
+  const fromPipe = sets.some((s) => s.r1.pipe === true || s.r2?.pipe === true);
+  const { journal, restored } = opts.writeFastq || fromPipe ? { journal: undefined, restored: undefined } : await openJournal(opts, embedding.info.dim);
   if (restored?.sink || restored?.spectrum) {
     const rs = restored.sink;
     opts.progress.log(
@@ -191,11 +193,14 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
   // fragments read so far: a run resumed from a checkpoint at the very end of the input reads no batch at all
   let fragmentBase = resumeAt;
 
+  const rawRead = () => sets.reduce((a, st) => a + st.r1.rawBytesRead() + (st.r2?.rawBytesRead() ?? 0), 0);
+  // progress follows the batches that are done, not the reader's read-ahead (InputPosition)
+  const position = new InputPosition<PrepBatch>(rawRead);
   const batchesOf = (onSet: (setIndex: number, s: SetSummary) => void) =>
-    readBatches(sets, layout, resolved.format, resolved.qualShift, opts.batchSize, onSet);
-  const progressTick = (fragments: number) =>
-    opts.progress.update({ fragments, bytes: sets.reduce((a, st) => a + st.r1.rawBytesRead() + (st.r2?.rawBytesRead() ?? 0), 0) - rawBase, totalBytes });
-  let rawBase = 0;
+    position.track(readBatches(sets, layout, resolved.format, resolved.qualShift, opts.batchSize, onSet));
+  const progressTick = (b: PrepBatch) =>
+    opts.progress.update({ fragments: b.firstFragment + b.fragments, bytes: Math.max(0, position.done(b) - rawBase), totalBytes });
+  let rawBase = rawRead(); // the first records were read already (resolveParameters)
 
   // Pass 1 of error correction: the k-mer spectrum of all reads.
   if (opts.correct) {
@@ -206,7 +211,7 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
       await journal?.saveSpectrum(built.params?.cells ?? new Uint8Array(0), built.info, built.params);
       spectrum = built;
     }
-    rawBase = sets.reduce((a, st) => a + st.r1.rawBytesRead() + (st.r2?.rawBytesRead() ?? 0), 0);
+    rawBase = rawRead();
     correctionInfo = spectrum.info;
     if (spectrum.params) params.correction = spectrum.params;
     else opts.progress.log(`correct: ${spectrum.info.skipped as string}`);
@@ -222,7 +227,7 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
       async (r, batch) => {
         await sink.add(r, batch.firstFragment, batch.firstFragment + batch.fragments);
         fragmentBase = batch.firstFragment + batch.fragments;
-        progressTick(fragmentBase);
+        progressTick(batch);
       },
     );
     await sink.end();

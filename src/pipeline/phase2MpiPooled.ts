@@ -157,7 +157,7 @@ export async function pooledRank(
   let labels: Int32Array | null = null;
   let gc: ReturnType<typeof clusterPooledGroups> | undefined;
   if (root) {
-    gc = clusterPooledGroups(pool!, groups, d, occ !== undefined, freqProfile, pooledParams(o));
+    gc = clusterPooledGroups(pool!, groups, d, occ !== undefined, freqProfile, pooledParams(o, progress));
     labels = new Int32Array(n);
     for (let f = 0; f < n; f++) labels[f] = gc.groupLabel[group![f]!]!;
   }

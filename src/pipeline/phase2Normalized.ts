@@ -49,7 +49,7 @@ export async function runNormalizedGraph(
   const sub = await selectSubset(src, table, p, rule, o.seed);
   const tSubset = performance.now();
   progress.log(`cluster: overlap graph of ${sub.n} fragments (${((100 * sub.n) / Math.max(1, n)).toFixed(1)}%, target coverage ${p.targetCoverage || 'all'})`);
-  const sc = clusterSubset(sub, d, table, p, rule, o.graph, o.merge, pooledParams(o));
+  const sc = clusterSubset(sub, d, table, p, rule, o.graph, o.merge, pooledParams(o, progress));
   const tCluster = performance.now();
   const gc = sc.model.clustering;
   progress.log(`cluster: K = ${gc.k} (${gc.selection.method}${'reason' in gc.selection ? `: ${gc.selection.reason}` : ''}); labelling every fragment`);

@@ -7,6 +7,7 @@ import type { NormalizedGraphParams } from '../cluster/normalizedGraph.js';
 import type { PrepManifest } from '../io/manifest.js';
 import { readShardLengths, readShardSketches, type ShardMatrix } from '../io/shards.js';
 import type { ProgressSink } from './progress.js';
+import type { KTried } from '../cluster/types.js';
 
 /**
  * The pooled methods of Phase 2 (docs/graph.md): read groups from the overlap graph (`graph`) or from LSH
@@ -50,7 +51,7 @@ export function requireSketch(manifest: PrepManifest, paths: string[]): NonNulla
   if (!manifest.sketch) {
     throw new MetavecError(
       'USAGE',
-      `cluster: --method graph needs the minimizer sketch, but ${paths.length > 0 ? 'this prep run' : 'the run'} was made without it (re-run 'metavec prep' without --no-sketch)`,
+      `cluster: --method graph needs the minimizer sketch, but ${paths.length > 0 ? 'this prep run' : 'the run'} was made without it (re-run 'metavec prep' without --no-sketch, or cluster with --method kmeans or lsh)`,
     );
   }
   return manifest.sketch;
@@ -111,9 +112,18 @@ export function pooledDetails(
   };
 }
 
-/** The pooled parameters of the K search and the method's tuning. */
-export function pooledParams(o: PooledMethodOptions): PooledParams {
-  return { ...o.pooled, k: o.k, kMin: o.kMin, kMax: o.kMax, seed: o.seed, nInit: o.nInit, maxIter: o.maxIter };
+/** The pooled parameters of the K search and the method's tuning; with `progress`, every K tried is reported. */
+export function pooledParams(o: PooledMethodOptions, progress?: ProgressSink): PooledParams {
+  return {
+    ...o.pooled, k: o.k, kMin: o.kMin, kMax: o.kMax, seed: o.seed, nInit: o.nInit, maxIter: o.maxIter,
+    ...(progress ? { onK: (e: KTried) => progress.log(kTriedLine(e)) } : {}),
+  };
+}
+
+/** One progress line per K of a K search (every method and engine). */
+export function kTriedLine(e: KTried): string {
+  const score = e.inertia !== undefined ? `: weighted inertia ${e.inertia.toPrecision(4)}${e.gain !== undefined ? ` (${(e.gain * 100).toFixed(1)}% below K=${e.k - 1})` : ''}` : ' done';
+  return `cluster: K search: K=${e.k}${score} [${e.done} of ${e.inertia !== undefined ? 'at most ' : ''}${e.total}]`;
 }
 
 export async function runPooledMethod(
@@ -154,7 +164,7 @@ export async function runPooledMethod(
   progress.log(`cluster: ${groups} read groups; clustering the pooled groups (K ${o.k === 'auto' ? `auto in [${o.kMin}, ${o.kMax}]` : o.k})`);
   const result = clusterPooled(
     { n: m.n, d, embedding: m.data, weight, ...(occurrence ? { occurrence } : {}), group, groups, sqrtTransform: freqProfile },
-    pooledParams(o),
+    pooledParams(o, progress),
   );
   details.pooled = pooledDetails(manifest, o, result, occurrence !== undefined);
   return { result, details };

@@ -1,3 +1,5 @@
+import { stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { redactUri } from '../io/redact.js';
 import { trustThresholds } from '../correct/correct.js';
 import { estimateSpectrum, LevelSketch } from '../correct/sketch.js';
@@ -33,12 +35,29 @@ export async function openInputSets(opts: Pick<PrepOptions, 'inputs' | 'inputs2'
   const layout: PrepBatch['layout'] = opts.inputs2.length > 0 ? 'pe' : opts.interleaved ? 'interleaved' : 'se';
   const sets: InputSet[] = [];
   for (const [i, p] of opts.inputs.entries()) {
+    if (layout === 'pe') {
+      const same = await sameInput(p, opts.inputs2[i]!);
+      if (same) {
+        throw usageError(
+          `prep: --input and --input2 ${same}: ${redactUri(p)}${p !== opts.inputs2[i] ? ` and ${redactUri(opts.inputs2[i]!)}` : ''} (R2 must be the mate file; for mates in one file use --interleaved)`,
+        );
+      }
+    }
     // local paths or s3:// URIs (io/source.ts)
     const r1 = await openSource(p);
     const r2 = layout === 'pe' ? await openSource(opts.inputs2[i]!) : undefined;
     sets.push(r2 ? { r1, r2 } : { r1 });
   }
   return { sets, layout };
+}
+
+/** Why two input locations are the same data ('are the same file', 'are one file (same inode)'), or undefined. */
+async function sameInput(a: string, b: string): Promise<string | undefined> {
+  if (resolve(a) === resolve(b) || a === b) return 'are the same file';
+  if (/^s3:\/\//i.test(a) || /^s3:\/\//i.test(b)) return undefined;
+  const [sa, sb] = await Promise.all([stat(a).catch(() => undefined), stat(b).catch(() => undefined)]);
+  if (sa && sb && sa.isFile() && sa.dev === sb.dev && sa.ino === sb.ino) return 'are one file (the same inode: a link to it)';
+  return undefined;
 }
 
 async function sampleChunk(src: ByteSource, records: number): Promise<{ bytes: Uint8Array; records: number; firstLine: number; format: SeqFormat }> {

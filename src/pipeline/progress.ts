@@ -77,3 +77,31 @@ export function createProgress(opts: { quiet: boolean; stream?: NodeJS.WriteStre
 }
 
 export const silentProgress: ProgressSink = { phase() {}, update() {}, log() {}, finish() {} };
+
+/**
+ * Where the input stood when each batch was read: progress reports the input behind the batches that are
+ * done, not the reader's position (which runs ahead by the batches in flight and the read-ahead buffers, so
+ * "% of input" and the ETA ran ahead of the work).
+ */
+export class InputPosition<B extends { index: number }> {
+  private readonly at = new Map<number, number>();
+  private last = 0;
+
+  constructor(private readonly position: () => number) {}
+
+  /** Passes the batches through, noting the input position at each. */
+  async *track(batches: AsyncIterable<B>): AsyncGenerator<B> {
+    for await (const b of batches) {
+      this.at.set(b.index, this.position());
+      yield b;
+    }
+  }
+
+  /** Input consumed up to and including `batch` (call once per batch, when it is done). */
+  done(batch: B): number {
+    const v = this.at.get(batch.index);
+    this.at.delete(batch.index);
+    if (v !== undefined && v > this.last) this.last = v;
+    return this.last;
+  }
+}

@@ -1,4 +1,3 @@
-import { inputError } from '../errors.js';
 import { ReadCorrector } from '../correct/correct.js';
 import { LevelSketch } from '../correct/sketch.js';
 import { embedderFor, type EmbedSpec } from '../embed/index.js';
@@ -10,6 +9,7 @@ import { filterRead } from '../qc/filters.js';
 import { FilterReason, type QcParams } from '../qc/params.js';
 import { cutFront, cutTail, trimPolyG, type View } from '../qc/quality.js';
 import { addInsert, addRead, allocStats, blockOffset } from '../qc/stats.js';
+import { checkMateNames } from './mates.js';
 import { ATTRS_PER_FRAGMENT, C, COUNTER_NAMES, type BatchParams, type PrepBatch, type PrepBatchResult } from './params.js';
 
 /**
@@ -26,7 +26,6 @@ interface Mate {
   index: number;
 }
 
-const decoder = new TextDecoder();
 const adapterCache = new Map<string, Uint8Array[]>();
 function adapters(list: string[]): Uint8Array[] {
   const key = list.join(',');
@@ -36,24 +35,6 @@ function adapters(list: string[]): Uint8Array[] {
     adapterCache.set(key, v);
   }
   return v;
-}
-
-/** A read name for an error message (one line, at most 100 characters). */
-function idOf(m: Mate): string {
-  const s = m.parsed.idStart[m.index]!;
-  const e = m.parsed.idEnd[m.index]!;
-  const name = decoder.decode(m.bytes.subarray(s, Math.min(e, s + 100)));
-  return e - s > 100 ? `${name}...` : name;
-}
-
-function sameId(a: Mate, b: Mate): boolean {
-  const as = a.parsed.idStart[a.index]!;
-  const ae = a.parsed.idEnd[a.index]!;
-  const bs = b.parsed.idStart[b.index]!;
-  const be = b.parsed.idEnd[b.index]!;
-  if (ae - as !== be - bs) return false;
-  for (let i = 0; i < ae - as; i++) if (a.bytes[as + i] !== b.bytes[bs + i]) return false;
-  return true;
 }
 
 let cachedCorrector: { cells: Uint8Array; key: string; corrector: ReadCorrector } | undefined;
@@ -199,6 +180,7 @@ export async function processBatch(batch: PrepBatch, params: BatchParams): Promi
       allocParsed(r2.records),
     );
   }
+  checkMateNames(batch, p1, p2);
   const ad1 = qc.adapterTrim ? adapters(qc.adaptersR1) : [];
   const ad2 = qc.adapterTrim ? adapters(qc.adaptersR2) : [];
 
@@ -241,16 +223,6 @@ export async function processBatch(batch: PrepBatch, params: BatchParams): Promi
     } else {
       m1.index = f;
       m2.index = f;
-    }
-    if (paired && !sameId(m1, m2)) {
-      const rec1 = batch.r1.firstRecord + m1.index + 1;
-      const where =
-        batch.layout === 'interleaved'
-          ? `records ${rec1} and ${rec1 + 1}`
-          : `record ${rec1} (R1 line ${batch.r1.firstLine + m1.index * 4}, R2 line ${batch.r2!.firstLine + m2.index * 4})`;
-      throw inputError(
-        `${batch.format}: ${batch.r1.label}${batch.layout === 'pe' ? ` / ${batch.r2!.label}` : ''} ${where}: mate names differ ('${idOf(m1)}' vs '${idOf(m2)}')`,
-      );
     }
     v1.start = p1.seqStart[m1.index]!;
     v1.len = p1.seqLen[m1.index]!;

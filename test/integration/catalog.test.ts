@@ -28,9 +28,9 @@ before(() => {
   const r1 = tmp.file('r1.fq', fx.r1);
   const r2 = tmp.file('r2.fq', fx.r2);
   const truth = tmp.file('truth.tsv', 'read_id\tspecies\n' + fx.ids.map((id, i) => `${id}\tg${i % 3}`).join('\n') + '\n');
-  const a = cli(['run', '--input', r1, '--input2', r2, '--truth', truth, '--output', runA, '--k', '3', '--quiet', '--no-report']);
+  const a = cli(['run', '--method', 'kmeans', '--input', r1, '--input2', r2, '--truth', truth, '--output', runA, '--k', '3', '--quiet', '--no-report']);
   assert.equal(a.status, 0, a.stderr);
-  const b = cli(['run', '--input', r1, '--input2', r2, '--output', runB, '--k', '5', '--seed', '3', '--quiet', '--no-report']);
+  const b = cli(['run', '--method', 'kmeans', '--input', r1, '--input2', r2, '--output', runB, '--k', '5', '--seed', '3', '--quiet', '--no-report']);
   assert.equal(b.status, 0, b.stderr);
 });
 
@@ -117,7 +117,7 @@ test('--catalog overrides METAVEC_CATALOG; --no-catalog registers nothing', () =
   const runJson = JSON.parse(readFileSync(join(runA, 'run.json'), 'utf8')) as { catalog?: { catalog: string; run_id: string } };
   assert.deepEqual(runJson.catalog, { catalog, run_id: 'alpha' });
   const runC = tmp.join('gamma');
-  const c = cli(['run', '--input', tmp.join('r1.fq'), '--input2', tmp.join('r2.fq'), '--output', runC, '--k', '2', '--quiet', '--no-report', '--no-catalog']);
+  const c = cli(['run', '--method', 'kmeans', '--input', tmp.join('r1.fq'), '--input2', tmp.join('r2.fq'), '--output', runC, '--k', '2', '--quiet', '--no-report', '--no-catalog']);
   assert.equal(c.status, 0, c.stderr);
   assert.equal((JSON.parse(readFileSync(join(runC, 'run.json'), 'utf8')) as { catalog?: unknown }).catalog, undefined);
   assert.deepEqual(query('SELECT count(*)::INT AS n FROM runs'), [{ n: 2 }]);

@@ -22,7 +22,7 @@ before(() => {
 });
 
 function cluster(input: string, out: string, extra: string[] = []) {
-  return runCli(['cluster', '--input', input, '--output', out, '--k', '3', '--quiet', '--json', ...extra]);
+  return runCli(['cluster', '--method', 'kmeans', '--input', input, '--output', out, '--k', '3', '--quiet', '--json', ...extra]);
 }
 
 test('cluster writes labels.parquet, clusters.nc and summary.json; eval scores them', async () => {
@@ -120,7 +120,7 @@ const bad: { name: string; input: () => string; extra?: string[]; expect: RegExp
 
 for (const c of bad) {
   test(`bad input: ${c.name}`, () => {
-    const r = runCli(['cluster', '--input', c.input(), '--output', tmp.join(`out-${c.name.replace(/\W+/g, '-')}`), '--k', '3', '--quiet', ...(c.extra ?? [])]);
+    const r = runCli(['cluster', '--method', 'kmeans', '--input', c.input(), '--output', tmp.join(`out-${c.name.replace(/\W+/g, '-')}`), '--k', '3', '--quiet', ...(c.extra ?? [])]);
     assert.equal(r.status, c.exit ?? 1, r.stderr);
     assert.match(r.stderr, c.expect);
   });

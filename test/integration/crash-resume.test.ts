@@ -155,7 +155,7 @@ test('prep: a journal from other parameters is not reused', () => {
 
 test(`cluster: kill -9 at seeded random points, re-runs give identical labels and centroids`, { timeout: 600_000 }, async () => {
   const prep = tmp.join('prep-ref');
-  const args = (out: string) => ['cluster', '--input', prep, '--output', out, '--k', '4', '--n-init', '3', '--threads', '2', '--quiet'];
+  const args = (out: string) => ['cluster', '--method', 'kmeans', '--input', prep, '--output', out, '--k', '4', '--n-init', '3', '--threads', '2', '--quiet'];
   const refDir = tmp.join('cl-ref');
   const t0 = performance.now();
   const ref = runCli(args(refDir));

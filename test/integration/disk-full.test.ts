@@ -81,7 +81,7 @@ test('prep --write-fastq and cluster on a full disk fail cleanly too', (t) => {
   spawnSync('rm', ['-rf', join(mnt, 'fq')]);
   // cluster: fill the disk first so that labels.parquet cannot be written
   spawnSync('dd', ['if=/dev/zero', `of=${join(mnt, 'filler')}`, 'bs=1k', 'count=400'], { stdio: 'ignore' });
-  const cl = runCli(['cluster', '--input', tmp.join('ref'), '--output', join(mnt, 'cl'), '--k', '3', '--quiet']);
+  const cl = runCli(['cluster', '--method', 'kmeans', '--input', tmp.join('ref'), '--output', join(mnt, 'cl'), '--k', '3', '--quiet']);
   assert.equal(cl.status, 1, cl.stderr);
   assert.match(cl.stderr, /^metavec: error: output: \S+: no space left on device \(ENOSPC\)/);
   assert.equal(cl.stderr.trim().split('\n').length, 1);

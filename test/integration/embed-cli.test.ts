@@ -44,7 +44,7 @@ test('metavec run --embed lsh: manifest, unit rows of --embed-dim, same output w
   const outs: string[] = [];
   for (const threads of ['1', '2']) {
     const out = tmp.join(`lsh${threads}`);
-    const r = cli(['run', '--input', r1, '--input2', r2, '--truth', truth, '--output', out, '--embed', 'lsh', '--kmer', '9', '--embed-dim', '64', '--embed-seed', '3', '--k', '3', '--threads', threads, '--batch-size', '200', '--quiet', '--json', ...(threads === '1' ? ['--no-report'] : [])]);
+    const r = cli(['run', '--method', 'kmeans', '--input', r1, '--input2', r2, '--truth', truth, '--output', out, '--embed', 'lsh', '--kmer', '9', '--embed-dim', '64', '--embed-seed', '3', '--k', '3', '--threads', threads, '--batch-size', '200', '--quiet', '--json', ...(threads === '1' ? ['--no-report'] : [])]);
     assert.equal(r.status, 0, r.stderr);
     outs.push(out);
   }
@@ -72,7 +72,7 @@ test('metavec run --embed lsh: manifest, unit rows of --embed-dim, same output w
 test('metavec run --embed onnx:DIR: tiny model end to end; shard vectors equal the embedder run on the cleaned reads', async (t) => {
   if (!requireTool(t, onnxPackagesInstalled(), 'onnxruntime-node and @huggingface/tokenizers (scripts/setup.sh --system installs them)')) return;
   const out = tmp.join('onnx');
-  const r = cli(['run', '--input', r1, '--input2', r2, '--truth', truth, '--output', out, '--embed', `onnx:${TINY_BERT}`, '--embed-batch-size', '16', '--batch-size', '300', '--threads', '2', '--k', '3', '--write-fastq', '--no-report', '--quiet', '--json']);
+  const r = cli(['run', '--method', 'kmeans', '--input', r1, '--input2', r2, '--truth', truth, '--output', out, '--embed', `onnx:${TINY_BERT}`, '--embed-batch-size', '16', '--batch-size', '300', '--threads', '2', '--k', '3', '--write-fastq', '--no-report', '--quiet', '--json']);
   assert.equal(r.status, 0, r.stderr);
   const m = manifestOf(join(out, 'prep'));
   assert.equal(m.embedding.method, 'onnx');

@@ -309,7 +309,7 @@ for (const c of manifestCases) {
     const m = c.edit(structuredClone(m0), dir);
     if (m !== undefined) writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m));
     const out = tmp.join(`cl-${c.name.replace(/\W+/g, '-')}`);
-    const res = runCli(['cluster', '--input', dir, '--output', out, '--k', '2', '--quiet', '--threads', '1'], { timeout: 100_000 });
+    const res = runCli(['cluster', '--method', 'kmeans', '--input', dir, '--output', out, '--k', '2', '--quiet', '--threads', '1'], { timeout: 100_000 });
     if (c.expect) {
       assert.equal(res.status, 1, `exit status; stderr: ${res.stderr.slice(0, 500)}`);
       assert.match(res.stderr, /^metavec: error: /);

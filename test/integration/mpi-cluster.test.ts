@@ -30,7 +30,7 @@ before(() => {
   assert.equal(r.status, 0, r.stderr);
 });
 
-const mpiCluster = (ranks: number, out: string, extra: string[]) => runMpiCluster(prep, ranks, out, extra);
+const mpiCluster = (ranks: number, out: string, extra: string[]) => runMpiCluster(prep, ranks, out, ['--method', 'kmeans', ...extra]);
 
 interface Summary { k: number; iterations: number; inertia: number; cluster_sizes: number[]; fragments: number; engine?: { name: string; ranks?: number } }
 
@@ -53,7 +53,7 @@ for (const [name, extra] of [
   test(`mpi engine, 2 ranks, gives the local engine's result: ${name}`, async (t) => {
     if (!requireTool(t, mpiReady(), 'mpirun + native/mpi binding (scripts/setup.sh --system)')) return;
     const tag = name.replace(/\W+/g, '-');
-    const local = runCli(['cluster', '--input', prep, '--output', tmp.join(`local-${tag}`), '--threads', '2', '--quiet', '--json', ...extra]);
+    const local = runCli(['cluster', '--method', 'kmeans', '--input', prep, '--output', tmp.join(`local-${tag}`), '--threads', '2', '--quiet', '--json', ...extra]);
     assert.equal(local.status, 0, local.stderr);
     const mpi = mpiCluster(2, tmp.join(`mpi-${tag}`), [...extra]);
     assert.equal(mpi.status, 0, mpi.stderr);
@@ -68,7 +68,7 @@ test('a rank killed mid-job fails the job with a message and leaves no summary.j
   if (!requireTool(t, mpiReady(), 'mpirun + native/mpi binding (scripts/setup.sh --system)')) return;
   const out = tmp.join('killed');
   // long enough to be killed while iterating: many restarts, no tolerance
-  const { code, stderr, killed } = await killRankOneWhen(['--input', prep, '--output', out, '--k', '8', '--n-init', '1000', '--tol', '0'], /k-means K=8/);
+  const { code, stderr, killed } = await killRankOneWhen(['--method', 'kmeans', '--input', prep, '--output', out, '--k', '8', '--n-init', '1000', '--tol', '0'], /k-means K=8/);
   assert.ok(killed, `rank 1 was never seen iterating:\n${stderr}`);
   assert.notEqual(code, 0);
   assert.match(stderr, /rank 1 .*(exited on signal 9|killed)/i);
@@ -76,7 +76,7 @@ test('a rank killed mid-job fails the job with a message and leaves no summary.j
 });
 
 test('--engine mpi without the binding: one clear line, exit 2', () => {
-  const r = spawnSync(process.execPath, [CLI, 'cluster', '--engine', 'mpi', '--input', prep, '--output', tmp.join('nobinding'), '--k', '2'], {
+  const r = spawnSync(process.execPath, [CLI, 'cluster', '--method', 'kmeans', '--engine', 'mpi', '--input', prep, '--output', tmp.join('nobinding'), '--k', '2'], {
     encoding: 'utf8', env: { ...process.env, METAVEC_MPI_ADDON: tmp.join('missing/metavec_mpi.node') },
   });
   assert.equal(r.status, 2, r.stderr);
@@ -88,14 +88,14 @@ test('--engine mpi without the binding: one clear line, exit 2', () => {
 const slurmUp = (): boolean => slurm.up();
 
 function slurmCluster(out: string, extra: string[]) {
-  const r = spawnSync(process.execPath, [CLI, 'cluster', '--engine', 'slurm', '--ranks', '2', '--input', prep, '--output', out, '--json', ...extra], {
+  const r = spawnSync(process.execPath, [CLI, 'cluster', '--method', 'kmeans', '--engine', 'slurm', '--ranks', '2', '--input', prep, '--output', out, '--json', ...extra], {
     encoding: 'utf8', env: { ...process.env, SLURM_CONF: slurm.conf ?? '' }, timeout: 240_000,
   });
   return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
 }
 
 test('--engine slurm --dry-run prints the batch script (no Slurm needed)', () => {
-  const r = runCli(['cluster', '--engine', 'slurm', '--input', prep, '--output', tmp.join('dry'), '--k', '4', '--ranks', '8', '--nodes', '2',
+  const r = runCli(['cluster', '--method', 'kmeans', '--engine', 'slurm', '--input', prep, '--output', tmp.join('dry'), '--k', '4', '--ranks', '8', '--nodes', '2',
     '--time', '02:00:00', '--gpus', '1', '--module', 'openmpi/4.1', '--module', 'nodejs', '--partition', 'compute', '--job-name', 'mv', '--dry-run']);
   assert.equal(r.status, 0, r.stderr);
   const lines = r.stdout.split('\n');
@@ -105,7 +105,7 @@ test('--engine slurm --dry-run prints the batch script (no Slurm needed)', () =>
   }
   assert.match(r.stdout, /^srun --mpi=pmix --kill-on-bad-exit=1 \S+node\S* \S+main\.js cluster --engine mpi --input \S+ --output \S+ --method kmeans --k 4 /m);
   assert.equal(existsSync(tmp.join('dry')), false, 'a dry run writes nothing');
-  const bad = runCli(['cluster', '--engine', 'slurm', '--input', prep, '--output', tmp.join('dry'), '--time', 'soon', '--dry-run']);
+  const bad = runCli(['cluster', '--method', 'kmeans', '--engine', 'slurm', '--input', prep, '--output', tmp.join('dry'), '--time', 'soon', '--dry-run']);
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /slurm: --time must look like/);
 });
@@ -115,7 +115,7 @@ test('--engine slurm: sbatch + srun --mpi=pmix, 2 ranks, same result as the loca
   const extra = ['--k', '4', '--seed', '3'];
   const local = tmp.join('local-k-means-Lloyd-K-4');
   if (!existsSync(join(local, 'summary.json'))) {
-    assert.equal(runCli(['cluster', '--input', prep, '--output', local, '--quiet', ...extra]).status, 0);
+    assert.equal(runCli(['cluster', '--method', 'kmeans', '--input', prep, '--output', local, '--quiet', ...extra]).status, 0);
   }
   const r = slurmCluster(tmp.join('slurm-ok'), extra);
   assert.equal(r.status, 0, r.stderr);
@@ -224,8 +224,8 @@ test('--engine slurm with s3:// inputs and outputs (prep arrays + merge, then cl
 
     const extra = ['--k', '4', '--seed', '3'];
     const local = tmp.join('local-k-means-Lloyd-K-4');
-    if (!existsSync(join(local, 'summary.json'))) assert.equal(runCli(['cluster', '--input', prep, '--output', local, '--quiet', ...extra]).status, 0);
-    const c = run(['cluster', '--engine', 'slurm', '--ranks', '2', '--input', 's3://slurm-s3/prep', '--output', 's3://slurm-s3/cluster', '--work-dir', tmp.join('s3-work-c'), ...extra]);
+    if (!existsSync(join(local, 'summary.json'))) assert.equal(runCli(['cluster', '--method', 'kmeans', '--input', prep, '--output', local, '--quiet', ...extra]).status, 0);
+    const c = run(['cluster', '--method', 'kmeans', '--engine', 'slurm', '--ranks', '2', '--input', 's3://slurm-s3/prep', '--output', 's3://slurm-s3/cluster', '--work-dir', tmp.join('s3-work-c'), ...extra]);
     assert.equal(c.status, 0, c.stderr);
     const s = JSON.parse(c.stdout) as Summary;
     assert.equal(s.engine?.name, 'slurm+mpi');
@@ -236,7 +236,7 @@ test('--engine slurm with s3:// inputs and outputs (prep arrays + merge, then cl
     const nw = run(['prep', '--engine', 'slurm', '--input', 's3://slurm-s3/in/r1.fq', '--output', 's3://slurm-s3/x']);
     assert.equal(nw.status, 2);
     assert.match(nw.stderr, /^metavec: error: prep: --engine slurm with an s3:\/\/ --output needs --work-dir DIR on the shared filesystem/m);
-    const nb = run(['cluster', '--engine', 'slurm', '--input', 's3://slurm-s3/prep', '--output', 's3://no-such-bucket-slurm/c', '--work-dir', tmp.join('w2'), '--k', '2']);
+    const nb = run(['cluster', '--method', 'kmeans', '--engine', 'slurm', '--input', 's3://slurm-s3/prep', '--output', 's3://no-such-bucket-slurm/c', '--work-dir', tmp.join('w2'), '--k', '2']);
     assert.equal(nb.status, 1);
     assert.match(nb.stderr, /^metavec: error: s3: s3:\/\/no-such-bucket-slurm\/c: bucket 'no-such-bucket-slurm' does not exist$/m);
   } finally {
@@ -256,10 +256,10 @@ test('mpi engine: a rank with worker threads (1 rank x 2 threads) gives the loca
   if (!requireTool(t, mpiReady(), 'mpirun + native/mpi binding (scripts/setup.sh --system)')) return;
   const extra = ['--k', '4', '--seed', '3'];
   const local = tmp.join('local-threads');
-  const a = runCli(['cluster', '--input', prep, '--output', local, '--threads', '1', '--quiet', '--json', ...extra]);
+  const a = runCli(['cluster', '--method', 'kmeans', '--input', prep, '--output', local, '--threads', '1', '--quiet', '--json', ...extra]);
   assert.equal(a.status, 0, a.stderr);
   // --bind-to none: mpirun would otherwise bind the rank to one core (and the rank then uses one thread)
-  const r = spawnSync('mpirun', [...mpirunArgs(1), '--bind-to', 'none', process.execPath, CLI, 'cluster', '--engine', 'mpi', '--input', prep,
+  const r = spawnSync('mpirun', [...mpirunArgs(1), '--bind-to', 'none', process.execPath, CLI, 'cluster', '--method', 'kmeans', '--engine', 'mpi', '--input', prep,
     '--output', tmp.join('mpi-threads'), '--threads', '2', '--json', ...extra], { encoding: 'utf8', env: MPI_ENV, timeout: 240_000 });
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /1 MPI rank\(s\) x 2 thread\(s\)/);

@@ -68,12 +68,12 @@ test('s3:// end to end against S3Proxy', async (t) => {
       const f = writeInputs(tmp, 3000, 7);
       await server.upload('metavec-runs', { 'in/r1.fq.gz': f.r1, 'in/r2.fq.gz': f.r2, 'in/truth.tsv.gz': f.truth });
       const common = ['--k', '3', '--n-init', '1', '--rows-per-shard', '700', '--threads', '2', '--no-catalog', '--report-sample', '500', '--quiet', '--json'];
-      const local = cli(['run', '--input', f.r1, '--input2', f.r2, '--truth', f.truth, '--output', tmp.join('local'), ...common], localEnv());
+      const local = cli(['run', '--method', 'kmeans', '--input', f.r1, '--input2', f.r2, '--truth', f.truth, '--output', tmp.join('local'), ...common], localEnv());
       assert.equal(local.status, 0, local.stderr);
       // the S3 run registers itself in the catalog like a local run
       const catalog = tmp.join('catalog.duckdb');
       const remote = cli(
-        ['run', '--input', 's3://metavec-runs/in/r1.fq.gz', '--input2', 's3://metavec-runs/in/r2.fq.gz', '--truth', 's3://metavec-runs/in/truth.tsv.gz', '--output', 's3://metavec-runs/out/run1',
+        ['run', '--method', 'kmeans', '--input', 's3://metavec-runs/in/r1.fq.gz', '--input2', 's3://metavec-runs/in/r2.fq.gz', '--truth', 's3://metavec-runs/in/truth.tsv.gz', '--output', 's3://metavec-runs/out/run1',
           ...common.filter((a) => a !== '--no-catalog'), '--catalog', catalog],
         env,
       );
@@ -113,7 +113,7 @@ test('s3:// end to end against S3Proxy', async (t) => {
       assert.match(q.stderr, /query: note: run run1: shards in S3 .*the shards view reads local files only/);
 
       // each command on its own, across local and S3: cluster reads the S3 prep, eval and report read S3 outputs
-      const c2 = cli(['cluster', '--input', 's3://metavec-runs/out/run1/prep', '--output', tmp.join('cluster2'), '--k', '3', '--n-init', '1', '--threads', '2', '--quiet'], env);
+      const c2 = cli(['cluster', '--method', 'kmeans', '--input', 's3://metavec-runs/out/run1/prep', '--output', tmp.join('cluster2'), '--k', '3', '--n-init', '1', '--threads', '2', '--quiet'], env);
       assert.equal(c2.status, 0, c2.stderr);
       assert.equal(await labelsOf(tmp.join('cluster2/labels.parquet')), await labelsOf(join(tmp.join('local'), 'cluster/labels.parquet')));
       const ev = cli(['eval', '--labels', 's3://metavec-runs/out/run1/cluster/labels.parquet', '--truth', f.truth, '--json'], env);
@@ -186,12 +186,12 @@ test('s3:// end to end against S3Proxy', async (t) => {
     await t.test('mpi engine, 2 ranks: shards read from S3 (each rank its share), results written to S3, same labels', async (t2) => {
       if (!requireTool(t2, mpiReady(), 'mpirun + native/mpi binding (scripts/setup.sh --system)')) return;
       // the prep of the previous test: 6000 pairs in 150-row shards, in S3 and locally
-      const local = cli(['cluster', '--input', tmp.join('fault-local'), '--output', tmp.join('mpi-local'), '--k', '3', '--n-init', '1', '--threads', '2', '--quiet'], localEnv());
+      const local = cli(['cluster', '--method', 'kmeans', '--input', tmp.join('fault-local'), '--output', tmp.join('mpi-local'), '--k', '3', '--n-init', '1', '--threads', '2', '--quiet'], localEnv());
       assert.equal(local.status, 0, local.stderr);
       const aws = Object.fromEntries(Object.entries(env).filter(([k]) => k.startsWith('AWS_')));
       const r = spawnSync(
         'mpirun',
-        [...mpirunArgs(2), process.execPath, CLI, 'cluster', '--engine', 'mpi', '--input', 's3://metavec-runs/fault', '--output', 's3://metavec-runs/fault-mpi', '--k', '3', '--n-init', '1', '--quiet', '--json'],
+        [...mpirunArgs(2), process.execPath, CLI, 'cluster', '--method', 'kmeans', '--engine', 'mpi', '--input', 's3://metavec-runs/fault', '--output', 's3://metavec-runs/fault-mpi', '--k', '3', '--n-init', '1', '--quiet', '--json'],
         { encoding: 'utf8', env: { ...MPI_ENV, ...aws }, timeout: 240_000 },
       );
       assert.equal(r.status, 0, r.stderr);
@@ -208,12 +208,12 @@ test('s3:// end to end against S3Proxy', async (t) => {
       const noInput = cli(['prep', '--input', 's3://no-such-bucket-9/r1.fq.gz', '--output', tmp.join('x'), '--quiet'], env);
       assert.equal(noInput.status, 1);
       assert.equal(noInput.stderr.trim(), "metavec: error: s3: s3://no-such-bucket-9/r1.fq.gz: bucket 'no-such-bucket-9' does not exist");
-      const noObject = cli(['cluster', '--input', 's3://metavec-runs/nothing-here', '--output', tmp.join('y'), '--quiet'], env);
+      const noObject = cli(['cluster', '--method', 'kmeans', '--input', 's3://metavec-runs/nothing-here', '--output', tmp.join('y'), '--quiet'], env);
       assert.equal(noObject.status, 1);
       assert.match(noObject.stderr, /manifest: s3:\/\/metavec-runs\/nothing-here\/manifest\.json: not found/);
 
       const secret = 'not-the-secret-' + String(Date.now());
-      const bad = cli(['run', '--input', 's3://metavec-runs/in/r1.fq.gz', '--output', 's3://metavec-runs/out/bad', '--quiet'], server.env({ AWS_SECRET_ACCESS_KEY: secret }));
+      const bad = cli(['run', '--method', 'kmeans', '--input', 's3://metavec-runs/in/r1.fq.gz', '--output', 's3://metavec-runs/out/bad', '--quiet'], server.env({ AWS_SECRET_ACCESS_KEY: secret }));
       assert.equal(bad.status, 1);
       assert.match(bad.stderr.trim(), /^metavec: error: s3: s3:\/\/metavec-runs\/\S+: (access denied|request signature rejected)/);
       assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);

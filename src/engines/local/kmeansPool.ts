@@ -90,8 +90,8 @@ class LocalKMeansExecutor extends BlockExecutor {
   }
 
   /** chooseK's independent runs: one piscina task per job (each worker runs it with an in-process executor). */
-  async runIndependent(jobs: IndependentKMeansJob[]): Promise<IndependentKMeansResult[]> {
-    return Promise.all(jobs.map(async (j) => {
+  async runIndependent(jobs: IndependentKMeansJob[], onDone?: (index: number) => void): Promise<IndependentKMeansResult[]> {
+    return Promise.all(jobs.map(async (j, index) => {
       let e = dataIds.get(j.data);
       if (!e) {
         let shared = j.data;
@@ -106,7 +106,9 @@ class LocalKMeansExecutor extends BlockExecutor {
         kind: 'kmeans', dataId: e.id, data: e.shared.buffer as SharedArrayBuffer, byteOffset: e.shared.byteOffset,
         n: j.n, d: j.d, opts: j.opts, labels: j.labels,
       };
-      return retryTask(`k-means run (k=${j.opts.k})`, () => this.pool.run(task) as Promise<IndependentKMeansResult>);
+      const r = await retryTask(`k-means run (k=${j.opts.k})`, () => this.pool.run(task) as Promise<IndependentKMeansResult>);
+      onDone?.(index);
+      return r;
     }));
   }
 

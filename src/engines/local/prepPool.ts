@@ -11,6 +11,8 @@ import type { WorkerReply } from './prepWorker.js';
  */
 export class LocalPrepEngine {
   private readonly pool: Piscina;
+  /** Set by close(): tasks failing from then on were cancelled by the shutdown (runWithRetry). */
+  private closing = false;
 
   /**
    * `workerUrl` replaces the worker module (tests inject faults with it); `onRetry` hears about a batch that
@@ -36,10 +38,12 @@ export class LocalPrepEngine {
         return this.pool.run({ batch: copy, params }, { transferList: transfer }) as Promise<WorkerReply>;
       },
       this.opts.onRetry,
+      () => this.closing,
     );
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.pool.destroy();
   }
 }

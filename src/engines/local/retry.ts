@@ -38,14 +38,24 @@ export function transferableCopy(b: PrepBatch): { batch: PrepBatch; transfer: Ar
   return { batch, transfer };
 }
 
+/** The error of a batch whose pool was closed while it ran (the run is stopping for another reason). */
+export class CancelledError extends MetavecError {
+  constructor(what: string) {
+    super('INTERNAL', `${what}: cancelled (the run is stopping)`);
+  }
+}
+
 /**
  * Runs a batch on a worker thread, retrying when the thread fails (it died, or a stage threw an unexpected
  * error: code INTERNAL) up to WORKER_ATTEMPTS times; a malformed input (INPUT and other codes) is final at once.
- * Retrying is safe: batch stages are pure, and pass 1's sketch update is an idempotent max.
+ * Retrying is safe: batch stages are pure, and pass 1's sketch update is an idempotent max. When `closing()`
+ * says the pool is being shut down (another batch failed, the run stops), a task that fails is cancelled,
+ * not a thread that died: no retry, no warning.
  */
-export async function runWithRetry<T>(what: string, attempt: () => Promise<Reply<T>>, onRetry?: (msg: string) => void): Promise<T> {
+export async function runWithRetry<T>(what: string, attempt: () => Promise<Reply<T>>, onRetry?: (msg: string) => void, closing?: () => boolean): Promise<T> {
   let last = '';
   for (let i = 1; i <= WORKER_ATTEMPTS; i++) {
+    if (closing?.()) throw new CancelledError(what);
     try {
       const reply = await attempt();
       if (reply.ok) return reply.result;
@@ -53,6 +63,7 @@ export async function runWithRetry<T>(what: string, attempt: () => Promise<Reply
       last = reply.message;
     } catch (err) {
       if (err instanceof MetavecError) throw err;
+      if (closing?.()) throw new CancelledError(what);
       last = `worker thread died: ${(err as Error).message}`;
     }
     if (i < WORKER_ATTEMPTS) onRetry?.(`warning: ${what}: ${firstLine(last)}; retrying (attempt ${i + 1} of ${WORKER_ATTEMPTS})`);

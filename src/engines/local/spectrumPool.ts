@@ -7,6 +7,8 @@ import type { SpectrumReply } from './spectrumWorker.js';
 /** Local engine for pass 1 of error correction: worker threads updating one shared sketch. */
 export class LocalSpectrumEngine {
   private readonly pool: Piscina;
+  /** Set by close(): tasks failing from then on were cancelled by the shutdown (runWithRetry). */
+  private closing = false;
 
   constructor(
     readonly threads: number,
@@ -28,10 +30,12 @@ export class LocalSpectrumEngine {
         return this.pool.run({ batch: copy, k, cells }, { transferList: transfer }) as Promise<SpectrumReply>;
       },
       this.opts.onRetry,
+      () => this.closing,
     );
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.pool.destroy();
   }
 }

@@ -193,7 +193,7 @@ export class MpiKMeansExecutor implements KMeansExecutor {
    * chooseK's independent problems: job j runs on rank j mod P (in-process, as the sequential reference), and
    * the results are exchanged, so every rank returns the same list.
    */
-  async runIndependent(jobs: IndependentKMeansJob[]): Promise<IndependentKMeansResult[]> {
+  async runIndependent(jobs: IndependentKMeansJob[], onDone?: (index: number) => void): Promise<IndependentKMeansResult[]> {
     const P = this.comm.size;
     const mineIdx: number[] = [];
     for (let j = this.comm.rank; j < jobs.length; j += P) mineIdx.push(j);
@@ -229,6 +229,8 @@ export class MpiKMeansExecutor implements KMeansExecutor {
       p += 3 + nl;
     }
     for (let j = 0; j < jobs.length; j++) if (!results[j]) throw new MetavecError('INTERNAL', `mpi: chooseK job ${j} has no result`);
+    // progress: every job is known done after the exchange (the ranks' runs are not reported one by one)
+    if (onDone) for (let j = jobs.length - 1; j >= 0; j--) onDone(j);
     return results;
   }
 }
