@@ -28,10 +28,12 @@ export function mergeGroups(
   weight: Float64Array,
   d: number,
   p: MergeParams,
+  redundancy?: Float64Array,
 ): { group: Int32Array; groups: number; unions: number; refused: number } {
   // pooled k-mer mass per group: sum of weight x profile
-  const pool = poolGroups(g.n, d, embedding, weight, undefined, group, groups);
-  return mergePooledGroups(groupLinks(g, group, groups), group, groups, pool.comp, pool.mass, d, p);
+  const pool = poolGroups(g.n, d, embedding, weight, undefined, group, groups, redundancy);
+  const red = pool.red ? { sum: pool.red, members: Float64Array.from(pool.members) } : undefined;
+  return mergePooledGroups(groupLinks(g, group, groups), group, groups, pool.comp, pool.mass, d, p, red);
 }
 
 /**
@@ -76,8 +78,13 @@ export function mergePooledGroups(
   mass: Float64Array,
   d: number,
   p: MergeParams,
+  red?: { sum: Float64Array; members: Float64Array },
 ): { group: Int32Array; groups: number; unions: number; refused: number } {
   const n = group.length;
+  // effective k-mers: overlapping reads re-sample the same bases, so a group's pooled k-mers count once per
+  // `redundancy` (its fragments' mean minimizer occurrence, at most its fragments; pooledNoise). Without it the
+  // noise of a deep group was underestimated by its coverage, and a 12x subset stayed in ~1 kb pieces.
+  const effective = (g: number, m: number): number => (red ? m / Math.max(1, Math.min(red.sum[g]! / Math.max(1, red.members[g]!), red.members[g]!)) : m);
   const edges = Array.from(link.entries()).sort((x, y) => y[1] - x[1] || x[0] - y[0]);
   const parent = new Int32Array(groups);
   for (let i = 0; i < groups; i++) parent[i] = i;
@@ -102,7 +109,7 @@ export function mergePooledGroups(
       const u = Math.sqrt(Math.max(0, sum[a * d + t]! / ma)) - Math.sqrt(Math.max(0, sum[b * d + t]! / mb));
       dist += u * u;
     }
-    const noise = (d / 4) * (1 / ma + 1 / mb);
+    const noise = (d / 4) * (1 / effective(a, ma) + 1 / effective(b, mb));
     if (dist > p.tolerance * noise + p.floor) {
       refused++;
       continue;
@@ -110,6 +117,10 @@ export function mergePooledGroups(
     const [r, s] = a < b ? [a, b] : [b, a];
     parent[s] = r;
     mass[r] = ma + mb;
+    if (red) {
+      red.sum[r] = red.sum[r]! + red.sum[s]!;
+      red.members[r] = red.members[r]! + red.members[s]!;
+    }
     for (let t = 0; t < d; t++) sum[r * d + t] = sum[r * d + t]! + sum[s * d + t]!;
     unions++;
   }

@@ -219,7 +219,7 @@ export function clusterSubset(
 ): SubsetClustering {
   const t0 = performance.now();
   const rg = readGroups({ n: sub.n, offsets: sub.offsets, hi: sub.hi, lo: sub.lo }, { ...graph, seed: pooled.seed });
-  const merged = rule.sqrtTransform ? mergeGroups(rg.graph, rg.group, rg.groups, sub.embedding, sub.weight, d, merge) : undefined;
+  const merged = rule.sqrtTransform ? mergeGroups(rg.graph, rg.group, rg.groups, sub.embedding, sub.weight, d, merge, rg.occurrence) : undefined;
   const group = merged?.group ?? rg.group;
   const G = merged?.groups ?? rg.groups;
   const t1 = performance.now();
