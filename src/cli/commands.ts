@@ -233,6 +233,7 @@ export async function runCommand(argv: string[]): Promise<number> {
         `  prep/shards/*.parquet     embeddings + per-mate QC attributes`,
         `  prep/qc_stats.json        QC statistics before/after`,
         `  cluster/labels.parquet    read_id, cluster, distance`,
+        `  cluster/bins.binning      the labels in the CAMI binning format (AMBER)`,
         `  cluster/clusters.nc       centroids(cluster, dim), cluster_size, objective (NetCDF-4)`,
         `  cluster/summary.json      K, method, timings`,
         ...(evaluation ? [`  eval.json                 metrics against ${truth}`] : []),

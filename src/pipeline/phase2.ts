@@ -5,6 +5,7 @@ import { createLocalKMeansExecutor } from '../engines/local/kmeansPool.js';
 import { MetavecError, usageError } from '../errors.js';
 import { DownloadDir, localFileFor, openPrepInput } from '../io/inputs.js';
 import { joinLocation } from '../io/location.js';
+import { camiSampleId, writeCamiBinning } from '../io/binning.js';
 import { openOutputStore, type OutputStore } from '../io/store.js';
 import { readLabelsParquet, writeLabelsFromParts, writeLabelsParquet } from '../io/labels.js';
 import type { PrepManifest } from '../io/manifest.js';
@@ -76,7 +77,8 @@ export interface ClusterSummary {
   inertia: number;
   cluster_sizes: number[];
   seconds: { read: number; choose_k: number; kmeans: number; write: number; total: number };
-  outputs: { labels: string; clusters: string };
+  /** binning: the labels in the CAMI binning format (AMBER), whose @SampleID is sample_id */
+  outputs: { labels: string; clusters: string; binning?: string; sample_id?: string };
   /** How it ran (absent: local). */
   engine?: { name: string; ranks?: number; mpi?: string; job_id?: string; rank?: number };
   /** graph/lsh: how the read groups were made and clustered */
@@ -277,11 +279,15 @@ async function writeClusterOutputsTo(out: OutputStore, opts: ClusterOptions, o: 
   // produced locally (staged for an S3 prefix), published, then summary.json last
   const labelsPath = await out.stagingPath('labels.parquet');
   const ncPath = await out.stagingPath('clusters.nc');
+  const binningPath = await out.stagingPath('bins.binning');
+  const sampleId = camiSampleId(sampleName(opts.output));
   const refs = opts.references && opts.references.length > 0 ? await loadReferences(opts.references, manifest) : undefined;
   const names = refs ? nameClusters(result.centroids, result.k, dim, refs) : undefined;
   const clusterNames = names ? { clusterNames: names.map((x) => x.name) } : {};
   if (o.labelParts) await writeLabelsFromParts(labelsPath, o.labelParts, clusterNames.clusterNames);
   else await writeLabelsParquet(labelsPath, { readIds: readIds ?? [], clusters: result.labels, distances: result.distances, ...clusterNames });
+  // from the written labels (streamed by DuckDB), so it holds exactly what labels.parquet holds
+  await writeCamiBinning(binningPath, labelsPath, sampleId);
   await writeClustersNetcdf(ncPath, {
     centroids: result.centroids,
     k: result.k,
@@ -302,6 +308,7 @@ async function writeClusterOutputsTo(out: OutputStore, opts: ClusterOptions, o: 
   });
   await out.putFile('labels.parquet', labelsPath);
   await out.putFile('clusters.nc', ncPath);
+  await out.putFile('bins.binning', binningPath);
   const tWrite = performance.now();
   const summary: ClusterSummary = {
     schema: CLUSTER_SCHEMA,
@@ -328,7 +335,7 @@ async function writeClusterOutputsTo(out: OutputStore, opts: ClusterOptions, o: 
       write: (tWrite - tKm) / 1000,
       total: (performance.now() - t0) / 1000,
     },
-    outputs: { labels: 'labels.parquet', clusters: 'clusters.nc' },
+    outputs: { labels: 'labels.parquet', clusters: 'clusters.nc', binning: 'bins.binning', sample_id: sampleId },
     ...(o.engine ? { engine: o.engine } : {}),
     ...(details ? { method_details: details } : {}),
     ...(names && refs ? { cluster_names: names.map((x) => x.name), cluster_naming: names, references: refs.map((r) => ({ name: r.name, path: r.path, bases: r.bases, contigs: r.contigs })) } : {}),
@@ -336,6 +343,16 @@ async function writeClusterOutputsTo(out: OutputStore, opts: ClusterOptions, o: 
   await out.putBytes('summary.json', JSON.stringify(summary, null, 2) + '\n');
   opts.progress.finish();
   return summary;
+}
+
+/**
+ * The sample's name in bins.binning (@SampleID): the run's directory name, i.e. the output's name, or its
+ * parent's when the output is a run's `cluster` directory (`metavec run --output DIR` writes DIR/cluster).
+ */
+export function sampleName(output: string): string {
+  const parts = output.replace(/^s3:\/\//, '').split('/').filter((p) => p.length > 0);
+  const name = parts[parts.length - 1] ?? 'sample';
+  return name === 'cluster' && parts.length > 1 ? parts[parts.length - 2]! : name;
 }
 
 /** Reference signatures for cluster naming: same k-mer size and normalisation as the run's embedding. */

@@ -47,6 +47,23 @@ test('cluster writes labels.parquet, clusters.nc and summary.json; eval scores t
   assert.ok(rep.assigned.ari > 0.9, `ARI ${rep.assigned.ari}`);
 });
 
+test('bins.binning holds the labels in the CAMI binning format, named in summary.json', async () => {
+  const out = tmp.join('c1');
+  const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { outputs: { binning: string; sample_id: string } };
+  assert.deepEqual(s.outputs.binning, 'bins.binning');
+  assert.equal(s.outputs.sample_id, 'c1');
+  const lines = readFileSync(join(out, 'bins.binning'), 'utf8').split('\n');
+  assert.deepEqual(lines.slice(0, 4), ['@Version:0.9.1', '@SampleID:c1', '', '@@SEQUENCEID\tBINID']);
+  const db = await openDuckDB();
+  try {
+    const res = await db.conn.runAndReadAll(`SELECT read_id || chr(9) || cluster FROM read_parquet(${sqlString(join(out, 'labels.parquet'))})`);
+    assert.deepEqual(lines.slice(4, -1), res.getRows().map((r) => r[0]));
+    assert.equal(lines[lines.length - 1], '');
+  } finally {
+    db.close();
+  }
+});
+
 test('same seed gives the same labels with 1 and 2 threads', async () => {
   const a = tmp.join('th1');
   const b = tmp.join('th2');
