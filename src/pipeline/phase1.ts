@@ -9,7 +9,7 @@ import type { QcParams } from '../qc/params.js';
 import type { BatchParams, PrepBatch } from '../prep/params.js';
 import { readBatches, type SetSummary } from '../prep/readBatches.js';
 import { inputInfo, openInputSets, resolveParameters, sketchBytesFor, spectrumParams } from './prepParams.js';
-import { PrepSink, writePrepManifest } from './prepSink.js';
+import { PrepSink, shardMetadataFor, writePrepManifest } from './prepSink.js';
 import { PrepJournal, runKey, skipBatches } from './prepResume.js';
 import { InputPosition, type ProgressSink } from './progress.js';
 import type { SketchParams } from '../sketch/minimizers.js';
@@ -183,6 +183,7 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
     writeFastq: opts.writeFastq,
     threads: opts.threads,
     ...(opts.minimizers ? { minimizers: opts.minimizers } : {}),
+    shardMetadata: shardMetadataFor({ kmer: opts.kmer, normalisation: opts.normalisation, embedding: embedding.info, ...(opts.minimizers ? { minimizers: opts.minimizers } : {}) }),
     ...(journal ? { journal } : {}),
     ...(restored?.sink ? { restore: restored.sink } : {}),
   });

@@ -4,7 +4,6 @@ import {
 import { createLocalKMeansExecutor } from '../engines/local/kmeansPool.js';
 import { MetavecError, usageError } from '../errors.js';
 import { DownloadDir, localFileFor, openPrepInput } from '../io/inputs.js';
-import { joinLocation } from '../io/location.js';
 import { camiSampleId, writeCamiBinning } from '../io/binning.js';
 import { openOutputStore, type OutputStore } from '../io/store.js';
 import { readLabelsParquet, writeLabelsFromParts, writeLabelsParquet } from '../io/labels.js';
@@ -23,6 +22,9 @@ import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import type { ProgressSink } from './progress.js';
 import type { SlurmJobOptions } from '../engines/slurm/script.js';
 import { describeEmbedding } from '../embed/index.js';
+import { embeddingMeaning } from '../embed/describe.js';
+import { requirePrepIdentity, type PrepIdentity } from '../io/prepIdentity.js';
+import { describeClusterMethod, dimCoordinate, labelsKeyValueMetadata } from './clusterDescription.js';
 
 export const CLUSTER_SCHEMA = 'metavec.cluster/1';
 
@@ -79,6 +81,8 @@ export interface ClusterSummary {
   seconds: { read: number; choose_k: number; kmeans: number; write: number; total: number };
   /** binning: the labels in the CAMI binning format (AMBER), whose @SampleID is sample_id */
   outputs: { labels: string; clusters: string; binning?: string; sample_id?: string };
+  /** the prep this result was made from: its manifest and the manifest's sha256 (absent in older results) */
+  prep?: PrepIdentity;
   /** How it ran (absent: local). */
   engine?: { name: string; ranks?: number; mpi?: string; job_id?: string; rank?: number };
   /** graph/lsh: how the read groups were made and clustered */
@@ -175,10 +179,12 @@ export function pooledRun(opts: ClusterOptions, r: PooledResult, details: Record
       distances: r.distances,
       clusterSize: r.clusterSize,
       inertia: r.inertia,
-      objectiveHistory: Float64Array.of(r.inertia),
+      // no per-iteration objective: clusters.nc has no objective variable for graph/lsh (clusterDescription.ts)
+      objectiveHistory: new Float64Array(0),
       iterations: r.iterations,
       converged: true,
       bestInit: 0,
+      // what the outputs say about a pooled method comes from describeClusterMethod, not from these two
       algorithm: 'lloyd',
       init: 'k-means++',
     },
@@ -281,28 +287,39 @@ async function writeClusterOutputsTo(out: OutputStore, opts: ClusterOptions, o: 
   const ncPath = await out.stagingPath('clusters.nc');
   const binningPath = await out.stagingPath('bins.binning');
   const sampleId = camiSampleId(sampleName(opts.output));
+  const prep = await requirePrepIdentity(opts.input);
   const refs = opts.references && opts.references.length > 0 ? await loadReferences(opts.references, manifest) : undefined;
   const names = refs ? nameClusters(result.centroids, result.k, dim, refs) : undefined;
+  const described = describeClusterMethod(opts.method, result, manifest, details);
+  const metadata = labelsKeyValueMetadata(opts.method, result.k, described, manifest, prep.sha256);
   const clusterNames = names ? { clusterNames: names.map((x) => x.name) } : {};
-  if (o.labelParts) await writeLabelsFromParts(labelsPath, o.labelParts, clusterNames.clusterNames);
-  else await writeLabelsParquet(labelsPath, { readIds: readIds ?? [], clusters: result.labels, distances: result.distances, ...clusterNames });
+  if (o.labelParts) await writeLabelsFromParts(labelsPath, o.labelParts, clusterNames.clusterNames, metadata);
+  else await writeLabelsParquet(labelsPath, { readIds: readIds ?? [], clusters: result.labels, distances: result.distances, ...clusterNames, metadata });
   // from the written labels (streamed by DuckDB), so it holds exactly what labels.parquet holds
   await writeCamiBinning(binningPath, labelsPath, sampleId);
+  const dimCoord = dimCoordinate(manifest);
   await writeClustersNetcdf(ncPath, {
     centroids: result.centroids,
     k: result.k,
     d: dim,
     clusterSize: result.clusterSize,
-    objective: result.objectiveHistory,
+    // only a method with a per-iteration objective has the variable (graph/lsh record none)
+    ...(described.objective ? { objective: result.objectiveHistory } : {}),
+    ...(dimCoord.names ? { dimNames: dimCoord.names } : {}),
+    longNames: { centroids: described.centroids, dim: dimCoord.longName, ...(described.objective ? { objective: described.objective } : {}) },
     attrs: {
       method: opts.method,
       seed: opts.seed,
-      algorithm: result.algorithm,
-      init: result.init,
+      ...described.attrs,
       n_init: opts.nInit,
+      iterations: result.iterations,
       inertia: result.inertia,
+      inertia_definition: described.inertia,
+      labels_distance_definition: described.distance,
       embedding: describeEmbedding(manifest.embedding),
-      source_manifest: joinLocation(opts.input, 'manifest.json'),
+      embedding_meaning: embeddingMeaning(manifest.embedding),
+      source_manifest: prep.manifest,
+      source_manifest_sha256: prep.sha256,
       Conventions: 'CF-1.8',
     },
   });
@@ -336,6 +353,7 @@ async function writeClusterOutputsTo(out: OutputStore, opts: ClusterOptions, o: 
       total: (performance.now() - t0) / 1000,
     },
     outputs: { labels: 'labels.parquet', clusters: 'clusters.nc', binning: 'bins.binning', sample_id: sampleId },
+    prep,
     ...(o.engine ? { engine: o.engine } : {}),
     ...(details ? { method_details: details } : {}),
     ...(names && refs ? { cluster_names: names.map((x) => x.name), cluster_naming: names, references: refs.map((r) => ({ name: r.name, path: r.path, bases: r.bases, contigs: r.contigs })) } : {}),
