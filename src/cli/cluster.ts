@@ -72,6 +72,8 @@ lsh method
     --job-name NAME (metavec-cluster)   --overcommit (more ranks than CPUs)   --node PATH (node on the compute nodes)
     --dry-run             print the batch script and exit
     --work-dir DIR        shared directory for the script and log (needed with an s3:// --output)
+  --overwrite           replace a finished result in --output made from another prep (refused otherwise;
+                        a result of the same prep and options is reused, not recomputed)
   --quiet / --json
   -h, --help
 ${S3_HELP}`;
@@ -108,6 +110,7 @@ export const CLUSTER_OPTIONS = {
   'lsh-bands': { type: 'string' },
   'lsh-bits': { type: 'string' },
   lpa: { type: 'string' },
+  overwrite: { type: 'boolean' },
   quiet: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -180,6 +183,7 @@ export function clusterOptionsFrom(cmd: string, v: Partial<ClusterValues>, input
     engine,
     ...(slurm ? { slurm } : {}),
     ...(lpa === 'distributed' ? { lpa } : {}),
+    ...(v.overwrite ? { overwrite: true } : {}),
   };
 }
 

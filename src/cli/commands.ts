@@ -175,7 +175,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   const prepValues = { ...values, output: joinLocation(out, 'prep') } as Parameters<typeof prepOptionsFrom>[1];
   const prepOpts = prepOptionsFrom('run', prepValues, progress);
   const clusterValues = { ...values, output: joinLocation(out, 'cluster'), 'batch-size': values['cluster-batch-size'] } as Parameters<typeof clusterOptionsFrom>[1];
-  const clusterOpts = clusterOptionsFrom('run', clusterValues, joinLocation(out, 'prep'), progress);
+  // DIR/cluster belongs to this run: a cluster made from an earlier prep of DIR is replaced, not refused
+  const clusterOpts = { ...clusterOptionsFrom('run', clusterValues, joinLocation(out, 'prep'), progress), overwrite: true };
   const truth = values.truth as string | undefined;
   const reportSample = intOption('run', 'report-sample', values['report-sample'] as string | undefined, DEFAULT_REPORT_SAMPLE, 0, 1_000_000);
   const catalog = values['no-catalog'] ? undefined : catalogPath(values.catalog as string | undefined);

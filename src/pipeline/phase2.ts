@@ -23,7 +23,9 @@ import type { ProgressSink } from './progress.js';
 import type { SlurmJobOptions } from '../engines/slurm/script.js';
 import { describeEmbedding } from '../embed/index.js';
 import { embeddingMeaning } from '../embed/describe.js';
-import { requirePrepIdentity, type PrepIdentity } from '../io/prepIdentity.js';
+import { prepIdentity, requirePrepIdentity, type PrepIdentity } from '../io/prepIdentity.js';
+import { sha256File } from '../io/checksum.js';
+import { CLUSTER_FILES, clusterRunKey, existingCluster } from './clusterReuse.js';
 import { describeClusterMethod, dimCoordinate, labelsKeyValueMetadata } from './clusterDescription.js';
 
 export const CLUSTER_SCHEMA = 'metavec.cluster/1';
@@ -58,6 +60,8 @@ export interface ClusterOptions extends KSearch {
   slurm?: SlurmJobOptions;
   /** graph method on mpi/slurm: label propagation on rank 0 (default; the local engine's labels) or over the ranks */
   lpa?: 'rank0' | 'distributed';
+  /** replace a finished result in --output that was made from another prep (refused otherwise) */
+  overwrite?: boolean;
 }
 
 export interface ClusterSummary {
@@ -83,6 +87,10 @@ export interface ClusterSummary {
   outputs: { labels: string; clusters: string; binning?: string; sample_id?: string };
   /** the prep this result was made from: its manifest and the manifest's sha256 (absent in older results) */
   prep?: PrepIdentity;
+  /** what a re-run compares before reusing this result: the run's key and the outputs' sha256 */
+  reuse?: { key: string; sha256: Record<string, string> };
+  /** set (not written) when this summary is a finished earlier result that was reused */
+  reused?: boolean;
   /** How it ran (absent: local). */
   engine?: { name: string; ranks?: number; mpi?: string; job_id?: string; rank?: number };
   /** graph/lsh: how the read groups were made and clustered */
@@ -99,6 +107,17 @@ export async function runCluster(opts: ClusterOptions): Promise<ClusterSummary> 
   if (opts.engine === 'mpi') return (await import('./phase2Mpi.js')).runClusterMpi(opts);
   if (opts.engine === 'slurm') return (await import('./phase2Slurm.js')).runClusterSlurm(opts);
   const t0 = performance.now();
+  // What the output already holds: another prep's result is refused (without --overwrite), a verified result of
+  // the same prep and parameters is reused (clusterReuse.ts). A missing prep is reported by openPrepInput below.
+  const prep = await prepIdentity(opts.input);
+  if (prep) {
+    const existing = await existingCluster(opts, prep, await clusterRunKey(opts, prep));
+    if (existing.state === 'reuse') {
+      opts.progress.log(`cluster: reusing the finished result in ${opts.output} (outputs verified, same prep and parameters)`);
+      opts.progress.finish();
+      return { ...existing.summary, reused: true };
+    }
+  }
   // The output is checked first (a wrong bucket or credentials fail before any work); the input is a
   // directory or an S3 prefix whose shards are streamed to a temporary directory and verified.
   await prepareOutputDir(opts.output);
@@ -323,9 +342,10 @@ async function writeClusterOutputsTo(out: OutputStore, opts: ClusterOptions, o: 
       Conventions: 'CF-1.8',
     },
   });
-  await out.putFile('labels.parquet', labelsPath);
-  await out.putFile('clusters.nc', ncPath);
-  await out.putFile('bins.binning', binningPath);
+  const staged: Record<(typeof CLUSTER_FILES)[number], string> = { 'labels.parquet': labelsPath, 'clusters.nc': ncPath, 'bins.binning': binningPath };
+  const sha256: Record<string, string> = {};
+  for (const name of CLUSTER_FILES) sha256[name] = await sha256File(staged[name]);
+  for (const name of CLUSTER_FILES) await out.putFile(name, staged[name], { sha256: sha256[name]! });
   const tWrite = performance.now();
   const summary: ClusterSummary = {
     schema: CLUSTER_SCHEMA,
@@ -354,6 +374,7 @@ async function writeClusterOutputsTo(out: OutputStore, opts: ClusterOptions, o: 
     },
     outputs: { labels: 'labels.parquet', clusters: 'clusters.nc', binning: 'bins.binning', sample_id: sampleId },
     prep,
+    reuse: { key: await clusterRunKey(opts, prep), sha256 },
     ...(o.engine ? { engine: o.engine } : {}),
     ...(details ? { method_details: details } : {}),
     ...(names && refs ? { cluster_names: names.map((x) => x.name), cluster_naming: names, references: refs.map((r) => ({ name: r.name, path: r.path, bases: r.bases, contigs: r.contigs })) } : {}),
@@ -388,13 +409,14 @@ async function loadReferences(paths: string[], manifest: PrepManifest): Promise<
   return refs;
 }
 
-/** `metavec eval`: labels.parquet against a truth table. */
-export async function runEval(labelsPath: string, truthPath: string, column: string): Promise<EvalReport> {
+/** `metavec eval`: labels.parquet against a truth table; `labels` names the file evaluated (report: runParts.ts). */
+export async function runEval(labelsPath: string, truthPath: string, column: string): Promise<EvalReport & { labels: { path: string; sha256: string } }> {
   const dir = new DownloadDir();
   try {
-    const labels = await readLabelsParquet(await localFileFor(labelsPath, dir));
+    const local = await localFileFor(labelsPath, dir);
+    const labels = await readLabelsParquet(local);
     const truth = await loadTruth(truthPath, column);
-    return evaluateLabels(labels, truth);
+    return { ...evaluateLabels(labels, truth), labels: { path: labelsPath, sha256: await sha256File(local) } };
   } finally {
     await dir.dispose();
   }

@@ -492,6 +492,8 @@ export interface ManifestInfo {
   minimizers?: SketchParams;
   /** The manifest's embedding description (src/embed resolveEmbedding); default: the k-mer profile. */
   embedding?: EmbeddingInfo;
+  /** the run key (prepResume.ts runKey) a re-run compares before reusing the result */
+  runKey?: string;
 }
 
 /** Writes qc_stats.json, then manifest.json (last, atomically: the run is complete exactly when it exists). */
@@ -564,6 +566,7 @@ async function writeManifestTo(store: OutputStore, sink: PrepSink, m: ManifestIn
     ...(m.minimizers ? { sketch: sketchOf(m.minimizers) } : {}),
     shards: sink.shards,
     qc_stats: { path: 'qc_stats.json', sha256: qcSha256 },
+    ...(m.runKey ? { run_key: m.runKey } : {}),
   };
   if (store.remote) {
     // shards of an earlier run with more shards under this prefix are not part of this one
