@@ -161,14 +161,14 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
     return r;
   }
   const t0 = performance.now();
-  const key = await prepRunKey(opts);
   // A finished, verified result of the same inputs and options is reused (prepReuse.ts, docs/reliability.md).
-  const finished = opts.writeFastq ? undefined : await reusablePrep(opts.output, key, (m) => opts.progress.log(m));
+  const finished = opts.writeFastq ? undefined : await reusablePrep(opts.output, () => prepRunKey(opts), (m) => opts.progress.log(m));
   if (finished) {
     opts.progress.log(`prep: reusing the finished result in ${opts.output} (manifest verified, same inputs and parameters)`);
     return reusedPrepSummary(opts.output, finished, (performance.now() - t0) / 1000);
   }
   const { sets, layout } = await openInputSets(opts);
+  const key = await prepRunKey(opts);
   const embedding = await resolveEmbedding(opts.embed ?? { method: 'kmer', k: opts.kmer, normalisation: opts.normalisation });
   const resolved = await resolveParameters(sets[0]!, opts, layout);
   const params: BatchParams = { qc: resolved.qc, kmer: opts.kmer, normalisation: opts.normalisation, embed: embedding.spec, writeFastq: opts.writeFastq };

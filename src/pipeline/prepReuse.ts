@@ -12,13 +12,19 @@ import type { PrepSummary } from './phase1.js';
  * (docs/reliability.md). A local output directory only; not with --write-fastq (its FASTQ files carry no
  * checksum).
  */
-export async function reusablePrep(output: string, key: string, log: (msg: string) => void): Promise<PrepManifest | undefined> {
+export async function reusablePrep(output: string, runKey: () => Promise<string>, log: (msg: string) => void): Promise<PrepManifest | undefined> {
   if (isS3Uri(output)) return undefined;
   let m: PrepManifest;
   try {
     m = await readPrepManifest(output);
   } catch {
     return undefined; // no finished result (or an unreadable one): prepared again, as before
+  }
+  let key: string;
+  try {
+    key = await runKey();
+  } catch {
+    return undefined; // an input that cannot be read: reported when the run opens it
   }
   if (m.run_key !== key) {
     log(`prep: ${output} holds a finished result with other inputs or parameters; preparing again`);
