@@ -41,8 +41,8 @@ test('cluster writes labels.parquet, clusters.nc and summary.json; eval scores t
   }
   const e = runCli(['eval', '--labels', join(out, 'labels.parquet'), '--truth', truthPath, '--json']);
   assert.equal(e.status, 0, e.stderr);
-  const rep = JSON.parse(e.stdout) as { assigned: { ari: number }; truthReads: number };
-  assert.equal(rep.truthReads, 1500);
+  const rep = JSON.parse(e.stdout) as { assigned: { ari: number }; truth_reads: number };
+  assert.equal(rep.truth_reads, 1500);
   // three random genomes with GC 0.3 / 0.5 / 0.7 separate cleanly by 4-mer composition
   assert.ok(rep.assigned.ari > 0.9, `ARI ${rep.assigned.ari}`);
 });

@@ -168,15 +168,15 @@ test('s3:// end to end against S3Proxy', async (t) => {
       await server.start(); // same data directory and port
       const again = cli([...args, '--output', 's3://metavec-runs/fault'], env);
       assert.equal(again.status, 0, again.stderr);
-      const summary = JSON.parse(again.stdout) as { resumed: boolean; reusedShards: number; shards: number; resumedFrom?: { fragments: number; shards: number; spectrum: boolean } };
+      const summary = JSON.parse(again.stdout) as { resumed: boolean; reused_shards: number; shards: number; resumed_from?: { fragments: number; shards: number; spectrum: boolean } };
       assert.equal(summary.resumed, true);
       // the journal's checkpoint: its shards verified by their recorded sha256, the work before it skipped;
       // shards stored after the checkpoint are found identical and not uploaded again
-      assert.ok((summary.resumedFrom?.fragments ?? 0) > 0, `resumed from a checkpoint: ${again.stdout}`);
-      assert.equal(summary.resumedFrom?.spectrum, true, 'correction pass 1 reused');
-      assert.ok((summary.resumedFrom?.shards ?? 0) + summary.reusedShards >= before, `${summary.resumedFrom?.shards} checkpointed + ${summary.reusedShards} reused of the ${before} stored shards`);
+      assert.ok((summary.resumed_from?.fragments ?? 0) > 0, `resumed from a checkpoint: ${again.stdout}`);
+      assert.equal(summary.resumed_from?.spectrum, true, 'correction pass 1 reused');
+      assert.ok((summary.resumed_from?.shards ?? 0) + summary.reused_shards >= before, `${summary.resumed_from?.shards} checkpointed + ${summary.reused_shards} reused of the ${before} stored shards`);
       assert.ok(!existsSync(server.objectPath('metavec-runs', 'fault/_resume/state.json')), 'the journal is removed after the manifest');
-      t3.diagnostic(`${before} of ${lm.shards.length} shards stored when the server stopped; the re-run resumed at fragment ${summary.resumedFrom?.fragments} of 6000 with ${summary.resumedFrom?.shards} checkpointed shards, ${summary.reusedShards} more found identical`);
+      t3.diagnostic(`${before} of ${lm.shards.length} shards stored when the server stopped; the re-run resumed at fragment ${summary.resumed_from?.fragments} of 6000 with ${summary.resumed_from?.shards} checkpointed shards, ${summary.reused_shards} more found identical`);
       const rm = manifestAt(server.objectPath('metavec-runs', 'fault/manifest.json'));
       assert.deepEqual(shardList(rm), shardList(lm), 'complete and identical to the uninterrupted local run');
       assert.deepEqual(rm.counts, lm.counts);
