@@ -34,9 +34,10 @@ export function camiSampleId(name: string): string {
 
 /**
  * Writes `path` atomically: the CAMI header, then one `read_id<TAB>cluster` row per row of `labelsParquet`, in
- * its order. Returns the number of rows.
+ * its order; with `perRead`, two rows per read pair (`read_id/1`, `read_id/2`: the mates as CAMI read gold
+ * standards name them). Returns the number of rows.
  */
-export async function writeCamiBinning(path: string, labelsParquet: string, sampleId: string): Promise<number> {
+export async function writeCamiBinning(path: string, labelsParquet: string, sampleId: string, perRead = false): Promise<number> {
   const header = camiBinningHeader(camiSampleId(sampleId));
   return produceAtomic(path, async (tmp) => {
     const body = `${tmp}.rows`;
@@ -47,7 +48,8 @@ export async function writeCamiBinning(path: string, labelsParquet: string, samp
         // QUOTE '' and ESCAPE '': the columns never need quoting (read ids hold no whitespace, cluster is an
         // integer), and a quote character in a read id must reach AMBER as it is.
         const r = await db.conn.runAndReadAll(
-          `COPY (SELECT CAST(read_id AS VARCHAR) AS SEQUENCEID, CAST(cluster AS VARCHAR) AS BINID FROM read_parquet(${sqlString(labelsParquet)})) ` +
+          `COPY (SELECT ${perRead ? "unnest([CAST(read_id AS VARCHAR) || '/1', CAST(read_id AS VARCHAR) || '/2'])" : 'CAST(read_id AS VARCHAR)'} AS SEQUENCEID, ` +
+            `CAST(cluster AS VARCHAR) AS BINID FROM read_parquet(${sqlString(labelsParquet)})) ` +
             `TO ${sqlString(body)} (FORMAT csv, DELIMITER '\t', HEADER false, QUOTE '', ESCAPE '')`,
         );
         rows = Number(r.getRows()[0]?.[0] ?? 0);

@@ -22,8 +22,8 @@ export const CLUSTER_FILES = ['labels.parquet', 'clusters.nc', 'bins.binning'] a
 export async function clusterRunKey(opts: ClusterOptions, prep: PrepIdentity): Promise<string> {
   const references = [];
   for (const p of opts.references ?? []) references.push({ p, ...(await inputStamp(p)) });
-  const { k, kMin, kMax, seed, nInit, maxIter, tol, init, algorithm, batchSize, method, pooled, lpa } = opts;
-  const params = { method, k, kMin, kMax, seed, nInit, maxIter, tol, init, algorithm, batchSize, pooled, lpa, engine: opts.engine ?? 'local', references };
+  const { k, kMin, kMax, seed, nInit, maxIter, tol, init, algorithm, batchSize, method, pooled, lpa, binningReads } = opts;
+  const params = { method, k, kMin, kMax, seed, nInit, maxIter, tol, init, algorithm, batchSize, pooled, lpa, binningReads, engine: opts.engine ?? 'local', references };
   return createHash('sha256').update(JSON.stringify({ v: TOOL_VERSION, prep: prep.sha256, params })).digest('hex');
 }
 

@@ -62,6 +62,8 @@ export interface ClusterOptions extends KSearch {
   lpa?: 'rank0' | 'distributed';
   /** replace a finished result in --output that was made from another prep (refused otherwise) */
   overwrite?: boolean;
+  /** bins.binning: one row per read (read_id/1, read_id/2) instead of per read pair (paired runs) */
+  binningReads?: boolean;
 }
 
 export interface ClusterSummary {
@@ -84,7 +86,7 @@ export interface ClusterSummary {
   cluster_sizes: number[];
   seconds: { read: number; choose_k: number; kmeans: number; write: number; total: number };
   /** binning: the labels in the CAMI binning format (AMBER), whose @SampleID is sample_id */
-  outputs: { labels: string; clusters: string; binning?: string; sample_id?: string };
+  outputs: { labels: string; clusters: string; binning?: string; binning_rows?: 'read' | 'read pair'; sample_id?: string };
   /** the prep this result was made from: its manifest and the manifest's sha256 (absent in older results) */
   prep?: PrepIdentity;
   /** what a re-run compares before reusing this result: the run's key and the outputs' sha256 */
@@ -315,7 +317,8 @@ async function writeClusterOutputsTo(out: OutputStore, opts: ClusterOptions, o: 
   if (o.labelParts) await writeLabelsFromParts(labelsPath, o.labelParts, clusterNames.clusterNames, metadata);
   else await writeLabelsParquet(labelsPath, { readIds: readIds ?? [], clusters: result.labels, distances: result.distances, ...clusterNames, metadata });
   // from the written labels (streamed by DuckDB), so it holds exactly what labels.parquet holds
-  await writeCamiBinning(binningPath, labelsPath, sampleId);
+  const perRead = opts.binningReads === true && manifest.layout !== 'se';
+  await writeCamiBinning(binningPath, labelsPath, sampleId, perRead);
   const dimCoord = dimCoordinate(manifest);
   await writeClustersNetcdf(ncPath, {
     centroids: result.centroids,
@@ -372,7 +375,7 @@ async function writeClusterOutputsTo(out: OutputStore, opts: ClusterOptions, o: 
       write: (tWrite - tKm) / 1000,
       total: (performance.now() - t0) / 1000,
     },
-    outputs: { labels: 'labels.parquet', clusters: 'clusters.nc', binning: 'bins.binning', sample_id: sampleId },
+    outputs: { labels: 'labels.parquet', clusters: 'clusters.nc', binning: 'bins.binning', binning_rows: perRead ? 'read' : 'read pair', sample_id: sampleId },
     prep,
     reuse: { key: await clusterRunKey(opts, prep), sha256 },
     ...(o.engine ? { engine: o.engine } : {}),

@@ -51,6 +51,8 @@ void test('bins.binning: CAMI header, one row per labels row in order', async ()
     const rows = await writeCamiBinning(join(dir, 'bins.binning'), labels, 'my\nrun');
     assert.equal(rows, 3);
     assert.equal(readFileSync(join(dir, 'bins.binning'), 'utf8'), '@Version:0.9.1\n@SampleID:my_run\n\n@@SEQUENCEID\tBINID\nr1\t2\nr2\t0\nx#1\t11\n');
+    await writeCamiBinning(join(dir, 'reads.binning'), labels, 'r', true);
+    assert.equal(readFileSync(join(dir, 'reads.binning'), 'utf8'), '@Version:0.9.1\n@SampleID:r\n\n@@SEQUENCEID\tBINID\nr1/1\t2\nr1/2\t2\nr2/1\t0\nr2/2\t0\nx#1/1\t11\nx#1/2\t11\n');
     await assert.rejects(writeCamiBinning(join(dir, 'b2.binning'), join(dir, 'nope.parquet'), 's'), /binning: .*b2\.binning: cannot write from .*nope\.parquet/);
   } finally {
     rmSync(dir, { recursive: true, force: true });

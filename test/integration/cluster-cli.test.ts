@@ -62,6 +62,14 @@ test('bins.binning holds the labels in the CAMI binning format, named in summary
   } finally {
     db.close();
   }
+  // --binning-reads: one row per read, the mates as read_id/1 and read_id/2
+  const r = cluster(prep, tmp.join('c-reads'), ['--binning-reads']);
+  assert.equal(r.status, 0, r.stderr);
+  const reads = readFileSync(join(tmp.join('c-reads'), 'bins.binning'), 'utf8').trim().split('\n').slice(4);
+  assert.equal(reads.length, 2 * (lines.length - 5));
+  assert.match(reads[0]!, /^\S+\/1\t\d+$/);
+  assert.equal(reads[1]!.replace('/2\t', '/1\t'), reads[0]);
+  assert.equal((JSON.parse(r.stdout) as { outputs: { binning_rows: string } }).outputs.binning_rows, 'read');
 });
 
 test('same seed gives the same labels with 1 and 2 threads', async () => {
