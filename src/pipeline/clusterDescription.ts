@@ -38,6 +38,25 @@ export function describeClusterMethod(method: string, result: Pick<KMeansResult,
   const abundance = pooled.abundance === 'log mean minimizer occurrence';
   const composition = freq ? 'square root of the pooled k-mer frequency profile (Hellinger coordinates)' : 'mean embedding of the group';
   const features = `per read group: ${composition}${abundance ? ' + log mean minimizer occurrence x coverage_scale (abundance)' : ''}`;
+  const normalization = details?.normalization as { parameters?: { targetCoverage?: number } } | undefined;
+  if (method === 'graph' && normalization) {
+    // the coverage-normalised graph (phase2Normalized.ts): groups of a subset, every other fragment assigned
+    const target = normalization.parameters?.targetCoverage;
+    return {
+      attrs: {
+        algorithm: 'weighted k-means (Lloyd) over pooled read groups of a coverage-normalised subset, weight = fragments; the other fragments by minimizer votes or to the nearest centre',
+        init: 'k-means++ (weighted)',
+        grouping: `subset of fragments down to ~${target ?? '?'}x coverage: overlap graph of fragments sharing minimizers, label propagation, composition-checked merge; then a minimizer -> cluster index (docs/graph.md)`,
+        features: `${features}; a fragment outside the subset: its own square-root profile + scaled log coverage`,
+      },
+      centroids: freq
+        ? "pooled k-mer frequency profile of the cluster's fragments (fragments weighted by k-mers counted), in embedding space"
+        : "mean embedding of the cluster's fragments",
+      distance:
+        "Euclidean distance, in the group feature space (clusters.nc attribute features), to the cluster's centre: from the fragment's read group for fragments of the clustered subset, from the fragment's own features for the others; not a distance to clusters.nc centroids",
+      inertia: 'weighted inertia of the clustered groups of the subset in the group feature space (sum of fragments x squared distance to the centre)',
+    };
+  }
   return {
     attrs: {
       algorithm: 'weighted k-means (Lloyd) over pooled read groups, weight = fragments; groups below min_group go to the nearest centre',

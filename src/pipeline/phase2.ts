@@ -25,6 +25,7 @@ import { describeEmbedding } from '../embed/index.js';
 import { embeddingMeaning } from '../embed/describe.js';
 import { prepIdentity, requirePrepIdentity, type PrepIdentity } from '../io/prepIdentity.js';
 import { sha256File } from '../io/checksum.js';
+import { toJson } from '../io/jsonKeys.js';
 import { CLUSTER_FILES, clusterRunKey, existingCluster } from './clusterReuse.js';
 import { describeClusterMethod, dimCoordinate, labelsKeyValueMetadata } from './clusterDescription.js';
 
@@ -382,7 +383,8 @@ async function writeClusterOutputsTo(out: OutputStore, opts: ClusterOptions, o: 
     ...(details ? { method_details: details } : {}),
     ...(names && refs ? { cluster_names: names.map((x) => x.name), cluster_naming: names, references: refs.map((r) => ({ name: r.name, path: r.path, bases: r.bases, contigs: r.contigs })) } : {}),
   };
-  await out.putBytes('summary.json', JSON.stringify(summary, null, 2) + '\n');
+  // snake_case keys throughout (method_details' parameter objects included), like every JSON metavec writes
+  await out.putBytes('summary.json', toJson(summary));
   opts.progress.finish();
   return summary;
 }

@@ -183,7 +183,8 @@ export async function registerRun(path: string, loc: RunLocation, extra: { repor
       const { k, k_selection, seed, n_init, algorithm, init, method } = summary;
       flatten({ method, k, k_selection: k_selection?.method, seed, n_init, algorithm, init }, '', clusterParams);
       for (const [n, v] of clusterParams) params.push(['cluster', n, v]);
-      for (const [phase, n, v] of params) await conn.run('INSERT INTO parameters VALUES ($1, $2, $3, $4)', [runId, phase, n, v]);
+      // names in snake_case like the rest of the catalog (the manifest's QC parameters keep their option names)
+      for (const [phase, n, v] of params) await conn.run('INSERT INTO parameters VALUES ($1, $2, $3, $4)', [runId, phase, n.split('.').map(snakeCase).join('.'), v]);
       if (evaluation) {
         for (const [scope, m] of [['assigned', evaluation.assigned], ['all_reads', evaluation.allReads]] as const) {
           const mm = m;

@@ -143,6 +143,10 @@ test('one naming style: snake_case in the catalog, eval.json, run.json and --jso
   assert.deepEqual(camel(keysOf(evalJson)), [], 'eval.json');
   assert.ok(Array.isArray(evalJson.assigned.contingency.rows), 'typed arrays are JSON arrays');
   assert.deepEqual(camel(keysOf(JSON.parse(readFileSync(join(runA, 'run.json'), 'utf8')))), [], 'run.json');
+  assert.deepEqual(camel(keysOf(JSON.parse(readFileSync(join(runA, 'cluster', 'summary.json'), 'utf8')))), [], 'summary.json');
+  const params = query<{ name: string }>('SELECT DISTINCT name FROM parameters ORDER BY name').map((r) => r.name);
+  assert.deepEqual(params.filter((n) => /[a-z][A-Z]/.test(n)), [], 'parameter names');
+  assert.ok(params.includes('qc.min_length'), params.join(', '));
   const e = cli(['eval', '--labels', join(runA, 'cluster', 'labels.parquet'), '--truth', tmp.join('truth.tsv'), '--json']);
   assert.equal(e.status, 0, e.stderr);
   const ev = JSON.parse(e.stdout) as { assigned: { inverse_purity: number }; assigned_fraction: number };

@@ -68,6 +68,10 @@ test('clusters.nc of a graph run: pooled weighted k-means over read groups, no o
   assert.equal(nc.objective.length, 0, 'no objective variable');
   assert.match(String(nc.attrs.labels_distance_definition), /read group .* not a distance to clusters\.nc centroids/);
   assert.match(nc.longNames.centroids ?? '', /pooled k-mer frequency profile/);
+  // summary.json: snake_case keys throughout, the method's parameter objects included
+  const summary = readFileSync(join(tmp.join('graph'), 'summary.json'), 'utf8');
+  assert.doesNotMatch(summary, /"[a-z]+[A-Z][A-Za-z]*":/, 'no camelCase key');
+  assert.match(summary, /"min_shared":/);
   if (hasCommand('ncdump')) {
     const h = spawnSync('ncdump', ['-h', join(tmp.join('graph'), 'clusters.nc')], { encoding: 'utf8' });
     assert.equal(h.status, 0, h.stderr);
