@@ -153,7 +153,7 @@ async function measure(dir, pairs) {
     cpu_s: +(user + sys).toFixed(1),
     peak_rss_mb: Math.round(rssKb / 1024),
     rss_profile: profile,
-    fragments_out: summary.fragmentsOut,
+    fragments_out: summary.fragments_out,
     shards: summary.shards,
     correction: manifest.parameters.correction,
     loadavg_after: loadavg(),

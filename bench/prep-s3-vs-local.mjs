@@ -116,7 +116,7 @@ for (const ds of DATASETS) {
       log(`${ds.name} rep ${rep} ${name}: ${r.wall_s.toFixed(2)} s wall, ${r.cpu_s} s CPU (server ${r.server_cpu_s} s), ${(r.rss_kb / 1024).toFixed(0)} MB`);
     }
   }
-  const pairs = runs['local->local'][0].summary.fragmentsIn;
+  const pairs = runs['local->local'][0].summary.fragments_in;
   const med = Object.fromEntries(names.map((n) => [n, {
     wall_s: median(runs[n].map((r) => r.wall_s)),
     cpu_s: median(runs[n].map((r) => r.cpu_s)),
@@ -124,13 +124,13 @@ for (const ds of DATASETS) {
     rss_mb: +(median(runs[n].map((r) => r.rss_kb)) / 1024).toFixed(0),
     pairs_per_s: Math.round(pairs / median(runs[n].map((r) => r.wall_s))),
   }]));
-  const same = names.every((n) => runs[n].every((r) => r.summary.fragmentsOut === runs['local->local'][0].summary.fragmentsOut));
+  const same = names.every((n) => runs[n].every((r) => r.summary.fragments_out === runs['local->local'][0].summary.fragments_out));
   results.push({
     dataset: ds.name,
     pairs,
     input_bytes: bytes,
     reps: REPS,
-    runs: Object.fromEntries(names.map((n) => [n, runs[n].map(({ summary, ...r }) => ({ ...r, fragments_out: summary.fragmentsOut }))])),
+    runs: Object.fromEntries(names.map((n) => [n, runs[n].map(({ summary, ...r }) => ({ ...r, fragments_out: summary.fragments_out }))])),
     median: med,
     ratio_throughput_s3_in_vs_local: +(med['local->local'].wall_s / med['s3->local'].wall_s).toFixed(3),
     ratio_throughput_s3_in_out_vs_local: +(med['local->local'].wall_s / med['s3->s3'].wall_s).toFixed(3),

@@ -39,6 +39,13 @@ if [[ "${1:-}" == "--system" ]]; then
     echo "setup: pip install pyarrow" >&2
     python3 -m pip install --quiet --disable-pip-version-check pyarrow >&2 || echo "setup: pyarrow not installed (Parquet cross-check will skip)" >&2
   fi
+  # AMBER (CAMI's binning evaluator) for the agreement test of `metavec eval` with bins.binning
+  # (test/integration/amber.test.ts). 2.0.8 installs on Python 3.11 (it pins pandas 2.2.2, matplotlib, bokeh).
+  amber_pin=cami-amber==2.0.8
+  if ! python3 -c "import importlib.metadata as m, sys; sys.exit(m.version('cami-amber') != '${amber_pin##*==}')" 2>/dev/null || ! command -v amber.py >/dev/null; then
+    echo "setup: pip install $amber_pin" >&2
+    python3 -m pip install --quiet --disable-pip-version-check "$amber_pin" >&2 || echo "setup: AMBER not installed (its agreement test will skip locally, fail under CI=true)" >&2
+  fi
   # Ray (pinned in ray/requirements.txt) for the Ray engine's tests: a local head via scripts/ray-head.sh.
   ray_pin=$(grep -E '^ray' ray/requirements.txt)
   if ! python3 -c "import sys, ray, ray.data, aiohttp; sys.exit(ray.__version__ != '${ray_pin##*==}')" 2>/dev/null; then

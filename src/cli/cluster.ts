@@ -72,6 +72,10 @@ lsh method
     --job-name NAME (metavec-cluster)   --overcommit (more ranks than CPUs)   --node PATH (node on the compute nodes)
     --dry-run             print the batch script and exit
     --work-dir DIR        shared directory for the script and log (needed with an s3:// --output)
+  --binning-reads       bins.binning (CAMI format, for AMBER) with one row per read, read_id/1 and read_id/2,
+                        instead of one per read pair (paired runs)
+  --overwrite           replace a finished result in --output made from another prep (refused otherwise;
+                        a result of the same prep and options is reused, not recomputed)
   --quiet / --json
   -h, --help
 ${S3_HELP}`;
@@ -108,6 +112,8 @@ export const CLUSTER_OPTIONS = {
   'lsh-bands': { type: 'string' },
   'lsh-bits': { type: 'string' },
   lpa: { type: 'string' },
+  overwrite: { type: 'boolean' },
+  'binning-reads': { type: 'boolean' },
   quiet: { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
@@ -180,6 +186,8 @@ export function clusterOptionsFrom(cmd: string, v: Partial<ClusterValues>, input
     engine,
     ...(slurm ? { slurm } : {}),
     ...(lpa === 'distributed' ? { lpa } : {}),
+    ...(v.overwrite ? { overwrite: true } : {}),
+    ...(v['binning-reads'] ? { binningReads: true } : {}),
   };
 }
 

@@ -9,6 +9,7 @@ import { clusterBatchScript } from '../pipeline/phase2Slurm.js';
 import { runPrepSlurm } from '../pipeline/phase1Slurm.js';
 import { createProgress } from '../pipeline/progress.js';
 import { usageError } from '../errors.js';
+import { toJson } from '../io/jsonKeys.js';
 import { intOption, parseCommand } from './args.js';
 import { CLUSTER_HELP, CLUSTER_OPTIONS, clusterOptionsFrom } from './cluster.js';
 import { PREP_HELP, PREP_OPTIONS, checkOutputDirName, prepOptionsFrom } from './prep.js';
@@ -33,7 +34,7 @@ export async function prepCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const summary = values.engine === 'ray' ? await prepOnRay(values, progress) : await runPrep(opts);
-  if (values.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+  if (values.json) process.stdout.write(toJson(summary));
   else
     progress.log(
       `prep: ${summary.fragmentsIn} fragments in, ${summary.fragmentsOut} out (${summary.counts.filtered_total} filtered, ${summary.duplicates} duplicates) in ${summary.seconds.toFixed(1)} s -> ${summary.manifest}`,
@@ -55,7 +56,7 @@ export async function clusterCommand(argv: string[]): Promise<number> {
   }
   const s = await runCluster(opts);
   if (s.engine?.rank !== undefined && s.engine.rank !== 0) return 0; // one report per MPI job (rank 0's)
-  if (values.json) process.stdout.write(JSON.stringify(s, null, 2) + '\n');
+  if (values.json) process.stdout.write(toJson(s));
   else progress.log(`cluster: ${s.fragments} fragments -> K=${s.k} clusters in ${s.seconds.total.toFixed(1)} s -> ${joinLocation(resolveLocation(values.output!), 'summary.json')}`);
   return 0;
 }
@@ -88,7 +89,7 @@ export async function evalCommand(argv: string[]): Promise<number> {
   if (!values.truth) throw usageError('eval: --truth is required');
   applyS3Options('eval', values);
   const report = await runEval(resolveLocation(values.labels), resolveLocation(values.truth), values['truth-column'] ?? 'species');
-  process.stdout.write(values.json ? JSON.stringify(report, null, 2) + '\n' : formatEvalReport(report) + '\n');
+  process.stdout.write(values.json ? toJson(report) : formatEvalReport(report) + '\n');
   return 0;
 }
 
@@ -175,7 +176,8 @@ export async function runCommand(argv: string[]): Promise<number> {
   const prepValues = { ...values, output: joinLocation(out, 'prep') } as Parameters<typeof prepOptionsFrom>[1];
   const prepOpts = prepOptionsFrom('run', prepValues, progress);
   const clusterValues = { ...values, output: joinLocation(out, 'cluster'), 'batch-size': values['cluster-batch-size'] } as Parameters<typeof clusterOptionsFrom>[1];
-  const clusterOpts = clusterOptionsFrom('run', clusterValues, joinLocation(out, 'prep'), progress);
+  // DIR/cluster belongs to this run: a cluster made from an earlier prep of DIR is replaced, not refused
+  const clusterOpts = { ...clusterOptionsFrom('run', clusterValues, joinLocation(out, 'prep'), progress), overwrite: true };
   const truth = values.truth as string | undefined;
   const reportSample = intOption('run', 'report-sample', values['report-sample'] as string | undefined, DEFAULT_REPORT_SAMPLE, 0, 1_000_000);
   const catalog = values['no-catalog'] ? undefined : catalogPath(values.catalog as string | undefined);
@@ -188,7 +190,7 @@ export async function runCommand(argv: string[]): Promise<number> {
   let evaluation;
   if (truth) {
     evaluation = await runEval(joinLocation(out, 'cluster', 'labels.parquet'), resolveLocation(truth), (values['truth-column'] as string | undefined) ?? 'species');
-    await store.putBytes('eval.json', JSON.stringify(evaluation, null, 2) + '\n');
+    await store.putBytes('eval.json', toJson(evaluation));
   }
   const loc = {
     runDir: out,
@@ -221,9 +223,9 @@ export async function runCommand(argv: string[]): Promise<number> {
     ...(report ? { report: { path: report.path, bytes: report.bytes, charts: report.charts } } : {}),
     ...(registered ? { catalog: registered } : {}),
   };
-  await store.putBytes('run.json', JSON.stringify(summary, null, 2) + '\n');
+  await store.putBytes('run.json', toJson(summary));
   await store.close();
-  if (values.json) process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+  if (values.json) process.stdout.write(toJson(summary));
   else {
     if (evaluation) process.stdout.write(formatEvalReport(evaluation) + '\n');
     process.stdout.write(
@@ -233,6 +235,7 @@ export async function runCommand(argv: string[]): Promise<number> {
         `  prep/shards/*.parquet     embeddings + per-mate QC attributes`,
         `  prep/qc_stats.json        QC statistics before/after`,
         `  cluster/labels.parquet    read_id, cluster, distance`,
+        `  cluster/bins.binning      the labels in the CAMI binning format (AMBER)`,
         `  cluster/clusters.nc       centroids(cluster, dim), cluster_size, objective (NetCDF-4)`,
         `  cluster/summary.json      K, method, timings`,
         ...(evaluation ? [`  eval.json                 metrics against ${truth}`] : []),

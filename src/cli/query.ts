@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { usageError } from '../errors.js';
 import { resolveLocation } from '../io/location.js';
-import { catalogPath, CATALOG_RELATIONS, queryCatalog, registerRun, type QueryResult } from '../report/catalog.js';
+import { catalogPath, CATALOG_RELATIONS, forgetRuns, pruneRuns, queryCatalog, registerRun, type QueryResult } from '../report/catalog.js';
 import { locateRun } from '../report/index.js';
 import { intOption } from './args.js';
 
@@ -9,6 +9,8 @@ export const QUERY_HELP = `metavec query: SQL over the catalog of runs, their sh
 
 usage: metavec query "SQL" [--catalog PATH] [--json] [--max-rows N]
        metavec query --register DIR [--catalog PATH]
+       metavec query --forget RUN [--catalog PATH]
+       metavec query --prune [--catalog PATH]
 
   SQL              DuckDB SQL; several statements may be given, the last one's result is printed.
                    The catalog is opened read-only.
@@ -17,6 +19,10 @@ usage: metavec query "SQL" [--catalog PATH] [--json] [--max-rows N]
   --max-rows N     rows printed as a table (default 1000; --json prints all)
   --register DIR   register a 'metavec run' output directory or s3:// prefix (done by 'metavec run' itself; use this for
                    runs made with --no-catalog or elsewhere). Re-registering a directory replaces its rows.
+  --forget RUN     unregister a run (its run_id or its directory; repeatable): its rows leave every table.
+                   The run's files are not touched.
+  --prune          unregister every local run whose labels.parquet or a shard is gone (the runs a query warns
+                   about); prints what it removed
 
 Tables and views: ${CATALOG_RELATIONS.join(', ')}.
   runs          one row per run: directories, parameters, K, counts, metrics (ari, nmi, f1_macro, ...)
@@ -71,6 +77,8 @@ export async function queryCommand(argv: string[]): Promise<number> {
         json: { type: 'boolean' },
         'max-rows': { type: 'string' },
         register: { type: 'string', multiple: true },
+        forget: { type: 'string', multiple: true },
+        prune: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
       strict: true,
@@ -85,6 +93,19 @@ export async function queryCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const catalog = catalogPath(values.catalog);
+  const actions = [values.register, values.forget, values.prune].filter((x) => x !== undefined).length;
+  if (actions > 1) throw usageError('query: give one of --register, --forget and --prune');
+  if ((values.forget || values.prune) && positionals.length > 0) throw usageError('query: give either SQL or --forget/--prune, not both');
+  if (values.forget) {
+    for (const id of await forgetRuns(catalog, values.forget)) process.stderr.write(`catalog: forgot run '${id}' in ${catalog} (its files are untouched)\n`);
+    return 0;
+  }
+  if (values.prune) {
+    const gone = await pruneRuns(catalog);
+    for (const g of gone) process.stderr.write(`catalog: forgot run '${g.runId}' (${g.runDir}): ${g.missing} is gone\n`);
+    process.stderr.write(`catalog: ${gone.length} run(s) pruned from ${catalog}\n`);
+    return 0;
+  }
   if (values.register) {
     if (positionals.length > 0) throw usageError('query: give either SQL or --register DIR, not both');
     for (const dir of values.register) {

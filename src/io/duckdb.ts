@@ -20,3 +20,13 @@ export async function openDuckDB(threads?: number): Promise<{ instance: DuckDBIn
 export function sqlString(s: string): string {
   return `'${s.replaceAll("'", "''")}'`;
 }
+
+/**
+ * `, KV_METADATA {...}` for a Parquet COPY: file-level key-value metadata (pyarrow: `schema.metadata`; DuckDB:
+ * `parquet_kv_metadata()`), in the given order; empty when there is none.
+ */
+export function kvMetadataOption(metadata: Record<string, string> | undefined): string {
+  const entries = Object.entries(metadata ?? {});
+  if (entries.length === 0) return '';
+  return `, KV_METADATA {${entries.map(([k, v]) => `${sqlString(k)}: ${sqlString(v)}`).join(', ')}}`;
+}

@@ -16,6 +16,7 @@ import {
 } from '@duckdb/node-api';
 import { MetavecError, inputError } from '../errors.js';
 import { produceAtomic } from './atomic.js';
+import { kvMetadataOption } from './duckdb.js';
 
 export interface LabelsTable {
   readIds: string[];
@@ -24,6 +25,8 @@ export interface LabelsTable {
   distances: Float32Array;
   /** Name of each cluster (e.g. the nearest reference genome): written as a `taxon` column when given. */
   clusterNames?: string[];
+  /** Parquet key-value metadata (what the columns mean: pipeline/clusterDescription.ts) */
+  metadata?: Record<string, string>;
 }
 
 export const LABELS_COLUMNS = [
@@ -96,9 +99,9 @@ export async function writeLabelsParquet(path: string, labels: LabelsTable): Pro
         const values = labels.clusterNames.map((name, i) => `(${i}, ${sqlString(name)})`);
         if (values.length > 0) await con.run(`INSERT INTO names VALUES ${values.join(', ')}`);
         await con.run(
-          `COPY (SELECT l.read_id, l.cluster, l.distance, n.taxon FROM labels l LEFT JOIN names n USING (cluster) ORDER BY l.rowid) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
+          `COPY (SELECT l.read_id, l.cluster, l.distance, n.taxon FROM labels l LEFT JOIN names n USING (cluster) ORDER BY l.rowid) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd${kvMetadataOption(labels.metadata)})`,
         );
-      } else await con.run(`COPY labels TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
+      } else await con.run(`COPY labels TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd${kvMetadataOption(labels.metadata)})`);
     }),
   );
 }
@@ -108,7 +111,7 @@ export async function writeLabelsParquet(path: string, labels: LabelsTable): Pro
  * shard), streaming: DuckDB reads the parts in the order given (file, then row) under a memory limit, so the
  * whole table is never held in memory. With `clusterNames`, a `taxon` column is joined as in writeLabelsParquet.
  */
-export async function writeLabelsFromParts(path: string, parts: string[], clusterNames?: string[]): Promise<void> {
+export async function writeLabelsFromParts(path: string, parts: string[], clusterNames?: string[], metadata?: Record<string, string>): Promise<void> {
   await produceAtomic(path, (tmp) =>
     withConnection(async (con) => {
       await con.run("SET memory_limit = '1GB'");
@@ -121,10 +124,10 @@ export async function writeLabelsFromParts(path: string, parts: string[], cluste
         const values = clusterNames.map((name, i) => `(${i}, ${sqlString(name)})`);
         if (values.length > 0) await con.run(`INSERT INTO names VALUES ${values.join(', ')}`);
         await con.run(
-          `COPY (SELECT p.read_id, p.cluster, p.distance, n.taxon FROM parts p LEFT JOIN names n USING (cluster) ${order}) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`,
+          `COPY (SELECT p.read_id, p.cluster, p.distance, n.taxon FROM parts p LEFT JOIN names n USING (cluster) ${order}) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd${kvMetadataOption(metadata)})`,
         );
       } else {
-        await con.run(`COPY (SELECT p.read_id, p.cluster, p.distance FROM parts p ${order}) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd)`);
+        await con.run(`COPY (SELECT p.read_id, p.cluster, p.distance FROM parts p ${order}) TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd${kvMetadataOption(metadata)})`);
       }
     }),
   );

@@ -30,6 +30,8 @@ export interface PrepManifest {
   sketch?: { method: 'minimizer'; k: number; w: number; canonical: boolean; hash: string; column: string };
   shards: ManifestShard[];
   qc_stats: { path: string; sha256: string };
+  /** local engine: the run's identity (inputs, options, tool version); a re-run with the same key reuses the result */
+  run_key?: string;
 }
 
 function fail(path: string, msg: string): never {

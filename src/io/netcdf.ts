@@ -2,13 +2,17 @@
  * Cluster results as NetCDF-4 (an HDF5 file following the netCDF-4 conventions), written with h5wasm.
  *
  * Layout (see docs/formats-phase2.md):
- *   dimensions: cluster = k, dim = d, iteration = number of recorded objective values
- *   variables:  float centroids(cluster, dim); int cluster_size(cluster); double objective(iteration)
+ *   dimensions: cluster = k, dim = d, iteration = number of recorded objective values (only with an objective)
+ *   coordinate variables: int cluster(cluster) = 0..k-1; dim(dim) = the dimension names (string) when given,
+ *   else int 0..d-1
+ *   variables:  float centroids(cluster, dim); int cluster_size(cluster); double objective(iteration) (only
+ *   for methods with a per-iteration objective)
  *   global attributes: method, k, seed, tool_version, plus any caller attributes (e.g. embedding, Conventions)
  *
  * How the netCDF-4 mapping is achieved with plain HDF5:
- *  - every dimension is an HDF5 dimension scale (a dataset of the dimension's length) whose NAME attribute is
- *    netCDF-C's marker for "dimension without coordinate variable":
+ *  - every dimension is an HDF5 dimension scale (a dataset of the dimension's length); a coordinate variable
+ *    (cluster, dim) is the scale itself, named after the dimension; the others (iteration) carry netCDF-C's
+ *    marker for "dimension without coordinate variable" as NAME:
  *    "This is a netCDF dimension but not a netCDF variable." + the length right-aligned in 10 characters;
  *  - each variable attaches the scales of its dimensions (otherwise netCDF shows phony_dim_N);
  *  - the file tracks creation order, so variables and attributes keep the order they were written in;
@@ -32,8 +36,12 @@ export interface ClustersNetcdf {
   d: number;
   /** Reads per cluster (length k). */
   clusterSize: Int32Array;
-  /** Objective value after each iteration (may be empty). */
-  objective: Float64Array;
+  /** Objective value after each iteration (may be empty); undefined: the method has none (no variable). */
+  objective?: Float64Array;
+  /** Name of each embedding dimension (length d), the `dim` coordinate; undefined: indices 0..d-1. */
+  dimNames?: string[];
+  /** long_name of the variables (defaults: the k-means meanings). */
+  longNames?: { centroids?: string; objective?: string; dim?: string };
   /**
    * Global attributes. `method` and `seed` are required; `k` and `tool_version` are set by the writer
    * (values passed here for them are ignored). Names must be netCDF names (letters, digits, _ . @ + -).
@@ -47,7 +55,12 @@ export interface ClustersNetcdfContent {
   k: number;
   d: number;
   clusterSize: Int32Array;
+  /** empty when the file has no objective variable */
   objective: Float64Array;
+  /** the `dim` coordinate when it holds names */
+  dimNames?: string[];
+  /** long_name of each variable */
+  longNames: Record<string, string>;
   attrs: Record<string, AttrValue>;
 }
 
@@ -84,6 +97,7 @@ function checkInput(path: string, c: ClustersNetcdf): void {
   if (!Number.isInteger(c.d) || c.d < 1) throw bad(`d must be a positive integer, got ${c.d}`);
   if (c.centroids.length !== c.k * c.d) throw bad(`centroids has ${c.centroids.length} values, expected k*d = ${c.k * c.d}`);
   if (c.clusterSize.length !== c.k) throw bad(`cluster_size has ${c.clusterSize.length} values, expected k = ${c.k}`);
+  if (c.dimNames && c.dimNames.length !== c.d) throw bad(`dimNames has ${c.dimNames.length} names, expected d = ${c.d}`);
   for (const req of ['method', 'seed']) {
     if (!(req in c.attrs)) throw bad(`attribute '${req}' is required`);
   }
@@ -100,22 +114,31 @@ export async function writeClustersNetcdf(path: string, c: ClustersNetcdf): Prom
   await produceAtomic(path, (tmp) => {
     const f = new lib.File(tmp, 'w', { track_order: true });
     try {
-      makeDimension(f, 'cluster', c.k);
-      makeDimension(f, 'dim', c.d);
-      makeDimension(f, 'iteration', c.objective.length);
+      // coordinate variables: the scale dataset holds the values and is named after its dimension
+      const cluster = f.create_dataset({ name: 'cluster', data: Int32Array.from({ length: c.k }, (_, i) => i), shape: [c.k] });
+      cluster.make_scale('cluster');
+      writeAttr(cluster, 'long_name', 'cluster id (labels.parquet column cluster)');
+      const dim = c.dimNames
+        ? f.create_dataset({ name: 'dim', data: c.dimNames, shape: [c.d] })
+        : f.create_dataset({ name: 'dim', data: Int32Array.from({ length: c.d }, (_, i) => i), shape: [c.d] });
+      dim.make_scale('dim');
+      writeAttr(dim, 'long_name', c.longNames?.dim ?? (c.dimNames ? 'name of the embedding dimension' : 'index of the embedding dimension'));
+      if (c.objective) makeDimension(f, 'iteration', c.objective.length);
 
       const centroids = f.create_dataset({ name: 'centroids', data: c.centroids, shape: [c.k, c.d] });
       centroids.attach_scale(0, 'cluster');
       centroids.attach_scale(1, 'dim');
-      writeAttr(centroids, 'long_name', 'cluster centroids in embedding space');
+      writeAttr(centroids, 'long_name', c.longNames?.centroids ?? 'cluster centroids in embedding space');
 
       const size = f.create_dataset({ name: 'cluster_size', data: c.clusterSize, shape: [c.k] });
       size.attach_scale(0, 'cluster');
       writeAttr(size, 'long_name', 'number of fragments (read pairs) assigned to the cluster');
 
-      const objective = f.create_dataset({ name: 'objective', data: c.objective, shape: [c.objective.length] });
-      objective.attach_scale(0, 'iteration');
-      writeAttr(objective, 'long_name', 'clustering objective after each iteration');
+      if (c.objective) {
+        const objective = f.create_dataset({ name: 'objective', data: c.objective, shape: [c.objective.length] });
+        objective.attach_scale(0, 'iteration');
+        writeAttr(objective, 'long_name', c.longNames?.objective ?? 'clustering objective after each iteration');
+      }
 
       writeAttr(f, 'method', c.attrs.method as AttrValue);
       writeAttr(f, 'k', c.k);
@@ -205,10 +228,21 @@ export async function readClustersNetcdf(path: string): Promise<ClustersNetcdfCo
     const [k, d] = shape as [number, number];
     const centroids = Float32Array.from(cds.value as ArrayLike<number>);
     const clusterSize = Int32Array.from(get('cluster_size').value as ArrayLike<number>);
-    const objective = Float64Array.from(get('objective').value as ArrayLike<number>);
+    const objective = names.has('objective') ? Float64Array.from(get('objective').value as ArrayLike<number>) : new Float64Array(0);
+    let dimNames: string[] | undefined;
+    if (names.has('dim')) {
+      const v = get('dim').value as unknown;
+      if (Array.isArray(v) && v.every((x) => typeof x === 'string')) dimNames = v.map(fixString);
+    }
+    const longNames: Record<string, string> = {};
+    for (const name of names) {
+      const ds = f.get(name);
+      const ln = ds instanceof lib.Dataset ? ds.attrs.long_name?.value : undefined;
+      if (typeof ln === 'string') longNames[name] = fixString(ln);
+    }
     const attrs: Record<string, AttrValue> = {};
     for (const [name, a] of Object.entries(f.attrs)) attrs[name] = attrValue(path, name, a.value);
-    return { centroids, k, d, clusterSize, objective, attrs };
+    return { centroids, k, d, clusterSize, objective, ...(dimNames ? { dimNames } : {}), longNames, attrs };
   } finally {
     f.close();
   }

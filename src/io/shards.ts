@@ -4,7 +4,7 @@ import { stat } from 'node:fs/promises';
 import { MetavecError } from '../errors.js';
 import { produceAtomic } from './atomic.js';
 import { sha256File } from './checksum.js';
-import { openDuckDB, sqlString } from './duckdb.js';
+import { kvMetadataOption, openDuckDB, sqlString } from './duckdb.js';
 
 /**
  * Phase 1 shards: Parquet (zstd) written through DuckDB. Schema (docs/formats.md):
@@ -73,6 +73,7 @@ export class ShardWriter {
     readonly dim: number,
     threads: number,
     readonly withSketch: boolean,
+    private readonly metadata: Record<string, string> | undefined,
   ) {
     this.createSql = `CREATE TABLE shard (fragment BIGINT, read_id VARCHAR, len_r1 INTEGER, len_r2 INTEGER, gc_r1 FLOAT, gc_r2 FLOAT, meanq_r1 FLOAT, meanq_r2 FLOAT, embedding FLOAT[${dim}]${withSketch ? ', minimizers UBIGINT[]' : ''})`;
     this.ready = this.init(threads);
@@ -102,8 +103,8 @@ export class ShardWriter {
    * Starts DuckDB in the background and returns at once (the first batches are processed meanwhile: DuckDB's
    * start-up was ~0.15 s of serial time before any batch); start-up errors are reported by the first write.
    */
-  static open(dim: number, threads: number, opts: { minimizers?: boolean } = {}): Promise<ShardWriter> {
-    return Promise.resolve(new ShardWriter(dim, threads, opts.minimizers ?? false));
+  static open(dim: number, threads: number, opts: { minimizers?: boolean; metadata?: Record<string, string> } = {}): Promise<ShardWriter> {
+    return Promise.resolve(new ShardWriter(dim, threads, opts.minimizers ?? false, opts.metadata));
   }
 
   /**
@@ -222,7 +223,7 @@ export class ShardWriter {
     const { conn } = this.db!;
     try {
       await produceAtomic(path, async (tmp) => {
-        await conn.run(`COPY shard TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000)`);
+        await conn.run(`COPY shard TO ${sqlString(tmp)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 100000${kvMetadataOption(this.metadata)})`);
       });
     } finally {
       // DROP + CREATE rather than DELETE: DuckDB keeps a deleted table's storage, and memory grew per shard.

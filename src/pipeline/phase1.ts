@@ -9,9 +9,10 @@ import type { QcParams } from '../qc/params.js';
 import type { BatchParams, PrepBatch } from '../prep/params.js';
 import { readBatches, type SetSummary } from '../prep/readBatches.js';
 import { inputInfo, openInputSets, resolveParameters, sketchBytesFor, spectrumParams } from './prepParams.js';
-import { PrepSink, writePrepManifest } from './prepSink.js';
+import { PrepSink, shardMetadataFor, writePrepManifest } from './prepSink.js';
 import { PrepJournal, runKey, skipBatches } from './prepResume.js';
 import { InputPosition, type ProgressSink } from './progress.js';
+import { reusablePrep, reusedPrepSummary } from './prepReuse.js';
 import type { SketchParams } from '../sketch/minimizers.js';
 
 export interface PrepOptions {
@@ -62,6 +63,8 @@ export interface PrepSummary {
   resumed: boolean;
   /** Shards an interrupted earlier run had already stored (S3), identical, and that were not written again. */
   reusedShards: number;
+  /** A finished result of the same inputs and options was reused (nothing recomputed). */
+  reused?: boolean;
   /** When resumed: fragments whose work a checkpoint saved, and whether pass 1 of correction was reused. */
   resumedFrom?: { fragments: number; shards: number; spectrum: boolean };
 }
@@ -139,10 +142,14 @@ async function buildSpectrum(
   return spectrumParams(opts, sub, kmers, sketch.cells);
 }
 
-/** The resume journal of a local-engine run: keyed by the inputs and every option that changes the output. */
-async function openJournal(opts: PrepOptions, dim: number): ReturnType<typeof PrepJournal.open> {
+/** A local-engine run's identity: the inputs (path, size, mtime) and every option that changes the output. */
+async function prepRunKey(opts: PrepOptions): Promise<string> {
   const { progress: _p, threads: _t, output: _o, ...rest } = opts;
-  const key = await runKey([...opts.inputs, ...opts.inputs2], rest);
+  return runKey([...opts.inputs, ...opts.inputs2], rest);
+}
+
+/** The resume journal of a local-engine run, keyed by prepRunKey. */
+function openJournal(opts: PrepOptions, key: string, dim: number): ReturnType<typeof PrepJournal.open> {
   return PrepJournal.open(opts.output, key, dim, (m) => opts.progress.log(m));
 }
 
@@ -154,7 +161,14 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
     return r;
   }
   const t0 = performance.now();
+  // A finished, verified result of the same inputs and options is reused (prepReuse.ts, docs/reliability.md).
+  const finished = opts.writeFastq ? undefined : await reusablePrep(opts.output, () => prepRunKey(opts), (m) => opts.progress.log(m));
+  if (finished) {
+    opts.progress.log(`prep: reusing the finished result in ${opts.output} (manifest verified, same inputs and parameters)`);
+    return reusedPrepSummary(opts.output, finished, (performance.now() - t0) / 1000);
+  }
   const { sets, layout } = await openInputSets(opts);
+  const key = await prepRunKey(opts);
   const embedding = await resolveEmbedding(opts.embed ?? { method: 'kmer', k: opts.kmer, normalisation: opts.normalisation });
   const resolved = await resolveParameters(sets[0]!, opts, layout);
   const params: BatchParams = { qc: resolved.qc, kmer: opts.kmer, normalisation: opts.normalisation, embed: embedding.spec, writeFastq: opts.writeFastq };
@@ -164,7 +178,7 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
   // not with --write-fastq (a gzip stream cannot be resumed), nor from a pipe (a later run cannot tell whether
   // the same bytes come through it).
   const fromPipe = sets.some((s) => s.r1.pipe === true || s.r2?.pipe === true);
-  const { journal, restored } = opts.writeFastq || fromPipe ? { journal: undefined, restored: undefined } : await openJournal(opts, embedding.info.dim);
+  const { journal, restored } = opts.writeFastq || fromPipe ? { journal: undefined, restored: undefined } : await openJournal(opts, key, embedding.info.dim);
   if (restored?.sink || restored?.spectrum) {
     const rs = restored.sink;
     opts.progress.log(
@@ -183,6 +197,7 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
     writeFastq: opts.writeFastq,
     threads: opts.threads,
     ...(opts.minimizers ? { minimizers: opts.minimizers } : {}),
+    shardMetadata: shardMetadataFor({ kmer: opts.kmer, normalisation: opts.normalisation, embedding: embedding.info, ...(opts.minimizers ? { minimizers: opts.minimizers } : {}) }),
     ...(journal ? { journal } : {}),
     ...(restored?.sink ? { restore: restored.sink } : {}),
   });
@@ -259,6 +274,8 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
     normalisation: opts.normalisation,
     ...(opts.minimizers ? { minimizers: opts.minimizers } : {}),
     embedding: embedding.info,
+    // not from a pipe: a later run cannot tell whether the same bytes come through it
+    ...(fromPipe ? {} : { runKey: key }),
   });
   await journal?.remove();
   return {

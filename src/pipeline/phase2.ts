@@ -4,7 +4,7 @@ import {
 import { createLocalKMeansExecutor } from '../engines/local/kmeansPool.js';
 import { MetavecError, usageError } from '../errors.js';
 import { DownloadDir, localFileFor, openPrepInput } from '../io/inputs.js';
-import { joinLocation } from '../io/location.js';
+import { camiSampleId, writeCamiBinning } from '../io/binning.js';
 import { openOutputStore, type OutputStore } from '../io/store.js';
 import { readLabelsParquet, writeLabelsFromParts, writeLabelsParquet } from '../io/labels.js';
 import type { PrepManifest } from '../io/manifest.js';
@@ -22,6 +22,12 @@ import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import type { ProgressSink } from './progress.js';
 import type { SlurmJobOptions } from '../engines/slurm/script.js';
 import { describeEmbedding } from '../embed/index.js';
+import { embeddingMeaning } from '../embed/describe.js';
+import { prepIdentity, requirePrepIdentity, type PrepIdentity } from '../io/prepIdentity.js';
+import { sha256File } from '../io/checksum.js';
+import { toJson } from '../io/jsonKeys.js';
+import { CLUSTER_FILES, clusterRunKey, existingCluster } from './clusterReuse.js';
+import { describeClusterMethod, dimCoordinate, labelsKeyValueMetadata } from './clusterDescription.js';
 
 export const CLUSTER_SCHEMA = 'metavec.cluster/1';
 
@@ -55,6 +61,10 @@ export interface ClusterOptions extends KSearch {
   slurm?: SlurmJobOptions;
   /** graph method on mpi/slurm: label propagation on rank 0 (default; the local engine's labels) or over the ranks */
   lpa?: 'rank0' | 'distributed';
+  /** replace a finished result in --output that was made from another prep (refused otherwise) */
+  overwrite?: boolean;
+  /** bins.binning: one row per read (read_id/1, read_id/2) instead of per read pair (paired runs) */
+  binningReads?: boolean;
 }
 
 export interface ClusterSummary {
@@ -76,7 +86,14 @@ export interface ClusterSummary {
   inertia: number;
   cluster_sizes: number[];
   seconds: { read: number; choose_k: number; kmeans: number; write: number; total: number };
-  outputs: { labels: string; clusters: string };
+  /** binning: the labels in the CAMI binning format (AMBER), whose @SampleID is sample_id */
+  outputs: { labels: string; clusters: string; binning?: string; binning_rows?: 'read' | 'read pair'; sample_id?: string };
+  /** the prep this result was made from: its manifest and the manifest's sha256 (absent in older results) */
+  prep?: PrepIdentity;
+  /** what a re-run compares before reusing this result: the run's key and the outputs' sha256 */
+  reuse?: { key: string; sha256: Record<string, string> };
+  /** set (not written) when this summary is a finished earlier result that was reused */
+  reused?: boolean;
   /** How it ran (absent: local). */
   engine?: { name: string; ranks?: number; mpi?: string; job_id?: string; rank?: number };
   /** graph/lsh: how the read groups were made and clustered */
@@ -93,6 +110,17 @@ export async function runCluster(opts: ClusterOptions): Promise<ClusterSummary> 
   if (opts.engine === 'mpi') return (await import('./phase2Mpi.js')).runClusterMpi(opts);
   if (opts.engine === 'slurm') return (await import('./phase2Slurm.js')).runClusterSlurm(opts);
   const t0 = performance.now();
+  // What the output already holds: another prep's result is refused (without --overwrite), a verified result of
+  // the same prep and parameters is reused (clusterReuse.ts). A missing prep is reported by openPrepInput below.
+  const prep = await prepIdentity(opts.input);
+  if (prep) {
+    const existing = await existingCluster(opts, prep, await clusterRunKey(opts, prep));
+    if (existing.state === 'reuse') {
+      opts.progress.log(`cluster: reusing the finished result in ${opts.output} (outputs verified, same prep and parameters)`);
+      opts.progress.finish();
+      return { ...existing.summary, reused: true };
+    }
+  }
   // The output is checked first (a wrong bucket or credentials fail before any work); the input is a
   // directory or an S3 prefix whose shards are streamed to a temporary directory and verified.
   await prepareOutputDir(opts.output);
@@ -173,10 +201,12 @@ export function pooledRun(opts: ClusterOptions, r: PooledResult, details: Record
       distances: r.distances,
       clusterSize: r.clusterSize,
       inertia: r.inertia,
-      objectiveHistory: Float64Array.of(r.inertia),
+      // no per-iteration objective: clusters.nc has no objective variable for graph/lsh (clusterDescription.ts)
+      objectiveHistory: new Float64Array(0),
       iterations: r.iterations,
       converged: true,
       bestInit: 0,
+      // what the outputs say about a pooled method comes from describeClusterMethod, not from these two
       algorithm: 'lloyd',
       init: 'k-means++',
     },
@@ -277,31 +307,49 @@ async function writeClusterOutputsTo(out: OutputStore, opts: ClusterOptions, o: 
   // produced locally (staged for an S3 prefix), published, then summary.json last
   const labelsPath = await out.stagingPath('labels.parquet');
   const ncPath = await out.stagingPath('clusters.nc');
+  const binningPath = await out.stagingPath('bins.binning');
+  const sampleId = camiSampleId(sampleName(opts.output));
+  const prep = await requirePrepIdentity(opts.input);
   const refs = opts.references && opts.references.length > 0 ? await loadReferences(opts.references, manifest) : undefined;
   const names = refs ? nameClusters(result.centroids, result.k, dim, refs) : undefined;
+  const described = describeClusterMethod(opts.method, result, manifest, details);
+  const metadata = labelsKeyValueMetadata(opts.method, result.k, described, manifest, prep.sha256);
   const clusterNames = names ? { clusterNames: names.map((x) => x.name) } : {};
-  if (o.labelParts) await writeLabelsFromParts(labelsPath, o.labelParts, clusterNames.clusterNames);
-  else await writeLabelsParquet(labelsPath, { readIds: readIds ?? [], clusters: result.labels, distances: result.distances, ...clusterNames });
+  if (o.labelParts) await writeLabelsFromParts(labelsPath, o.labelParts, clusterNames.clusterNames, metadata);
+  else await writeLabelsParquet(labelsPath, { readIds: readIds ?? [], clusters: result.labels, distances: result.distances, ...clusterNames, metadata });
+  // from the written labels (streamed by DuckDB), so it holds exactly what labels.parquet holds
+  const perRead = opts.binningReads === true && manifest.layout !== 'se';
+  await writeCamiBinning(binningPath, labelsPath, sampleId, perRead);
+  const dimCoord = dimCoordinate(manifest);
   await writeClustersNetcdf(ncPath, {
     centroids: result.centroids,
     k: result.k,
     d: dim,
     clusterSize: result.clusterSize,
-    objective: result.objectiveHistory,
+    // only a method with a per-iteration objective has the variable (graph/lsh record none)
+    ...(described.objective ? { objective: result.objectiveHistory } : {}),
+    ...(dimCoord.names ? { dimNames: dimCoord.names } : {}),
+    longNames: { centroids: described.centroids, dim: dimCoord.longName, ...(described.objective ? { objective: described.objective } : {}) },
     attrs: {
       method: opts.method,
       seed: opts.seed,
-      algorithm: result.algorithm,
-      init: result.init,
+      ...described.attrs,
       n_init: opts.nInit,
+      iterations: result.iterations,
       inertia: result.inertia,
+      inertia_definition: described.inertia,
+      labels_distance_definition: described.distance,
       embedding: describeEmbedding(manifest.embedding),
-      source_manifest: joinLocation(opts.input, 'manifest.json'),
+      embedding_meaning: embeddingMeaning(manifest.embedding),
+      source_manifest: prep.manifest,
+      source_manifest_sha256: prep.sha256,
       Conventions: 'CF-1.8',
     },
   });
-  await out.putFile('labels.parquet', labelsPath);
-  await out.putFile('clusters.nc', ncPath);
+  const staged: Record<(typeof CLUSTER_FILES)[number], string> = { 'labels.parquet': labelsPath, 'clusters.nc': ncPath, 'bins.binning': binningPath };
+  const sha256: Record<string, string> = {};
+  for (const name of CLUSTER_FILES) sha256[name] = await sha256File(staged[name]);
+  for (const name of CLUSTER_FILES) await out.putFile(name, staged[name], { sha256: sha256[name]! });
   const tWrite = performance.now();
   const summary: ClusterSummary = {
     schema: CLUSTER_SCHEMA,
@@ -328,14 +376,27 @@ async function writeClusterOutputsTo(out: OutputStore, opts: ClusterOptions, o: 
       write: (tWrite - tKm) / 1000,
       total: (performance.now() - t0) / 1000,
     },
-    outputs: { labels: 'labels.parquet', clusters: 'clusters.nc' },
+    outputs: { labels: 'labels.parquet', clusters: 'clusters.nc', binning: 'bins.binning', binning_rows: perRead ? 'read' : 'read pair', sample_id: sampleId },
+    prep,
+    reuse: { key: await clusterRunKey(opts, prep), sha256 },
     ...(o.engine ? { engine: o.engine } : {}),
     ...(details ? { method_details: details } : {}),
     ...(names && refs ? { cluster_names: names.map((x) => x.name), cluster_naming: names, references: refs.map((r) => ({ name: r.name, path: r.path, bases: r.bases, contigs: r.contigs })) } : {}),
   };
-  await out.putBytes('summary.json', JSON.stringify(summary, null, 2) + '\n');
+  // snake_case keys throughout (method_details' parameter objects included), like every JSON metavec writes
+  await out.putBytes('summary.json', toJson(summary));
   opts.progress.finish();
   return summary;
+}
+
+/**
+ * The sample's name in bins.binning (@SampleID): the run's directory name, i.e. the output's name, or its
+ * parent's when the output is a run's `cluster` directory (`metavec run --output DIR` writes DIR/cluster).
+ */
+export function sampleName(output: string): string {
+  const parts = output.replace(/^s3:\/\//, '').split('/').filter((p) => p.length > 0);
+  const name = parts[parts.length - 1] ?? 'sample';
+  return name === 'cluster' && parts.length > 1 ? parts[parts.length - 2]! : name;
 }
 
 /** Reference signatures for cluster naming: same k-mer size and normalisation as the run's embedding. */
@@ -353,13 +414,14 @@ async function loadReferences(paths: string[], manifest: PrepManifest): Promise<
   return refs;
 }
 
-/** `metavec eval`: labels.parquet against a truth table. */
-export async function runEval(labelsPath: string, truthPath: string, column: string): Promise<EvalReport> {
+/** `metavec eval`: labels.parquet against a truth table; `labels` names the file evaluated (report: runParts.ts). */
+export async function runEval(labelsPath: string, truthPath: string, column: string): Promise<EvalReport & { labels: { path: string; sha256: string } }> {
   const dir = new DownloadDir();
   try {
-    const labels = await readLabelsParquet(await localFileFor(labelsPath, dir));
+    const local = await localFileFor(labelsPath, dir);
+    const labels = await readLabelsParquet(local);
     const truth = await loadTruth(truthPath, column);
-    return evaluateLabels(labels, truth);
+    return { ...evaluateLabels(labels, truth), labels: { path: labelsPath, sha256: await sha256File(local) } };
   } finally {
     await dir.dispose();
   }

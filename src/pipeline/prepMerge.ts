@@ -7,7 +7,7 @@ import type { SpectrumFile } from '../engines/slice/sliceWork.js';
 import type { PrepPlan } from '../prep/plan.js';
 import type { PrepSummary } from './phase1.js';
 import { spectrumParams } from './prepParams.js';
-import { PrepSink, writePrepManifest } from './prepSink.js';
+import { PrepSink, shardMetadataFor, writePrepManifest } from './prepSink.js';
 import type { ProgressSink } from './progress.js';
 
 /**
@@ -84,6 +84,7 @@ export async function mergePrep(
     writeFastq: o.writeFastq,
     threads: opts.threads,
     ...(o.minimizers ? { minimizers: o.minimizers } : {}),
+    shardMetadata: shardMetadataFor({ kmer: o.kmer, normalisation: o.normalisation, ...(o.minimizers ? { minimizers: o.minimizers } : {}), ...(o.embedding ? { embedding: o.embedding } : {}) }),
   });
   opts.progress.phase('prep: merge');
   let next = 0;

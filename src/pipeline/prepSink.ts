@@ -8,6 +8,7 @@ import { DuplicateFilter } from '../dedup/bloom.js';
 import { DuplicationSample } from '../dedup/levels.js';
 import { kmerTable, type Normalisation } from '../embed/kmerProfile.js';
 import type { EmbeddingInfo } from '../embed/types.js';
+import { shardKeyValueMetadata } from '../embed/describe.js';
 import { commitTemp, outputError, tempPathFor } from '../io/atomic.js';
 import type { MetavecError } from '../errors.js';
 import { joinLocation } from '../io/location.js';
@@ -205,6 +206,8 @@ export interface SinkConfig {
   threads: number;
   /** store each fragment's minimizer sketch (shard column `minimizers`) */
   minimizers?: SketchParams;
+  /** Parquet key-value metadata of every shard (shardMetadataFor): what the embedding means. */
+  shardMetadata?: Record<string, string>;
   /** Resume journal (local engine; docs/reliability.md): checkpoints at the end of each batch that committed a shard. */
   journal?: PrepJournal;
   /** State restored from a previous run's checkpoint. */
@@ -298,7 +301,10 @@ export class PrepSink {
             r2: cfg.layout !== 'se' ? await store.stagingPath('clean_R2.fastq.gz') : undefined,
           }
         : undefined;
-      const writer = await ShardWriter.open(cfg.dim ?? kmerTable(cfg.kmer).dim, cfg.threads, { minimizers: cfg.minimizers !== undefined });
+      const writer = await ShardWriter.open(cfg.dim ?? kmerTable(cfg.kmer).dim, cfg.threads, {
+        minimizers: cfg.minimizers !== undefined,
+        ...(cfg.shardMetadata ? { metadata: cfg.shardMetadata } : {}),
+      });
       return new PrepSink(cfg, writer, store, fqPaths);
     } catch (err) {
       await store.close();
@@ -486,6 +492,8 @@ export interface ManifestInfo {
   minimizers?: SketchParams;
   /** The manifest's embedding description (src/embed resolveEmbedding); default: the k-mer profile. */
   embedding?: EmbeddingInfo;
+  /** the run key (prepResume.ts runKey) a re-run compares before reusing the result */
+  runKey?: string;
 }
 
 /** Writes qc_stats.json, then manifest.json (last, atomically: the run is complete exactly when it exists). */
@@ -497,12 +505,26 @@ export async function writePrepManifest(sink: PrepSink, m: ManifestInfo): Promis
   }
 }
 
-async function writeManifestTo(store: OutputStore, sink: PrepSink, m: ManifestInfo): Promise<{ manifestPath: string; counts: Record<string, number> }> {
-  const counts = sink.counts();
-  const embedding = m.embedding ?? (() => {
+/** The manifest's embedding description: the one given, else the k-mer profile's. */
+function embeddingOf(m: Pick<ManifestInfo, 'kmer' | 'normalisation' | 'embedding'>): EmbeddingInfo {
+  return m.embedding ?? (() => {
     const table = kmerTable(m.kmer);
     return { method: 'kmer', k: m.kmer, dim: table.dim, normalisation: m.normalisation, columns: table.names };
   })();
+}
+
+function sketchOf(minimizers: SketchParams): NonNullable<PrepManifest['sketch']> {
+  return { method: 'minimizer' as const, k: minimizers.k, w: minimizers.w, canonical: true, hash: SKETCH_HASH, column: 'minimizers' };
+}
+
+/** The shards' Parquet key-value metadata (the same under every engine: it is part of the shards' bytes). */
+export function shardMetadataFor(m: Pick<ManifestInfo, 'kmer' | 'normalisation' | 'embedding' | 'minimizers'>): Record<string, string> {
+  return shardKeyValueMetadata(embeddingOf(m), m.minimizers ? { ...sketchOf(m.minimizers) } : undefined);
+}
+
+async function writeManifestTo(store: OutputStore, sink: PrepSink, m: ManifestInfo): Promise<{ manifestPath: string; counts: Record<string, number> }> {
+  const counts = sink.counts();
+  const embedding = embeddingOf(m);
   const dim = embedding.dim;
   const qcText = JSON.stringify({ layout: m.layout, ...statsToJson(sink.stats, m.layout !== 'se'), duplication_levels: sink.dupLevels.levels() }) + '\n';
   const qcSha256 = createHash('sha256').update(qcText).digest('hex');
@@ -541,9 +563,10 @@ async function writeManifestTo(store: OutputStore, sink: PrepSink, m: ManifestIn
       embedding: `FLOAT[${dim}]`,
       ...(m.minimizers ? { minimizers: 'UBIGINT[]' } : {}),
     },
-    ...(m.minimizers ? { sketch: { method: 'minimizer' as const, k: m.minimizers.k, w: m.minimizers.w, canonical: true, hash: SKETCH_HASH, column: 'minimizers' } } : {}),
+    ...(m.minimizers ? { sketch: sketchOf(m.minimizers) } : {}),
     shards: sink.shards,
     qc_stats: { path: 'qc_stats.json', sha256: qcSha256 },
+    ...(m.runKey ? { run_key: m.runKey } : {}),
   };
   if (store.remote) {
     // shards of an earlier run with more shards under this prefix are not part of this one

@@ -9,6 +9,7 @@ import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { MetavecError } from '../errors.js';
 import { readInput } from '../io/inputs.js';
+import { camelKeys, snakeCase } from '../io/jsonKeys.js';
 import { baseName, isS3Uri, joinLocation, resolveLocation } from '../io/location.js';
 import { parsePrepManifest, readPrepManifest, resolveInRun, type PrepManifest } from '../io/manifest.js';
 import { TOOL_VERSION } from '../version.js';
@@ -130,7 +131,7 @@ export async function registerRun(path: string, loc: RunLocation, extra: { repor
   const manifest = await manifestOf(loc.prepDir);
   const manifestPath = joinLocation(loc.prepDir, 'manifest.json');
   const summary = await readJson<ClusterSummaryJson>(joinLocation(loc.clusterDir, 'summary.json'));
-  const evaluation = loc.evalPath ? await readJson<EvalJson>(loc.evalPath) : undefined;
+  const evaluation = loc.evalPath ? camelKeys<EvalJson>(await readJson<unknown>(loc.evalPath)) : undefined;
   const runDir = resolveLocation(loc.runDir ?? loc.clusterDir);
   const labelsPath = joinLocation(resolveLocation(loc.clusterDir), 'labels.parquet');
   const shardPath = (rel: string) => (isS3Uri(loc.prepDir) ? joinLocation(loc.prepDir, rel) : resolveInRun(loc.prepDir, rel, manifestPath));
@@ -182,14 +183,16 @@ export async function registerRun(path: string, loc: RunLocation, extra: { repor
       const { k, k_selection, seed, n_init, algorithm, init, method } = summary;
       flatten({ method, k, k_selection: k_selection?.method, seed, n_init, algorithm, init }, '', clusterParams);
       for (const [n, v] of clusterParams) params.push(['cluster', n, v]);
-      for (const [phase, n, v] of params) await conn.run('INSERT INTO parameters VALUES ($1, $2, $3, $4)', [runId, phase, n, v]);
+      // names in snake_case like the rest of the catalog (the manifest's QC parameters keep their option names)
+      for (const [phase, n, v] of params) await conn.run('INSERT INTO parameters VALUES ($1, $2, $3, $4)', [runId, phase, n.split('.').map(snakeCase).join('.'), v]);
       if (evaluation) {
         for (const [scope, m] of [['assigned', evaluation.assigned], ['all_reads', evaluation.allReads]] as const) {
           const mm = m;
           const ff = (mm.f1 ?? {}) as Record<string, unknown>;
+          // metric names in snake_case, as in eval.json and --json
           const vals: [string, unknown][] = [
             ...['ari', 'nmi', 'homogeneity', 'completeness', 'vMeasure', 'purity', 'purityUnweighted', 'inversePurity', 'clusters', 'classes', 'n'].map(
-              (key) => [key, mm[key]] as [string, unknown],
+              (key) => [snakeCase(key), mm[key]] as [string, unknown],
             ),
             ['f1_macro', ff.macro],
             ['f1_weighted', ff.weighted],
@@ -220,6 +223,81 @@ export async function registerRun(path: string, loc: RunLocation, extra: { repor
     throw new MetavecError('OUTPUT', `catalog: cannot register ${runDir} in ${path}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
   } finally {
     db.close();
+  }
+}
+
+/**
+ * Unregisters runs (their rows in every table), named by run_id or by run directory. Returns the run_ids
+ * removed; a name that matches no run is an error naming the registered runs.
+ */
+export async function forgetRuns(path: string, names: string[]): Promise<string[]> {
+  const db = await openCatalog(path, 'write');
+  try {
+    const { conn } = db;
+    for (const s of DDL) await conn.run(s);
+    const runs = (await conn.runAndReadAll('SELECT run_id, run_dir FROM runs ORDER BY run_id')).getRows().map(([id, dir]) => ({ id: String(id), dir: String(dir) }));
+    const ids: string[] = [];
+    for (const name of names) {
+      const dir = isS3Uri(name) || name.includes('/') || name === '.' ? resolveLocation(name) : undefined;
+      const hit = runs.find((r) => r.id === name || (dir !== undefined && r.dir === dir));
+      if (!hit) {
+        throw new MetavecError('USAGE', `catalog: no run '${name}' in ${path} (registered: ${runs.map((r) => r.id).join(', ') || 'none'})`);
+      }
+      if (!ids.includes(hit.id)) ids.push(hit.id);
+    }
+    await removeRuns(conn, ids);
+    return ids;
+  } finally {
+    db.close();
+  }
+}
+
+/**
+ * Unregisters every local run whose files are gone: its labels.parquet or one of its shards is missing (the runs a
+ * query would warn about). Runs in S3 are kept (not checked). Returns the runs removed.
+ */
+export async function pruneRuns(path: string): Promise<{ runId: string; runDir: string; missing: string }[]> {
+  const db = await openCatalog(path, 'write');
+  try {
+    const { conn } = db;
+    for (const s of DDL) await conn.run(s);
+    const runs = (await conn.runAndReadAll('SELECT run_id, run_dir, labels_path FROM runs ORDER BY run_id')).getRows();
+    const gone: { runId: string; runDir: string; missing: string }[] = [];
+    for (const [id, dir, labels] of runs) {
+      const runId = String(id);
+      const labelsPath = String(labels);
+      if (isS3Uri(labelsPath) || isS3Uri(String(dir))) continue;
+      let missing = (await exists(labelsPath)) ? undefined : labelsPath;
+      if (!missing) {
+        const shards = (await conn.runAndReadAll('SELECT path FROM shard_files WHERE run_id = $1 ORDER BY path', [runId])).getRows().map((r) => String(r[0]));
+        for (const p of shards) {
+          if (!(await exists(p))) {
+            missing = p;
+            break;
+          }
+        }
+      }
+      if (missing) gone.push({ runId, runDir: String(dir), missing });
+    }
+    await removeRuns(conn, gone.map((g) => g.runId));
+    return gone;
+  } finally {
+    db.close();
+  }
+}
+
+async function removeRuns(conn: DuckDBConnection, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await conn.run('BEGIN TRANSACTION');
+  try {
+    for (const id of ids) {
+      await conn.run('DELETE FROM runs WHERE run_id = $1', [id]);
+      for (const t of RUN_TABLES) await conn.run(`DELETE FROM ${t} WHERE run_id = $1`, [id]);
+    }
+    await conn.run('COMMIT');
+  } catch (err) {
+    await conn.run('ROLLBACK').catch(() => undefined);
+    throw err;
   }
 }
 

@@ -10,6 +10,7 @@ import { MetavecError } from '../errors.js';
 import { openDuckDB, sqlString } from '../io/duckdb.js';
 import { inputExists } from '../io/inputs.js';
 import { joinLocation } from '../io/location.js';
+import { camelKeys } from '../io/jsonKeys.js';
 import { readPrepManifest, resolveInRun, type PrepManifest } from '../io/manifest.js';
 import { readClustersNetcdf } from '../io/netcdf.js';
 import { pca, project } from './pca.js';
@@ -248,7 +249,8 @@ export async function collectReportData(loc: RunLocation, opts: { sampleSize: nu
     throw new MetavecError('INPUT', `report: ${summaryPath} not found (did 'metavec cluster' finish? summary.json is written last)`);
   }
   const summary = await readJson<ClusterSummaryJson>(summaryPath, 'cluster summary');
-  const evaluation = loc.evalPath ? await readJson<EvalJson>(loc.evalPath, 'evaluation') : undefined;
+  // eval.json has snake_case keys (older files camelCase): read into EvalJson's fields either way
+  const evaluation = loc.evalPath ? camelKeys<EvalJson>(await readJson<unknown>(loc.evalPath, 'evaluation')) : undefined;
   const labelsPath = join(loc.clusterDir, 'labels.parquet');
   if (!(await exists(labelsPath))) throw new MetavecError('INPUT', `report: ${labelsPath} not found`);
   const shardPaths = manifest.shards.map((s) => resolveInRun(loc.prepDir, s.path, manifestPath));

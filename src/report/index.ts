@@ -7,6 +7,7 @@ import { DownloadDir } from '../io/inputs.js';
 import { isS3Uri, splitLocation } from '../io/location.js';
 import { openOutputStore } from '../io/store.js';
 import { localRunCopy } from './remoteRun.js';
+import { checkRunParts } from './runParts.js';
 import { collectReportData, type RunLocation } from './collect.js';
 import { renderHtml } from './html.js';
 import { buildCharts } from './specs.js';
@@ -31,7 +32,9 @@ export async function writeReport(loc: RunLocation, output: string, opts: { samp
   const dir = new DownloadDir();
   let data;
   try {
-    data = await collectReportData(await localRunCopy(loc, dir), { sampleSize: opts.sampleSize ?? DEFAULT_REPORT_SAMPLE });
+    const local = await localRunCopy(loc, dir);
+    await checkRunParts(local, loc);
+    data = await collectReportData(local, { sampleSize: opts.sampleSize ?? DEFAULT_REPORT_SAMPLE });
   } finally {
     await dir.dispose();
   }

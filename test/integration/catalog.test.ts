@@ -1,7 +1,7 @@
 import { test, after, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { CLI, makePairs, TempDir } from '../helpers/fixtures.js';
 
@@ -121,4 +121,63 @@ test('--catalog overrides METAVEC_CATALOG; --no-catalog registers nothing', () =
   assert.equal(c.status, 0, c.stderr);
   assert.equal((JSON.parse(readFileSync(join(runC, 'run.json'), 'utf8')) as { catalog?: unknown }).catalog, undefined);
   assert.deepEqual(query('SELECT count(*)::INT AS n FROM runs'), [{ n: 2 }]);
+});
+
+/** Every object key in a JSON value (recursively). */
+function keysOf(v: unknown, out: string[] = []): string[] {
+  if (Array.isArray(v)) for (const x of v) keysOf(x, out);
+  else if (v && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v)) {
+      out.push(k);
+      keysOf(x, out);
+    }
+  }
+  return out;
+}
+
+test('one naming style: snake_case in the catalog, eval.json, run.json and --json', () => {
+  const names = query<{ metric: string }>("SELECT DISTINCT metric FROM metrics WHERE run_id = 'alpha' ORDER BY metric").map((m) => m.metric);
+  for (const n of ['inverse_purity', 'purity_unweighted', 'v_measure', 'f1_macro', 'f1_weighted', 'assigned_fraction']) assert.ok(names.includes(n), `${n} in ${names.join(', ')}`);
+  const camel = (keys: string[]): string[] => keys.filter((k) => /[a-z][A-Z]/.test(k));
+  const evalJson = JSON.parse(readFileSync(join(runA, 'eval.json'), 'utf8')) as { assigned: { inverse_purity: number; contingency: { rows: unknown } } };
+  assert.deepEqual(camel(keysOf(evalJson)), [], 'eval.json');
+  assert.ok(Array.isArray(evalJson.assigned.contingency.rows), 'typed arrays are JSON arrays');
+  assert.deepEqual(camel(keysOf(JSON.parse(readFileSync(join(runA, 'run.json'), 'utf8')))), [], 'run.json');
+  assert.deepEqual(camel(keysOf(JSON.parse(readFileSync(join(runA, 'cluster', 'summary.json'), 'utf8')))), [], 'summary.json');
+  const params = query<{ name: string }>('SELECT DISTINCT name FROM parameters ORDER BY name').map((r) => r.name);
+  assert.deepEqual(params.filter((n) => /[a-z][A-Z]/.test(n)), [], 'parameter names');
+  assert.ok(params.includes('qc.min_length'), params.join(', '));
+  const e = cli(['eval', '--labels', join(runA, 'cluster', 'labels.parquet'), '--truth', tmp.join('truth.tsv'), '--json']);
+  assert.equal(e.status, 0, e.stderr);
+  const ev = JSON.parse(e.stdout) as { assigned: { inverse_purity: number }; assigned_fraction: number };
+  assert.deepEqual(camel(keysOf(ev)), [], 'eval --json');
+  assert.equal(ev.assigned.inverse_purity, evalJson.assigned.inverse_purity);
+  const p = cli(['prep', '--input', tmp.join('r1.fq'), '--input2', tmp.join('r2.fq'), '--output', tmp.join('prep-json'), '--json', '--quiet']);
+  assert.equal(p.status, 0, p.stderr);
+  assert.deepEqual(camel(keysOf(JSON.parse(p.stdout))), [], 'prep --json');
+});
+
+test('--forget and --prune unregister runs (a run whose directory is gone stops the warnings)', () => {
+  const runD = tmp.join('delta');
+  const d = cli(['run', '--input', tmp.join('r1.fq'), '--input2', tmp.join('r2.fq'), '--output', runD, '--k', '2', '--quiet', '--no-report']);
+  assert.equal(d.status, 0, d.stderr);
+  assert.deepEqual(query('SELECT run_id FROM runs ORDER BY run_id').map((r) => r.run_id), ['alpha', 'beta', 'delta']);
+  rmSync(runD, { recursive: true, force: true });
+  const warned = cli(['query', 'SELECT count(*) FROM runs']);
+  assert.match(warned.stderr, /run delta: .* missing/);
+  const pruned = cli(['query', '--prune']);
+  assert.equal(pruned.status, 0, pruned.stderr);
+  assert.match(pruned.stderr, /forgot run 'delta' \(.*delta\): .* is gone\ncatalog: 1 run\(s\) pruned/);
+  const quiet = cli(['query', 'SELECT count(*) FROM runs']);
+  assert.equal(quiet.status, 0, quiet.stderr);
+  assert.equal(quiet.stderr, '', 'no more warnings');
+  assert.deepEqual(query("SELECT count(*)::INT AS n FROM metrics WHERE run_id = 'delta'"), [{ n: 0 }]);
+  const f = cli(['query', '--forget', runB]);
+  assert.equal(f.status, 0, f.stderr);
+  assert.match(f.stderr, /forgot run 'beta' .*its files are untouched/);
+  assert.ok(existsSync(join(runB, 'cluster', 'labels.parquet')));
+  assert.deepEqual(query('SELECT run_id FROM runs').map((r) => r.run_id), ['alpha']);
+  const none = cli(['query', '--forget', 'nosuch']);
+  assert.equal(none.status, 2);
+  assert.match(none.stderr, /catalog: no run 'nosuch' in .* \(registered: alpha\)/);
 });

@@ -41,10 +41,35 @@ test('cluster writes labels.parquet, clusters.nc and summary.json; eval scores t
   }
   const e = runCli(['eval', '--labels', join(out, 'labels.parquet'), '--truth', truthPath, '--json']);
   assert.equal(e.status, 0, e.stderr);
-  const rep = JSON.parse(e.stdout) as { assigned: { ari: number }; truthReads: number };
-  assert.equal(rep.truthReads, 1500);
+  const rep = JSON.parse(e.stdout) as { assigned: { ari: number }; truth_reads: number };
+  assert.equal(rep.truth_reads, 1500);
   // three random genomes with GC 0.3 / 0.5 / 0.7 separate cleanly by 4-mer composition
   assert.ok(rep.assigned.ari > 0.9, `ARI ${rep.assigned.ari}`);
+});
+
+test('bins.binning holds the labels in the CAMI binning format, named in summary.json', async () => {
+  const out = tmp.join('c1');
+  const s = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8')) as { outputs: { binning: string; sample_id: string } };
+  assert.deepEqual(s.outputs.binning, 'bins.binning');
+  assert.equal(s.outputs.sample_id, 'c1');
+  const lines = readFileSync(join(out, 'bins.binning'), 'utf8').split('\n');
+  assert.deepEqual(lines.slice(0, 4), ['@Version:0.9.1', '@SampleID:c1', '', '@@SEQUENCEID\tBINID']);
+  const db = await openDuckDB();
+  try {
+    const res = await db.conn.runAndReadAll(`SELECT read_id || chr(9) || cluster FROM read_parquet(${sqlString(join(out, 'labels.parquet'))})`);
+    assert.deepEqual(lines.slice(4, -1), res.getRows().map((r) => r[0]));
+    assert.equal(lines[lines.length - 1], '');
+  } finally {
+    db.close();
+  }
+  // --binning-reads: one row per read, the mates as read_id/1 and read_id/2
+  const r = cluster(prep, tmp.join('c-reads'), ['--binning-reads']);
+  assert.equal(r.status, 0, r.stderr);
+  const reads = readFileSync(join(tmp.join('c-reads'), 'bins.binning'), 'utf8').trim().split('\n').slice(4);
+  assert.equal(reads.length, 2 * (lines.length - 5));
+  assert.match(reads[0]!, /^\S+\/1\t\d+$/);
+  assert.equal(reads[1]!.replace('/2\t', '/1\t'), reads[0]);
+  assert.equal((JSON.parse(r.stdout) as { outputs: { binning_rows: string } }).outputs.binning_rows, 'read');
 });
 
 test('same seed gives the same labels with 1 and 2 threads', async () => {

@@ -82,10 +82,10 @@ test(`prep: ${kills} kill -9 at seeded random points, each re-run resumes to out
     }
     const res = runCli(prepArgs(out));
     assert.equal(res.status, 0, res.stderr);
-    const s = JSON.parse(res.stdout) as { resumed: boolean; resumedFrom?: { fragments: number; shards: number } };
+    const s = JSON.parse(res.stdout) as { resumed: boolean; resumed_from?: { fragments: number; shards: number } };
     if (s.resumed) {
       resumedRuns++;
-      saved.push(s.resumedFrom?.fragments ?? 0);
+      saved.push(s.resumed_from?.fragments ?? 0);
     }
     const m = manifestOf(out);
     assert.deepEqual(m.shards.map((x) => x.sha256), m0.shards.map((x) => x.sha256), `run ${i}: shards identical to the uninterrupted run`);
@@ -137,8 +137,8 @@ test('prep: a run that fails after its last checkpoint (at the end of the input)
   rmSync(join(out, 'qc_stats.json'), { recursive: true });
   const res = runCli(args(out));
   assert.equal(res.status, 0, res.stderr);
-  const s = JSON.parse(res.stdout) as { resumed: boolean; resumedFrom?: { fragments: number } };
-  assert.equal(s.resumedFrom?.fragments, 3_000);
+  const s = JSON.parse(res.stdout) as { resumed: boolean; resumed_from?: { fragments: number } };
+  assert.equal(s.resumed_from?.fragments, 3_000);
   const m0 = manifestOf(tmp.join('end-ref'));
   const m = manifestOf(out);
   assert.deepEqual(m.shards.map((x) => x.sha256), m0.shards.map((x) => x.sha256));

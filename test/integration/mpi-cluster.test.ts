@@ -147,8 +147,8 @@ test('prep --engine slurm: job arrays over slices + merge give the local engine\
     encoding: 'utf8', env: { ...process.env, SLURM_CONF: slurm.conf ?? '' }, timeout: 300_000,
   });
   assert.equal(r.status, 0, r.stderr);
-  const s = JSON.parse(r.stdout) as { fragmentsOut: number; shards: number };
-  assert.equal(s.fragmentsOut, 9000);
+  const s = JSON.parse(r.stdout) as { fragments_out: number; shards: number };
+  assert.equal(s.fragments_out, 9000);
   for (const stage of ['spectrum', 'spectrum-merge', 'prep', 'merge']) assert.match(r.stderr, new RegExp(`submitted ${stage} as slurm job \\d+`));
   assert.ok(existsSync(join(out, 'slurm/metavec-prep-slices-' + /submitted prep as slurm job (\d+)/.exec(r.stderr)![1]! + '_1.log')), 'one log per array task');
   const a = JSON.parse(readFileSync(join(prep, 'manifest.json'), 'utf8')) as { counts: unknown; shards: { sha256: string; rows: number }[] };
@@ -184,8 +184,8 @@ test('prep --engine slurm: a re-run after a failed run resubmits only the slices
   assert.doesNotMatch(r.stderr, /submitted spectrum/);
   const script = readFileSync(join(out, 'slurm', 'prep-prep.sbatch'), 'utf8');
   assert.match(script, /^#SBATCH --array=0$/m);
-  const s = JSON.parse(r.stdout) as { resumed: boolean; resumedFrom?: { fragments: number; spectrum: boolean } };
-  assert.deepEqual([s.resumed, s.resumedFrom?.fragments, s.resumedFrom?.spectrum], [true, 808, true]);
+  const s = JSON.parse(r.stdout) as { resumed: boolean; resumed_from?: { fragments: number; spectrum: boolean } };
+  assert.deepEqual([s.resumed, s.resumed_from?.fragments, s.resumed_from?.spectrum], [true, 808, true]);
   const a = JSON.parse(readFileSync(join(prep, 'manifest.json'), 'utf8')) as { counts: unknown; shards: { sha256: string; rows: number }[] };
   const b = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as typeof a;
   assert.deepEqual(b.shards.map((x) => [x.rows, x.sha256]), a.shards.map((x) => [x.rows, x.sha256]));

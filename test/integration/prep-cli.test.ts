@@ -30,13 +30,13 @@ test('prep writes shards + manifest readable by DuckDB with the documented schem
   const out = tmp.join('ok');
   const r = runCli(['prep', '--input', r1, '--input2', r2, '--output', out, '--threads', '2', '--rows-per-shard', '1000', '--json', '--quiet']);
   assert.equal(r.status, 0, r.stderr);
-  const summary = JSON.parse(r.stdout) as { fragmentsIn: number; fragmentsOut: number; shards: number };
-  assert.equal(summary.fragmentsIn, 3000);
+  const summary = JSON.parse(r.stdout) as { fragments_in: number; fragments_out: number; shards: number };
+  assert.equal(summary.fragments_in, 3000);
   const m = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8')) as { schema: string; shards: { rows: number }[]; embedding: { dim: number }; counts: Record<string, number> };
   assert.equal(m.schema, 'metavec.prep/1');
   assert.equal(m.embedding.dim, 136);
   assert.equal(m.shards.length, summary.shards);
-  assert.equal(m.shards.reduce((a, s) => a + s.rows, 0), summary.fragmentsOut);
+  assert.equal(m.shards.reduce((a, s) => a + s.rows, 0), summary.fragments_out);
   assert.equal(m.counts.fragments_in, 3000);
   const db = await openDuckDB();
   try {
@@ -49,7 +49,7 @@ test('prep writes shards + manifest readable by DuckDB with the documented schem
     const agg = await db.conn.runAndReadAll(
       `SELECT count(*)::INT, min(len(embedding))::INT, max(len(embedding))::INT, max(abs(list_sum(embedding) - 1)) < 1e-4 FROM read_parquet(${sqlString(join(out, 'shards/*.parquet'))})`,
     );
-    assert.deepEqual(agg.getRows()[0], [summary.fragmentsOut, 136, 136, true]);
+    assert.deepEqual(agg.getRows()[0], [summary.fragments_out, 136, 136, true]);
   } finally {
     db.close();
   }
@@ -94,10 +94,10 @@ test('interleaved input equals the two-file layout; duplicates are removed; --wr
   const c = tmp.join('dups');
   const r = runCli(['prep', '--input', d1, '--input2', d2, '--output', c, '--write-fastq', '--json', '--quiet']);
   assert.equal(r.status, 0, r.stderr);
-  const s = JSON.parse(r.stdout) as { duplicates: number; fragmentsOut: number };
+  const s = JSON.parse(r.stdout) as { duplicates: number; fragments_out: number };
   assert.equal(s.duplicates, baseDups + 100, 'the 100 copied pairs come on top of fragments sampled twice from the same position');
   const fq = gunzipSync(readFileSync(join(c, 'clean_R1.fastq.gz'))).toString().trimEnd().split('\n');
-  assert.equal(fq.length / 4, s.fragmentsOut);
+  assert.equal(fq.length / 4, s.fragments_out);
   assert.match(fq[0]!, /^@frag000000\/1$/);
 });
 

@@ -101,12 +101,12 @@ test('prep --engine ray == local engine (plain FASTQ, byte-range slices, correct
   const out = tmp.join('ray-dev');
   const r = await rayPrep([...args, '--output', out, '--json']);
   assert.equal(r.status, 0, r.stderr);
-  const summary = JSON.parse(r.stdout) as { fragmentsIn: number; jobId: string; engine: { name: string; slices: number } };
+  const summary = JSON.parse(r.stdout) as { fragments_in: number; engine: { name: string; slices: number } };
   assert.equal(summary.engine.name, 'ray');
   assert.ok(summary.engine.slices >= 2, 'more than one slice');
   assert.match(r.stderr, /submitted job metavec-prep-/);
   assertSameOutput(local, out);
-  t.diagnostic(`${inp.what}: ${summary.fragmentsIn} fragments in ${summary.engine.slices} slices, identical shards`);
+  t.diagnostic(`${inp.what}: ${summary.fragments_in} fragments in ${summary.engine.slices} slices, identical shards`);
 });
 
 test('prep --engine ray: killing an actor\'s Node worker mid-run still gives identical output; no worker outlives the job', async (t) => {
@@ -163,8 +163,8 @@ test('prep --engine ray: a re-run after a failed merge computes only the slices 
   assert.match(r.stderr, /resume: 1 of 2 slice result\(s\) reused; correction spectrum reused/);
   assert.doesNotMatch(r.stderr, /spectrum stage: \d+ slices merged/);
   assert.match(r.stderr, /prep stage: 1 slices merged/);
-  const s = JSON.parse(r.stdout) as { resumed: boolean; resumedFrom?: { spectrum: boolean }; engine: { reused_slices: number } };
-  assert.deepEqual([s.resumed, s.resumedFrom?.spectrum, s.engine.reused_slices], [true, true, 1]);
+  const s = JSON.parse(r.stdout) as { resumed: boolean; resumed_from?: { spectrum: boolean }; engine: { reused_slices: number } };
+  assert.deepEqual([s.resumed, s.resumed_from?.spectrum, s.engine.reused_slices], [true, true, 1]);
   assertSameOutput(local, out);
   assert.equal(existsSync(join(out, '_prep_work')), false, 'the work directory is removed after the merge');
 });
@@ -216,7 +216,7 @@ test('prep --engine ray from s3:// inputs (byte ranges + gzip) to an s3:// outpu
     const inputs = ['--input', 's3://ray-s3/in/R1.fastq', '--input2', 's3://ray-s3/in/R2.fastq', '--input', 's3://ray-s3/in/S1.fq.gz', '--input2', 's3://ray-s3/in/S2.fq.gz'];
     const r = await rayPrep([...inputs, '--output', 's3://ray-s3/out', ...opts, ...fwd, '--json'], undefined, env);
     assert.equal(r.status, 0, r.stderr);
-    const summary = JSON.parse(r.stdout) as { jobId: string; manifest: string; engine: { slices: number } };
+    const summary = JSON.parse(r.stdout) as { manifest: string; job_id: string; engine: { slices: number } };
     assert.equal(summary.manifest, 's3://ray-s3/out/manifest.json');
     assert.ok(summary.engine.slices >= 4, `slices of both inputs, several each (${summary.engine.slices})`);
     // identical to the local engine: the stored bytes of every shard and of qc_stats.json, the manifest's shards and counts
@@ -231,7 +231,7 @@ test('prep --engine ray from s3:// inputs (byte ranges + gzip) to an s3:// outpu
     assert.deepEqual(m.shards, manifest(local).shards);
     assert.ok(!existsSync(out('_prep_work/plan.json')) && !existsSync(out('_prep_work/sketch.bin')), 'the work prefix is removed after the manifest');
     // the job's description (entrypoint, runtime_env: shown by the dashboard) carries settings, never a key
-    const job = await (await fetch(`${address}/api/jobs/${summary.jobId}`)).text();
+    const job = await (await fetch(`${address}/api/jobs/${summary.job_id}`)).text();
     assert.ok(!job.includes(server.secretKey) && !job.includes(server.accessKey), 'no credentials in the job description');
     const described = JSON.parse(job) as { entrypoint: string; runtime_env: { env_vars?: Record<string, string> } };
     // (Ray 2.60 shows env_vars values as '<redacted>' here; older releases showed and logged them: docs/s3.md)

@@ -120,7 +120,11 @@ test('error-correction counts in the manifest are shown when present', () => {
   Object.assign(m.counts, { reads_corrected: 123, bases_corrected: 456, reads_uncorrectable: 7 });
   writeFileSync(mPath, JSON.stringify(m));
   const out = tmp.join('corrected.html');
-  const r = cli(['report', '--prep', pdir, '--cluster', join(run, 'cluster'), '--output', out]);
+  // a cluster of this prep (the report refuses another prep's cluster: run-parts.test.ts)
+  const cdir = tmp.join('corrected-cluster');
+  const c = cli(['cluster', '--input', pdir, '--output', cdir, '--k', '3', '--quiet']);
+  assert.equal(c.status, 0, c.stderr);
+  const r = cli(['report', '--prep', pdir, '--cluster', cdir, '--output', out]);
   assert.equal(r.status, 0, r.stderr);
   const html = readFileSync(out, 'utf8');
   assert.match(html, /Error correction: reads error-corrected 123, bases error-corrected 456, reads uncorrectable 7/);

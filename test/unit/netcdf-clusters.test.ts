@@ -62,7 +62,17 @@ void test('clusters.nc round trip through readClustersNetcdf, atomically', async
       Conventions: 'CF-1.8',
       tol: 1e-4,
     });
+    assert.equal(back.dimNames, undefined, 'no names given: dim holds indices');
+    assert.equal(back.longNames.centroids, 'cluster centroids in embedding space');
     assert.deepEqual(readdirSync(join(dir, 'res')), ['clusters.nc']);
+    // Dimension names, no objective (a method without a per-iteration objective), own long names.
+    const named = { ...sample(2, 3), objective: undefined, dimNames: ['AAA', 'AAC', 'ACA'], longNames: { centroids: 'pooled profile', dim: 'canonical 3-mer' } };
+    await writeClustersNetcdf(path, named);
+    const b3 = await readClustersNetcdf(path);
+    assert.deepEqual(b3.dimNames, ['AAA', 'AAC', 'ACA']);
+    assert.equal(b3.objective.length, 0);
+    assert.deepEqual(b3.longNames, { cluster: 'cluster id (labels.parquet column cluster)', dim: 'canonical 3-mer', centroids: 'pooled profile', cluster_size: 'number of fragments (read pairs) assigned to the cluster' });
+    await assert.rejects(writeClustersNetcdf(path, { ...named, dimNames: ['AAA'] }), /dimNames has 1 names, expected d = 3/);
     // No iterations recorded, non-ASCII attribute.
     const empty = { ...sample(2, 3, 0), attrs: { method: 'kmeans', seed: 7, note: 'café Ω' } };
     await writeClustersNetcdf(path, empty);
@@ -83,6 +93,8 @@ void test('ncdump -h shows named dimensions, variables and global attributes', a
     for (const s of [
       'cluster = 3 ;',
       'dim = 4 ;',
+      'int cluster(cluster) ;',
+      'int dim(dim) ;',
       'iteration = 5 ;',
       'float centroids(cluster, dim) ;',
       'int cluster_size(cluster) ;',
@@ -101,8 +113,16 @@ void test('ncdump -h shows named dimensions, variables and global attributes', a
     assert.ok(!/\bstring\s+:/.test(out), 'no variable-length string attributes');
     // Variables keep creation order (not alphabetical).
     assert.ok(out.indexOf('centroids(') < out.indexOf('cluster_size(') && out.indexOf('cluster_size(') < out.indexOf('objective('));
-    const data = run('ncdump', ['-v', 'cluster_size', path]);
+    const data = run('ncdump', ['-v', 'cluster_size,cluster', path]);
     assert.match(data, /cluster_size = 100, 200, 300 ;/);
+    assert.match(data, /cluster = 0, 1, 2 ;/);
+    // named dimensions: a string coordinate variable; no objective: no iteration dimension
+    await writeClustersNetcdf(path, { ...sample(2, 2), objective: undefined, dimNames: ['AAAA/TTTT', 'AAAC/GTTT'] });
+    const named = run('ncdump', [path]);
+    t.diagnostic(named);
+    assert.ok(named.includes('string dim(dim) ;'), named);
+    assert.match(named, /dim = "AAAA\/TTTT", "AAAC\/GTTT" ;/);
+    assert.ok(!named.includes('iteration') && !named.includes('objective'), 'no objective variable');
   });
 });
 
@@ -124,6 +144,10 @@ void test('nccopy -k nc7 (netCDF-4 classic model) and -k classic accept the file
     // And the same file with no iterations (zero-length dimension).
     await writeClustersNetcdf(path, sample(2, 2, 0));
     run('nccopy', ['-k', 'nc7', path, join(dir, 'classic0.nc')]);
+    // dimension names are a netCDF-4 string variable: the classic model takes the other variables (-V)
+    await writeClustersNetcdf(path, { ...sample(2, 2), dimNames: ['AA', 'AC'] });
+    run('nccopy', ['-k', 'nc7', '-V', 'cluster,centroids,cluster_size,objective', path, join(dir, 'classic-named.nc')]);
+    assert.ok(run('ncdump', ['-h', join(dir, 'classic-named.nc')]).includes('float centroids(cluster, dim) ;'));
   });
 });
 
@@ -132,7 +156,7 @@ void test('python netCDF4 reads the centroids we wrote', async (t) => {
   if (!requireTool(t, py !== undefined, 'python3 with netCDF4 (Debian python3-netcdf4)')) return;
   await withDir(async (dir) => {
     const path = join(dir, 'clusters.nc');
-    const c = sample(5, 7, 3);
+    const c = { ...sample(5, 7, 3), dimNames: ['AAAA', 'AAAC', 'AAAG', 'AAAT', 'AACA', 'AACC', 'AACG'] };
     await writeClustersNetcdf(path, c);
     const code = [
       'import json, sys, netCDF4',
@@ -141,7 +165,8 @@ void test('python netCDF4 reads the centroids we wrote', async (t) => {
       'print(json.dumps({"dims": list(v.dimensions), "shape": list(v.shape), "dtype": str(v.dtype),',
       '  "values": [float(x) for x in v[:].ravel()], "sizes": [int(x) for x in ds.variables["cluster_size"][:]],',
       '  "objective": [float(x) for x in ds.variables["objective"][:]], "method": ds.getncattr("method"),',
-      '  "k": int(ds.getncattr("k")), "model": ds.data_model}))',
+      '  "k": int(ds.getncattr("k")), "model": ds.data_model, "dim": [str(x) for x in ds.variables["dim"][:]],',
+      '  "cluster": [int(x) for x in ds.variables["cluster"][:]]}))',
     ].join('\n');
     const got = JSON.parse(run(py as string, ['-c', code, path])) as {
       dims: string[];
@@ -153,13 +178,17 @@ void test('python netCDF4 reads the centroids we wrote', async (t) => {
       method: string;
       k: number;
       model: string;
+      dim: string[];
+      cluster: number[];
     };
+    assert.deepEqual(got.dim, c.dimNames);
+    assert.deepEqual(got.cluster, [0, 1, 2, 3, 4]);
     assert.deepEqual(got.dims, ['cluster', 'dim']);
     assert.deepEqual(got.shape, [5, 7]);
     assert.equal(got.dtype, 'float32');
     assert.deepEqual(got.values, Array.from(c.centroids));
     assert.deepEqual(got.sizes, Array.from(c.clusterSize));
-    assert.deepEqual(got.objective, Array.from(c.objective));
+    assert.deepEqual(got.objective, Array.from(c.objective!));
     assert.equal(got.method, 'spherical-kmeans');
     assert.equal(got.k, 5);
     assert.equal(got.model, 'NETCDF4');
