@@ -1,6 +1,7 @@
 import { MetavecError } from '../errors.js';
 import { readInput } from '../io/inputs.js';
 import type { SeqFormat } from '../io/recordReader.js';
+import type { QualityEncoding } from '../io/seqParser.js';
 import type { QcParams } from '../qc/params.js';
 import type { BatchParams, PrepBatch } from './params.js';
 import type { SketchParams } from '../sketch/minimizers.js';
@@ -51,7 +52,7 @@ export interface PlanOptions {
   dedup: boolean;
   dedupMemBytes: number;
   writeFastq: boolean;
-  phred: 'auto' | '33' | '64';
+  phred: 'auto' | '33' | '64' | 'solexa';
   medianQuality?: number;
   correct: boolean;
   correctK: number;
@@ -67,7 +68,7 @@ export interface PrepPlan {
   output: string;
   layout: PrepBatch['layout'];
   format: SeqFormat;
-  qualShift: number;
+  quality: QualityEncoding;
   qc: QcParams;
   encoding: string;
   adapterInfo: Record<string, unknown>;
