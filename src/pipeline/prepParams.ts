@@ -137,7 +137,7 @@ export async function resolveParameters(set: InputSet, opts: PrepOptions, layout
         return [given.toUpperCase()];
       }
       if (!opts.detectAdapters || reads.length === 0) return [];
-      const d = detectAdapter(reads);
+      const d = detectAdapter(reads, undefined, mate === 'read2' ? 2 : 1);
       if (!d) {
         adapterInfo[mate] = { sequence: null, source: 'detection found none' };
         return [];
