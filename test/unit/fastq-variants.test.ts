@@ -84,10 +84,9 @@ for (const chunk of CHUNKS) {
 }
 
 test('Solexa conversion follows 10 log10(10^(Q/10) + 1) at every score', async () => {
-  let text = '';
   const want: number[] = [];
   for (let q = -5; q <= 62; q++) want.push(Math.round(phredFromSolexa(q)));
-  text = `@all\n${'A'.repeat(68)}\n+\n${want.map((_, i) => String.fromCharCode(59 + i)).join('')}\n`;
+  const text = `@all\n${'A'.repeat(68)}\n+\n${want.map((_, i) => String.fromCharCode(59 + i)).join('')}\n`;
   assert.deepEqual((await readAll(text, 5, 'solexa64')).quals, [want]);
   // fixed points of the formula (Cock et al. 2010, figure 1)
   assert.ok(Math.abs(phredFromSolexa(-5) - 1.19) < 0.01 && Math.abs(phredFromSolexa(0) - 3.01) < 0.01 && Math.abs(phredFromSolexa(10) - 10.41) < 0.01);
