@@ -130,3 +130,20 @@ for (const c of ERRORS) {
     assert.equal(messages.size, 1, `the same error whatever the chunking: ${[...messages].join(' | ')}`);
   });
 }
+
+test('unread() of wrapped records gives back whole records with their record and line numbers', async () => {
+  const text = fastq(READS, 10);
+  const rd = new RecordReader(memSource(text, 13));
+  await rd.detect();
+  const c = (await rd.next(10))!;
+  assert.equal(c.records, 5);
+  const kept = rd.unread(c, 2);
+  assert.equal(kept.records, 2);
+  const again = (await rd.next(10))!;
+  assert.equal(again.firstRecord, 2);
+  // records 1 and 2 take 6 lines each at 10 columns (20 bases): header, 2 sequence lines, '+', 2 quality lines
+  assert.equal(again.firstLine, 13);
+  const p = parseRecords(again.bytes, again.records, { label: 'x', firstRecord: 2, firstLine: again.firstLine, format: 'fastq', quality: 'phred33' }, allocParsed(3));
+  assert.equal(new TextDecoder().decode(again.bytes.subarray(p.idStart[0], p.idEnd[0])), 'v3');
+  assert.equal(p.seqLen[2], READS[4]!.seq.length);
+});
