@@ -105,6 +105,9 @@ export async function readPlan(path: string): Promise<PrepPlan> {
     throw new MetavecError('INPUT', `plan: ${path}: cannot read (${(err as Error).message})`);
   }
   if (plan.schema !== PLAN_SCHEMA) throw new MetavecError('INPUT', `plan: ${path}: unknown schema ${JSON.stringify(plan.schema)} (expected ${PLAN_SCHEMA})`);
+  // plans written before Solexa support carried the Phred offset as qualShift (0 or 31)
+  const legacy = plan as PrepPlan & { qualShift?: number };
+  if (plan.quality === undefined && legacy.qualShift !== undefined) plan.quality = legacy.qualShift === 31 ? 'phred64' : 'phred33';
   return plan;
 }
 
