@@ -1,5 +1,5 @@
 import { inputError } from '../errors.js';
-import type { SeqFormat } from './recordReader.js';
+import { FastqFramer, type SeqFormat } from './recordReader.js';
 
 /**
  * Parsed records as offsets into the chunk's bytes (no per-read strings). Sequences are normalised in
@@ -356,22 +356,29 @@ function parseFasta(bytes: Uint8Array, expected: number, ctx: ParseContext, out:
 }
 
 /**
- * Guesses the quality encoding from records parsed as Phred+33 (their quality bytes as read). A byte below ';'
- * (59) can only be Phred+33. When all bytes are ';' or above and some are above 'J' (74, the highest Illumina
- * 1.8+ Phred+33 score): all '@' (64) or above is Phred+64 (Illumina 1.3-1.7); any of ';'..'?' is Solexa+64
- * (scores -5..-1 exist only there). Anything else is Phred+33. undefined: no quality bytes.
+ * Guesses the quality encoding from whole FASTQ records as read (quality lines found by the reader's framing, so
+ * wrapped records count; a malformed record does not stop the guess). A byte below ';' (59) can only be Phred+33.
+ * When all bytes are ';' or above and some are above 'J' (74, the highest Illumina 1.8+ Phred+33 score): all '@'
+ * (64) or above is Phred+64 (Illumina 1.3-1.7); any of ';'..'?' is Solexa+64 (scores -5..-1 exist only there).
+ * Anything else is Phred+33. undefined: no quality bytes. Bytes outside '!'..'~' are left to the parser.
  */
-export function detectQualityEncoding(bytes: Uint8Array, p: ParsedRecords): QualityEncoding | undefined {
+export function detectQualityEncoding(bytes: Uint8Array): QualityEncoding | undefined {
   let min = 255;
   let max = 0;
-  for (let r = 0; r < p.n; r++) {
-    const q0 = p.qualStart[r]!;
-    if (q0 < 0) continue;
-    for (let i = q0, e = q0 + p.seqLen[r]!; i < e; i++) {
-      const b = bytes[i]!;
-      if (b < min) min = b;
-      if (b > max) max = b;
+  const framer = new FastqFramer();
+  for (let p = 0; p < bytes.length; ) {
+    let e = bytes.indexOf(NL, p);
+    if (e < 0) e = bytes.length;
+    if (framer.state === 2) {
+      for (let i = p, ce = contentEnd(bytes, p, e); i < ce; i++) {
+        const b = bytes[i]!;
+        if (b < 33 || b > 126) continue;
+        if (b < min) min = b;
+        if (b > max) max = b;
+      }
     }
+    framer.line(bytes, p, e);
+    p = e + 1;
   }
   if (max === 0) return undefined;
   if (min < 59 || max <= 74) return 'phred33';

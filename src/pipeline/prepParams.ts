@@ -86,16 +86,7 @@ export async function resolveParameters(set: InputSet, opts: PrepOptions, layout
   let quality: QualityEncoding = 'phred33';
   let encoding = format === 'fasta' ? 'none (FASTA)' : 'phred33';
   if (format === 'fastq') {
-    // Detection parses a copy as Phred+33 (parsing joins wrapped lines in place). A malformed record is
-    // reported by the parse below, in the encoding that is used.
-    let detected: QualityEncoding | undefined;
-    try {
-      const copy = s1.bytes.slice();
-      const ctx = { label: set.r1.label, firstRecord: 0, firstLine: s1.firstLine, format, quality: 'phred33' } as const;
-      detected = detectQualityEncoding(copy, parseRecords(copy, s1.records, ctx, allocParsed(s1.records)));
-    } catch {
-      detected = undefined;
-    }
+    const detected = detectQualityEncoding(s1.bytes);
     const given = opts.phred === '64' ? 'phred64' : opts.phred === 'solexa' ? 'solexa64' : opts.phred === '33' ? 'phred33' : undefined;
     quality = given ?? detected ?? 'phred33';
     const names: Record<QualityEncoding, string> = { phred33: 'Phred+33', phred64: 'Phred+64', solexa64: 'Solexa+64' };
