@@ -56,13 +56,10 @@ test('prep detects Solexa+64 and Phred+64 and writes Phred+33', () => {
   const pg = cleaned(p.out);
   assert.equal(pg.encoding, 'phred64 (detected; converted to phred33)');
   assert.deepEqual(pg.quals, PHRED64.phred);
-  // forced: --phred solexa on a file detection would call Phred+64, and fastp's --phred64
+  // forced: --phred solexa on a file detection would call Phred+64
   const f = prep('forced-solexa', PHRED64.text, ['--phred', 'solexa']);
   assert.equal(f.status, 0, f.stderr);
   assert.equal(cleaned(f.out).encoding, 'solexa64 (given; converted to phred33)');
-  const g = prep('phred64-flag', PHRED64.text, ['--phred64']);
-  assert.equal(g.status, 0, g.stderr);
-  assert.deepEqual(cleaned(g.out).quals, PHRED64.phred);
 });
 
 for (const name of ["'+' line naming another read", 'short quality', 'truncated in the quality', 'sequence twice (header and sequence repeated)']) {
