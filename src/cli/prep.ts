@@ -21,7 +21,8 @@ input/output
   -o, --output DIR      run directory or s3:// prefix: shards/, manifest.json (written last), qc_stats.json
                         (one directory: fastp's -O has no counterpart; see --write-fastq)
   --write-fastq         also write the cleaned reads into the output directory as clean_R1/_R2.fastq.gz
-  --phred auto|33|64    quality encoding (default auto: Phred+64 is detected and converted)
+  --phred auto|33|64|solexa   quality encoding (default auto: Phred+64 and Solexa+64 are detected and
+                        converted to Phred+33; docs/qc.md)
 engine
   --engine local        (default) worker threads on this machine
   --engine ray          a job on a Ray cluster through its Jobs API (docs/ray.md):
@@ -153,7 +154,7 @@ export function prepOptionsFrom(cmd: string, v: Partial<PrepValues>, progress: P
     dedup: !(v['no-dedup'] ?? false),
     dedupMemBytes: sizeOption(cmd, 'dedup-mem', v['dedup-mem'], 64 << 20),
     writeFastq: v['write-fastq'] ?? false,
-    phred: choiceOption(cmd, 'phred', v.phred, 'auto', ['auto', '33', '64'] as const),
+    phred: choiceOption(cmd, 'phred', v.phred, 'auto', ['auto', '33', '64', 'solexa'] as const),
     detectAdapters: !(v['no-detect-adapter'] ?? false),
     correct: !(v['no-correct'] ?? false),
     correctK: intOption(cmd, 'correct-k', v['correct-k'], 21, 17, 31),

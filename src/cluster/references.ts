@@ -37,7 +37,7 @@ export async function loadReference(path: string, k: number, normalisation: Norm
   for (;;) {
     const c = await reader.next(64);
     if (!c) break;
-    const p = parseRecords(c.bytes, c.records, { label: src.label, firstRecord: c.firstRecord, firstLine: c.firstLine, format, qualShift: 0 }, allocParsed(c.records));
+    const p = parseRecords(c.bytes, c.records, { label: src.label, firstRecord: c.firstRecord, firstLine: c.firstLine, format, quality: 'phred33' }, allocParsed(c.records));
     for (let i = 0; i < p.n; i++) {
       total += countKmers(table, c.bytes, p.seqStart[i]!, p.seqLen[i]!, counts, 0);
       bases += p.seqLen[i]!;

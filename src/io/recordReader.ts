@@ -31,15 +31,79 @@ function shown(b: number): string {
   return b >= 0x20 && b < 0x7f ? `'${String.fromCharCode(b)}'` : `byte 0x${b.toString(16).padStart(2, '0')}`;
 }
 
-/** True when line `line + 1` (0-based) of `tail[0, t)` is empty (the sequence line of the record starting at `line`). */
-function emptySequenceAt(tail: Uint8Array, t: number, line: number): boolean {
-  let p = 0;
-  for (let i = 0; i <= line; i++) {
-    const nl = tail.indexOf(NL, p);
-    if (nl < 0 || nl >= t) return false;
-    p = nl + 1;
+const AT = 0x40;
+const PLUS = 0x2b;
+const CR = 0x0d;
+
+/** What a line did to the record being framed. */
+const enum Framed {
+  /** the record goes on */
+  More = 0,
+  /** the record ends with this line */
+  Ends = 1,
+  /** the record ended before this line, which starts the next record */
+  EndedBefore = 2,
+}
+
+/**
+ * Record framing of FASTQ, line by line (Cock et al. 2010; the parser, src/io/seqParser.ts, follows the same
+ * rules): a title line, sequence lines up to a line starting with '+', then quality lines until the quality is
+ * at least as long as the sequence. A line starting with '@' where a sequence line or the '+' line should be
+ * ends the record before it (the parser reports the missing '+'), so a broken record does not swallow the rest
+ * of the file. Four-line records cost a first-byte test and a length per line.
+ */
+export class FastqFramer {
+  /** 0: expecting a title line; 1: in the sequence lines; 2: in the quality lines */
+  state = 0;
+  seqLen = 0;
+  seqLines = 0;
+  qualLen = 0;
+  qualLines = 0;
+
+  /** Feeds the line [start, end) of `b` (end: its '\n' or the end of the data). */
+  line(b: Uint8Array, start: number, end: number): Framed {
+    if (this.state === 0) {
+      this.state = 1;
+      this.seqLen = 0;
+      this.seqLines = 0;
+      return Framed.More;
+    }
+    const len = end > start && b[end - 1] === CR ? end - start - 1 : end - start;
+    if (this.state === 1) {
+      const first = b[start];
+      if (first === PLUS && start < end) {
+        this.state = 2;
+        this.qualLen = 0;
+        this.qualLines = 0;
+        return Framed.More;
+      }
+      if (first === AT && start < end) {
+        // this line is the next record's title
+        this.seqLen = 0;
+        this.seqLines = 0;
+        return Framed.EndedBefore;
+      }
+      this.seqLen += len;
+      this.seqLines++;
+      return Framed.More;
+    }
+    this.qualLen += len;
+    this.qualLines++;
+    if (this.qualLen < this.seqLen) return Framed.More;
+    this.state = 0;
+    return Framed.Ends;
   }
-  return tail[p] === NL || (tail[p] === 0x0d && tail[p + 1] === NL);
+}
+
+/** What is missing from a FASTQ record cut short by the end of the file (`rec`: its bytes). */
+function truncation(f: FastqFramer, rec: Uint8Array): string {
+  if (f.state === 2) {
+    return f.qualLines === 0 ? 'the file ends before its quality line' : `quality length ${f.qualLen} != sequence length ${f.seqLen} at the end of the file`;
+  }
+  if (f.seqLines > 0) return "the file ends before its '+' line";
+  const cr = rec.indexOf(CR);
+  const hint = cr >= 0 && cr < rec.length - 2 ? " (old Mac CR-only line endings? convert them with tr '\\r' '\\n')" : '';
+  return `the file ends after the header line${hint}`;
 }
 
 /** Magic bytes of compressed or binary formats someone may pass by mistake, for a useful error. */
@@ -55,7 +119,7 @@ const MAGICS: { bytes: number[]; what: string }[] = [
 ];
 
 /**
- * Cuts whole FASTQ (4 lines per record) or FASTA (a '>' line plus sequence lines) records out of a stream
+ * Cuts whole FASTQ (4 lines per record, or wrapped: FastqFramer) or FASTA (a '>' line plus sequence lines) records out of a stream
  * of decompressed chunks, carrying partial records across chunk boundaries. Only record boundaries are
  * found here (Uint8Array.indexOf is a memchr); the records are validated by the parser in the workers,
  * which is told the record and line numbers of the chunk.
@@ -176,6 +240,7 @@ export class RecordReader {
     let recEnd = 0;
     let recEndLines = 0;
     let checked = -1; // relative offset of the last line start already tested for '>'
+    const framer = new FastqFramer();
     const full = (): boolean => records >= maxRecords || (recEnd >= maxBytes && records % unit === 0);
     for (;;) {
       const base = this.start;
@@ -184,6 +249,7 @@ export class RecordReader {
       // (a 300 MB line took 31 s; now linear).
       const view = this.buf.subarray(0, end);
       if (format === 'fastq') {
+        let ls = base + lineStart;
         let pos = base + search;
         // full() inlined: this loop runs once per line
         while (records < maxRecords && (recEnd < maxBytes || records % unit !== 0)) {
@@ -194,12 +260,19 @@ export class RecordReader {
           }
           pos = nl + 1;
           lines++;
-          if ((lines & 3) === 0) {
+          const f = framer.line(view, ls, nl);
+          if (f === Framed.Ends) {
             records++;
             recEnd = pos - base;
             recEndLines = lines;
+          } else if (f === Framed.EndedBefore) {
+            records++;
+            recEnd = ls - base;
+            recEndLines = lines - 1;
           }
+          ls = pos;
         }
+        lineStart = ls - base;
         search = pos - base;
       } else {
         let ls = base + lineStart;
@@ -230,7 +303,44 @@ export class RecordReader {
       if (this.end - this.start - recEnd > MAX_RECORD_BYTES) throw this.tooLong(records, recEndLines);
       if (!(await this.fill())) break;
     }
-    if (!full() && this.eof) {
+    if (!full() && this.eof && format === 'fastq') {
+      const end = this.end;
+      const ls = this.start + lineStart;
+      // the last line, without a final newline
+      if (ls < end) {
+        const f = framer.line(this.buf, ls, end);
+        if (f === Framed.Ends) {
+          records++;
+          recEndLines = lines + 1;
+          recEnd = end - this.start;
+        } else if (f === Framed.EndedBefore) {
+          records++;
+          recEnd = ls - this.start;
+          recEndLines = lines;
+        }
+      }
+      if (framer.state !== 0) {
+        const tail = this.buf.subarray(this.start + recEnd, end);
+        let blank = true;
+        for (let i = 0; blank && i < tail.length; i++) blank = isBlank(tail[i]);
+        if (blank) {
+          // trailing blank lines at the very end are tolerated
+          recEnd = end - this.start;
+        } else if (framer.state === 2 && framer.seqLen === 0 && framer.qualLines === 0) {
+          // a zero-length read whose (empty) quality line is the unterminated end of the file: complete
+          records++;
+          recEndLines = lines + (ls < end ? 1 : 0);
+          recEnd = end - this.start;
+        } else {
+          const err = inputError(
+            `fastq: ${this.source.label} record ${this.recordsEmitted + records + 1} (line ${this.linesEmitted + recEndLines + 1}): truncated record: ${truncation(framer, tail)}`,
+          );
+          if (records === 0) throw err;
+          // Hand out the whole records first: an error inside them (found by the parser) comes earlier.
+          this.pendingError = err;
+        }
+      }
+    } else if (!full() && this.eof) {
       const tail = this.buf.subarray(this.start + recEnd, this.end);
       // Trailing blank lines at the very end are tolerated.
       let t = tail.length;
@@ -238,28 +348,10 @@ export class RecordReader {
       if (t > 0) {
         let tailLines = 1;
         for (let i = tail.indexOf(NL); i >= 0 && i < t; i = tail.indexOf(NL, i + 1)) tailLines++;
-        if (format === 'fastq' && tailLines % 4 === 3 && emptySequenceAt(tail, t, tailLines - 3)) {
-          // A zero-length read whose (empty) quality line is the unterminated end of the file: complete.
-          records += (tailLines + 1) / 4;
-          recEndLines += tailLines;
-          recEnd = this.end - this.start;
-        } else if (format === 'fastq' && tailLines % 4 !== 0) {
-          const rec = this.recordsEmitted + records + Math.floor(tailLines / 4) + 1;
-          const line = this.linesEmitted + recEndLines + tailLines - (tailLines % 4) + 1;
-          const err = inputError(
-            `fastq: ${this.source.label} record ${rec} (line ${line}): truncated record: the file ends after ${tailLines % 4} of its 4 lines`,
-          );
-          if (records === 0) throw err;
-          // Hand out the whole records first: an error inside them (found by the parser) comes earlier.
-          this.pendingError = err;
-        } else {
-          records += format === 'fastq' ? tailLines / 4 : 1;
-          recEndLines += tailLines;
-          recEnd = this.end - this.start;
-        }
-      } else {
-        recEnd = this.end - this.start;
+        records += 1;
+        recEndLines += tailLines;
       }
+      recEnd = this.end - this.start;
     }
     if (records === 0) {
       this.start += recEnd;
@@ -288,9 +380,22 @@ export class RecordReader {
     let off = 0;
     let lines = 0;
     if (this.format === 'fastq') {
-      for (let i = 0; i < 4 * keep; i++) {
-        off = b.indexOf(NL, off) + 1;
+      const framer = new FastqFramer();
+      let rec = 0;
+      for (let p = 0; p < b.length; ) {
+        const nl = b.indexOf(NL, p);
+        const e = nl < 0 ? b.length : nl;
+        const f = framer.line(b, p, e);
+        if (f === Framed.EndedBefore && ++rec === keep) {
+          off = p;
+          break;
+        }
         lines++;
+        p = e + 1;
+        if (f === Framed.Ends && ++rec === keep) {
+          off = p;
+          break;
+        }
       }
     } else {
       let rec = 0;

@@ -1,5 +1,5 @@
 import { inputError } from '../errors.js';
-import type { SeqFormat } from './recordReader.js';
+import { FastqFramer, type SeqFormat } from './recordReader.js';
 
 /**
  * Parsed records as offsets into the chunk's bytes (no per-read strings). Sequences are normalised in
@@ -16,6 +16,12 @@ export interface ParsedRecords {
   qualStart: Int32Array;
 }
 
+/**
+ * Quality encodings of FASTQ (Cock et al. 2010): Sanger/Illumina 1.8+ Phred+33, Illumina 1.3-1.7 Phred+64, and
+ * the early Solexa/Illumina 1.0 scale with offset 64 (Solexa scores -5..62, which are not Phred scores).
+ */
+export type QualityEncoding = 'phred33' | 'phred64' | 'solexa64';
+
 export interface ParseContext {
   label: string;
   /** 0-based index of the chunk's first record in its file. */
@@ -23,9 +29,31 @@ export interface ParseContext {
   /** 1-based line number of the chunk's first line. */
   firstLine: number;
   format: SeqFormat;
-  /** Offset subtracted from quality bytes to reach Phred+33 (31 for Phred+64 input). */
-  qualShift: number;
+  /** Encoding of the input's quality bytes; they are rewritten in place to Phred+33. */
+  quality: QualityEncoding;
 }
+
+/** Phred score of a Solexa score: 10 log10(10^(Q_solexa/10) + 1) (Cock et al. 2010, equation 3). */
+export function phredFromSolexa(q: number): number {
+  return 10 * Math.log10(10 ** (q / 10) + 1);
+}
+
+/** Input quality byte -> Phred+33 byte (0: not in the encoding's range), for the encodings that need a rewrite. */
+const QUALITY_TABLES: Record<'phred64' | 'solexa64', Uint8Array> = (() => {
+  const p64 = new Uint8Array(256);
+  const s64 = new Uint8Array(256);
+  for (let b = 64; b <= 126; b++) p64[b] = b - 31;
+  // Solexa -5 (';') .. 62 ('~'), rounded to the nearest Phred score as Biopython and EMBOSS do
+  for (let b = 59; b <= 126; b++) s64[b] = 33 + Math.round(phredFromSolexa(b - 64));
+  return { phred64: p64, solexa64: s64 };
+})();
+
+/** The characters of each encoding, for error messages. */
+const QUALITY_RANGE: Record<QualityEncoding, string> = {
+  phred33: "Phred+33 expects '!'..'~'",
+  phred64: "Phred+64 expects '@'..'~'",
+  solexa64: "Solexa+64 expects ';'..'~'",
+};
 
 /** byte -> normalised base, 0 = invalid. IUPAC ambiguity codes and '.' become N; lower case is accepted. */
 const BASE_TABLE = (() => {
@@ -129,82 +157,160 @@ export function parseRecords(bytes: Uint8Array, expected: number, ctx: ParseCont
   return ctx.format === 'fastq' ? parseFastq(bytes, expected, ctx, out) : parseFasta(bytes, expected, ctx, out);
 }
 
+const AT = 0x40;
+const PLUS = 0x2b;
+
+/** Text of bytes [start, end) for an error message (at most 80 characters, invalid UTF-8 replaced). */
+function shownText(bytes: Uint8Array, start: number, end: number): string {
+  const t = new TextDecoder().decode(bytes.subarray(start, Math.min(end, start + 80)));
+  return JSON.stringify(end - start > 80 ? `${t}...` : t);
+}
+
+/**
+ * FASTQ as Cock et al. (2010) define it: a '@' title line, sequence lines up to a line starting with '+' (bare,
+ * or repeating the title: a different read name there is an error; the description is not compared), then
+ * quality lines until the quality is as long as the sequence (quality lines may start with '@' or '+'). Records
+ * are framed the same way by RecordReader (FastqFramer): a line starting with '@' where a sequence line or the
+ * '+' line should be ends a record there. Wrapped sequence and quality lines are joined in place. Four-line
+ * records, nearly all real data, take a path without the joining loops.
+ */
 function parseFastq(bytes: Uint8Array, expected: number, ctx: ParseContext, out: ParsedRecords): ParsedRecords {
-  const fail = (rec: number, lineOffset: number, msg: string): never => {
-    throw inputError(
-      `fastq: ${ctx.label} record ${ctx.firstRecord + rec + 1} (line ${ctx.firstLine + rec * 4 + lineOffset}): ${msg}`,
-    );
+  const fail = (rec: number, line: number, msg: string): never => {
+    throw inputError(`fastq: ${ctx.label} record ${ctx.firstRecord + rec + 1} (line ${line}): ${msg}`);
   };
-  const shift = ctx.qualShift;
+  const n = bytes.length;
+  const table = ctx.quality === 'phred33' ? undefined : QUALITY_TABLES[ctx.quality];
   let pos = 0;
+  let line = ctx.firstLine; // line of the current record's header
   for (let r = 0; r < expected; r++) {
     // header
     const h = lineEnd(bytes, pos);
     const hEnd = contentEnd(bytes, pos, h);
-    if (bytes[pos] !== 0x40) {
-      fail(r, 0, pos >= bytes.length ? 'missing record' : `header line must start with '@', found ${shownByte(bytes[pos]!)}`);
+    if (bytes[pos] !== AT) {
+      fail(r, line, pos >= n ? 'missing record' : `header line must start with '@', found ${shownByte(bytes[pos]!)}`);
     }
     const badName = setId(bytes, pos + 1, hEnd, out, r);
-    if (badName) fail(r, 0, badName);
-    if (out.idEnd[r] === pos + 1) fail(r, 0, 'empty read name');
-    // sequence
+    if (badName) fail(r, line, badName);
+    if (out.idEnd[r] === pos + 1) fail(r, line, 'empty read name');
+    // sequence: one line (fast path) or lines up to the '+' line
     const s0 = h + 1;
-    const s = lineEnd(bytes, s0);
-    const sEnd = contentEnd(bytes, s0, s);
-    if (s0 >= bytes.length) fail(r, 1, 'truncated record: sequence line missing');
-    const bad = normaliseSeq(bytes, s0, sEnd, s0);
-    if (bad >= 0) fail(r, 1, `invalid character ${shownByte(bytes[bad]!)} in sequence at position ${bad - s0 + 1}`);
-    // '+' line
-    const p0 = s + 1;
-    if (p0 >= bytes.length) fail(r, 2, "truncated record: '+' line missing");
-    if (bytes[p0] !== 0x2b) fail(r, 2, `missing '+' separator line (found ${shownByte(bytes[p0]!)})`);
+    let seqLen: number;
+    let seqLines: number;
+    let p0: number;
+    let s = -1;
+    if (s0 < n && bytes[s0] !== AT && bytes[s0] !== PLUS) {
+      s = lineEnd(bytes, s0);
+    }
+    if (s >= 0 && bytes[s + 1] === PLUS) {
+      const sEnd = contentEnd(bytes, s0, s);
+      const bad = normaliseSeq(bytes, s0, sEnd, s0);
+      if (bad >= 0) fail(r, line + 1, `invalid character ${shownByte(bytes[bad]!)} in sequence at position ${bad - s0 + 1}`);
+      seqLen = sEnd - s0;
+      seqLines = 1;
+      p0 = s + 1;
+    } else {
+      let dst = s0;
+      let l = s0;
+      seqLines = 0;
+      for (;;) {
+        // the reader ends a record at a line starting with '@' here, so the end of the chunk means the same
+        if (l >= n || bytes[l] === AT) fail(r, line + 1 + seqLines, "missing '+' separator line (found '@')");
+        if (bytes[l] === PLUS) break;
+        const e = lineEnd(bytes, l);
+        const ce = contentEnd(bytes, l, e);
+        const bad = normaliseSeq(bytes, l, ce, dst);
+        if (bad >= 0) {
+          // a non-base at the start of a continuation line: most likely a quality line without its '+' line
+          if (seqLines > 0 && bad === l) fail(r, line + 1 + seqLines, `missing '+' separator line (found ${shownByte(bytes[bad]!)})`);
+          fail(r, line + 1 + seqLines, `invalid character ${shownByte(bytes[bad]!)} in sequence at position ${dst - s0 + bad - l + 1}`);
+        }
+        dst += ce - l;
+        seqLines++;
+        l = e + 1;
+      }
+      seqLen = dst - s0;
+      p0 = l;
+    }
+    // '+' line: bare, or repeating the title; its read name (up to the first space or tab) must be the header's
+    const plusLine = line + 1 + seqLines;
     const p = lineEnd(bytes, p0);
-    // quality
+    const pEnd = contentEnd(bytes, p0, p);
+    if (pEnd > p0 + 1) {
+      const nameEnd = (from: number, to: number): number => {
+        let e = from;
+        while (e < to && bytes[e] !== 0x20 && bytes[e] !== 0x09) e++;
+        return e;
+      };
+      const hn = nameEnd(pos + 1, hEnd);
+      const pn = nameEnd(p0 + 1, pEnd);
+      let same = pn - p0 === hn - pos;
+      for (let i = 1; same && i < pn - p0; i++) same = bytes[p0 + i] === bytes[pos + i];
+      if (!same) {
+        fail(r, plusLine, `the '+' line names read ${shownText(bytes, p0 + 1, pn)} but the header names ${shownText(bytes, pos + 1, hn)} (a '+' line repeats the header or is '+' alone)`);
+      }
+    }
+    // quality: lines until it is as long as the sequence (at least one line)
     // an empty read's empty quality line may be the unterminated end of the file
-    const q0 = p + 1 > bytes.length && sEnd === s0 ? bytes.length : p + 1;
-    if (q0 > bytes.length) fail(r, 3, 'truncated record: quality line missing');
-    const q = lineEnd(bytes, q0);
-    const qEnd = contentEnd(bytes, q0, q);
-    const seqLen = sEnd - s0;
+    const q0 = p + 1 > n && seqLen === 0 ? n : p + 1;
+    if (q0 > n) fail(r, plusLine + 1, 'truncated record: quality line missing');
+    let q = lineEnd(bytes, q0);
+    let qEnd = contentEnd(bytes, q0, q);
+    let qLines = 1;
+    if (qEnd - q0 < seqLen) {
+      const firstLen = qEnd - q0;
+      let secondFirst = -1;
+      while (qEnd - q0 < seqLen && q + 1 < n) {
+        const l = q + 1;
+        if (qLines === 1) secondFirst = bytes[l]!;
+        q = lineEnd(bytes, l);
+        const ce = contentEnd(bytes, l, q);
+        bytes.copyWithin(qEnd, l, ce);
+        qEnd += ce - l;
+        qLines++;
+      }
+      // a quality line too short, followed by the next record's header
+      if (qEnd - q0 !== seqLen && secondFirst === AT) fail(r, plusLine + 1, `quality length ${firstLen} != sequence length ${seqLen}`);
+    }
     const qualLen = qEnd - q0;
-    if (qualLen !== seqLen) fail(r, 3, `quality length ${qualLen} != sequence length ${seqLen}`);
-    // Range check without a branch per byte (any byte outside 33..126 after the shift makes `outOfRange` negative);
-    // Phred+33 input needs no rewrite. Parsing the 100k dev R1 records: 50 -> 43 ms (best of 7).
-    let outOfRange = 0;
-    if (shift === 0) {
+    if (qualLen !== seqLen) {
+      fail(r, plusLine + 1, `quality length ${qualLen} != sequence length ${seqLen}${qLines > 1 ? ` (quality on lines ${plusLine + 1}-${plusLine + qLines})` : ''}`);
+    }
+    if (table === undefined) {
+      // Range check without a branch per byte (any byte outside 33..126 makes `outOfRange` negative); Phred+33
+      // input needs no rewrite. Parsing the 100k dev R1 records: 50 -> 43 ms (best of 7).
+      let outOfRange = 0;
       for (let i = q0; i < qEnd; i++) {
         const v = bytes[i]!;
         outOfRange |= (v - 33) | (126 - v);
       }
-    } else {
-      // the raw byte must be printable ('~' at most) in either encoding
-      for (let i = q0; i < qEnd; i++) {
-        const v = bytes[i]! - shift;
-        outOfRange |= (v - 33) | (126 - shift - v);
-      }
-    }
-    if (outOfRange < 0) {
-      for (let i = q0; i < qEnd; i++) {
-        const v = bytes[i]! - shift;
-        if (v < 33 || v > 126 - shift) {
+      if (outOfRange < 0) {
+        for (let i = q0; i < qEnd; i++) {
           const b = bytes[i]!;
-          fail(
-            r,
-            3,
-            shift > 0
-              ? v < 33
-                ? `quality character ${shownByte(b)} at position ${i - q0 + 1} is below the Phred+64 range (is the input Phred+33?)`
-                : `invalid quality character ${shownByte(b)} at position ${i - q0 + 1} (Phred+64 expects '@'..'~')`
-              : `invalid quality character ${shownByte(b)} at position ${i - q0 + 1} (Phred+33 expects '!'..'~')`,
-          );
+          if (b < 33 || b > 126) fail(r, plusLine + 1, `invalid quality character ${shownByte(b)} at position ${i - q0 + 1} (${QUALITY_RANGE.phred33})`);
         }
       }
+    } else {
+      for (let i = q0; i < qEnd; i++) {
+        const b = bytes[i]!;
+        const v = table[b]!;
+        if (v === 0) {
+          const low = ctx.quality === 'phred64' ? 64 : 59;
+          fail(
+            r,
+            plusLine + 1,
+            b >= 33 && b < low
+              ? `quality character ${shownByte(b)} at position ${i - q0 + 1} is below the ${ctx.quality === 'phred64' ? 'Phred+64' : 'Solexa+64'} range (is the input Phred+33?)`
+              : `invalid quality character ${shownByte(b)} at position ${i - q0 + 1} (${QUALITY_RANGE[ctx.quality]})`,
+          );
+        }
+        bytes[i] = v;
+      }
     }
-    if (shift !== 0) for (let i = q0; i < qEnd; i++) bytes[i] = bytes[i]! - shift;
     out.seqStart[r] = s0;
     out.seqLen[r] = seqLen;
     out.qualStart[r] = q0;
     pos = q + 1;
+    line = plusLine + 1 + qLines;
   }
   out.n = expected;
   return out;
@@ -250,31 +356,31 @@ function parseFasta(bytes: Uint8Array, expected: number, ctx: ParseContext, out:
 }
 
 /**
- * Guesses the quality encoding from a sample of FASTQ quality bytes: any byte below ';' (59) can only be
- * Phred+33; all bytes >= '@' (64) with some above 'J' (74) means Phred+64 (Illumina 1.3-1.7).
+ * Guesses the quality encoding from whole FASTQ records as read (quality lines found by the reader's framing, so
+ * wrapped records count; a malformed record does not stop the guess). A byte below ';' (59) can only be Phred+33.
+ * When all bytes are ';' or above and some are above 'J' (74, the highest Illumina 1.8+ Phred+33 score): all '@'
+ * (64) or above is Phred+64 (Illumina 1.3-1.7); any of ';'..'?' is Solexa+64 (scores -5..-1 exist only there).
+ * Anything else is Phred+33. undefined: no quality bytes. Bytes outside '!'..'~' are left to the parser.
  */
-export function detectPhredOffset(bytes: Uint8Array, records: number): 33 | 64 | undefined {
+export function detectQualityEncoding(bytes: Uint8Array): QualityEncoding | undefined {
   let min = 255;
   let max = 0;
-  let pos = 0;
-  for (let r = 0; r < records && pos < bytes.length; r++) {
-    let nl = bytes.indexOf(NL, pos);
-    nl = bytes.indexOf(NL, nl + 1);
-    nl = bytes.indexOf(NL, nl + 1);
-    if (nl < 0) break;
-    const q0 = nl + 1;
-    let q = bytes.indexOf(NL, q0);
-    if (q < 0) q = bytes.length;
-    const qe = contentEnd(bytes, q0, q);
-    for (let i = q0; i < qe; i++) {
-      const b = bytes[i]!;
-      if (b < min) min = b;
-      if (b > max && b <= 126) max = b; // bytes above '~' are invalid in both encodings
+  const framer = new FastqFramer();
+  for (let p = 0; p < bytes.length; ) {
+    let e = bytes.indexOf(NL, p);
+    if (e < 0) e = bytes.length;
+    if (framer.state === 2) {
+      for (let i = p, ce = contentEnd(bytes, p, e); i < ce; i++) {
+        const b = bytes[i]!;
+        if (b < 33 || b > 126) continue;
+        if (b < min) min = b;
+        if (b > max) max = b;
+      }
     }
-    pos = q + 1;
+    framer.line(bytes, p, e);
+    p = e + 1;
   }
   if (max === 0) return undefined;
-  if (min < 59) return 33;
-  if (min >= 64 && max > 74) return 64;
-  return 33;
+  if (min < 59 || max <= 74) return 'phred33';
+  return min >= 64 ? 'phred64' : 'solexa64';
 }

@@ -30,7 +30,7 @@ export interface PrepOptions {
   dedup: boolean;
   dedupMemBytes: number;
   writeFastq: boolean;
-  phred: 'auto' | '33' | '64';
+  phred: 'auto' | '33' | '64' | 'solexa';
   qc: Partial<QcParams>;
   adapterR1?: string;
   adapterR2?: string;
@@ -212,7 +212,7 @@ export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
   // progress follows the batches that are done, not the reader's read-ahead (InputPosition)
   const position = new InputPosition<PrepBatch>(rawRead);
   const batchesOf = (onSet: (setIndex: number, s: SetSummary) => void) =>
-    position.track(readBatches(sets, layout, resolved.format, resolved.qualShift, opts.batchSize, onSet));
+    position.track(readBatches(sets, layout, resolved.format, resolved.quality, opts.batchSize, onSet));
   const progressTick = (b: PrepBatch) =>
     opts.progress.update({ fragments: b.firstFragment + b.fragments, bytes: Math.max(0, position.done(b) - rawBase), totalBytes });
   let rawBase = rawRead(); // the first records were read already (resolveParameters)

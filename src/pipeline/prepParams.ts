@@ -6,7 +6,7 @@ import { estimateSpectrum, LevelSketch } from '../correct/sketch.js';
 import { inputError, usageError } from '../errors.js';
 import { RecordReader, type SeqFormat } from '../io/recordReader.js';
 import { openSource, type ByteSource } from '../io/source.js';
-import { allocParsed, detectPhredOffset, parseRecords } from '../io/seqParser.js';
+import { allocParsed, detectQualityEncoding, parseRecords, type QualityEncoding } from '../io/seqParser.js';
 import { detectAdapter } from '../qc/adapters.js';
 import { DEFAULT_QC, type QcParams } from '../qc/params.js';
 import { medianCutoff } from '../qc/quality.js';
@@ -69,7 +69,7 @@ async function sampleChunk(src: ByteSource, records: number): Promise<{ bytes: U
 
 export interface ResolvedParameters {
   format: SeqFormat;
-  qualShift: number;
+  quality: QualityEncoding;
   qc: QcParams;
   encoding: string;
   adapterInfo: Record<string, unknown>;
@@ -83,15 +83,18 @@ export async function resolveParameters(set: InputSet, opts: PrepOptions, layout
     throw inputError(`${set.r1.label} is ${s1.format.toUpperCase()} but ${set.r2!.label} is ${s2.format.toUpperCase()}`);
   }
   const format = s1.format;
-  let qualShift = 0;
+  let quality: QualityEncoding = 'phred33';
   let encoding = format === 'fasta' ? 'none (FASTA)' : 'phred33';
   if (format === 'fastq') {
-    const detected = detectPhredOffset(s1.bytes, s1.records);
-    if (opts.phred === '64' || (opts.phred === 'auto' && detected === 64)) {
-      qualShift = 31;
-      encoding = opts.phred === '64' ? 'phred64 (given; converted to phred33)' : 'phred64 (detected; converted to phred33)';
-    } else if (opts.phred === '33' && detected === 64) {
-      opts.progress.log(`warning: ${set.r1.label} looks like Phred+64 but --phred 33 was given`);
+    const detected = detectQualityEncoding(s1.bytes);
+    const given = opts.phred === '64' ? 'phred64' : opts.phred === 'solexa' ? 'solexa64' : opts.phred === '33' ? 'phred33' : undefined;
+    quality = given ?? detected ?? 'phred33';
+    const names: Record<QualityEncoding, string> = { phred33: 'Phred+33', phred64: 'Phred+64', solexa64: 'Solexa+64' };
+    if (quality !== 'phred33') encoding = `${quality} (${given ? 'given' : 'detected'}; converted to phred33)`;
+    if (given && detected && detected !== given && detected !== 'phred33') {
+      opts.progress.log(`warning: ${set.r1.label} looks like ${names[detected]} but --phred ${opts.phred} was given`);
+    } else if (!given && quality !== 'phred33') {
+      opts.progress.log(`${set.r1.label}: ${names[quality]} qualities detected, converted to Phred+33 (--phred 33|64|solexa to force)`);
     }
   }
   const qc: QcParams = { ...DEFAULT_QC, ...opts.qc };
@@ -99,7 +102,7 @@ export async function resolveParameters(set: InputSet, opts: PrepOptions, layout
   // Parse the sample once (in place: these bytes come from a separate reader and are used only here) for
   // adapter detection and the median rule.
   const parseSample = (bytes: Uint8Array, records: number, label: string, firstLine: number) =>
-    parseRecords(bytes, records, { label, firstRecord: 0, firstLine, format, qualShift }, allocParsed(records));
+    parseRecords(bytes, records, { label, firstRecord: 0, firstLine, format, quality }, allocParsed(records));
   type Parsed = ReturnType<typeof parseSample>;
   const readsOf = (bytes: Uint8Array, p: Parsed, step: number, first: number): Uint8Array[] => {
     const out: Uint8Array[] = [];
@@ -125,7 +128,7 @@ export async function resolveParameters(set: InputSet, opts: PrepOptions, layout
         return [given.toUpperCase()];
       }
       if (!opts.detectAdapters || reads.length === 0) return [];
-      const d = detectAdapter(reads);
+      const d = detectAdapter(reads, undefined, mate === 'read2' ? 2 : 1);
       if (!d) {
         adapterInfo[mate] = { sequence: null, source: 'detection found none' };
         return [];
@@ -152,7 +155,7 @@ export async function resolveParameters(set: InputSet, opts: PrepOptions, layout
     if (layout === 'interleaved') qc.medianCutR2 = cut(b1, pp1, 2, 1);
     else if (b2 && pp2) qc.medianCutR2 = cut(b2, pp2, 1, 0);
   }
-  return { format, qualShift, qc, encoding, adapterInfo };
+  return { format, quality, qc, encoding, adapterInfo };
 }
 
 /**

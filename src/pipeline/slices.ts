@@ -56,7 +56,7 @@ export async function planPrep(opts: PrepOptions, sliceFragments: number): Promi
     off2 = 0;
     cur = undefined;
   };
-  for await (const b of readBatches(sets, layout, resolved.format, resolved.qualShift, opts.batchSize, onSet)) {
+  for await (const b of readBatches(sets, layout, resolved.format, resolved.quality, opts.batchSize, onSet)) {
     const set = sets[setIndex]!;
     if (!cur || cur.batches === sliceBatches) {
       cur = {
@@ -87,7 +87,7 @@ export async function planPrep(opts: PrepOptions, sliceFragments: number): Promi
     output: opts.output,
     layout,
     format: resolved.format,
-    qualShift: resolved.qualShift,
+    quality: resolved.quality,
     qc: resolved.qc,
     encoding: resolved.encoding,
     adapterInfo: resolved.adapterInfo,

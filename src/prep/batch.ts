@@ -166,7 +166,7 @@ export async function processBatch(batch: PrepBatch, params: BatchParams): Promi
   const p1 = parseRecords(
     batch.r1.bytes,
     r1Records,
-    { label: batch.r1.label, firstRecord: batch.r1.firstRecord, firstLine: batch.r1.firstLine, format: batch.format, qualShift: batch.qualShift },
+    { label: batch.r1.label, firstRecord: batch.r1.firstRecord, firstLine: batch.r1.firstLine, format: batch.format, quality: batch.quality },
     allocParsed(r1Records),
   );
   let p2: ParsedRecords | undefined;
@@ -176,7 +176,7 @@ export async function processBatch(batch: PrepBatch, params: BatchParams): Promi
     p2 = parseRecords(
       r2.bytes,
       r2.records,
-      { label: r2.label, firstRecord: r2.firstRecord, firstLine: r2.firstLine, format: batch.format, qualShift: batch.qualShift },
+      { label: r2.label, firstRecord: r2.firstRecord, firstLine: r2.firstLine, format: batch.format, quality: batch.quality },
       allocParsed(r2.records),
     );
   }

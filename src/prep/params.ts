@@ -3,6 +3,7 @@ import type { EmbedSpec } from '../embed/types.js';
 import type { QcParams } from '../qc/params.js';
 import type { CorrectionParams } from '../correct/correct.js';
 import type { SeqFormat } from '../io/recordReader.js';
+import type { QualityEncoding } from '../io/seqParser.js';
 import type { SketchParams } from '../sketch/minimizers.js';
 
 /** Everything a worker needs to process a batch; plain data so it crosses thread/process boundaries. */
@@ -25,8 +26,8 @@ export interface PrepBatch {
   /** Run-wide index of the batch's first fragment (input order). */
   firstFragment: number;
   format: SeqFormat;
-  /** Offset subtracted from quality bytes (31 for Phred+64 input). */
-  qualShift: number;
+  /** Encoding of the quality bytes (converted to Phred+33 by the parser). */
+  quality: QualityEncoding;
   /** Fragments in this batch. */
   fragments: number;
   /** 'se': r1 only; 'pe': r1 and r2; 'interleaved': r1 holds mates alternately. */

@@ -1,6 +1,7 @@
 import { MetavecError } from '../errors.js';
 import { readInput } from '../io/inputs.js';
 import type { SeqFormat } from '../io/recordReader.js';
+import type { QualityEncoding } from '../io/seqParser.js';
 import type { QcParams } from '../qc/params.js';
 import type { BatchParams, PrepBatch } from './params.js';
 import type { SketchParams } from '../sketch/minimizers.js';
@@ -51,7 +52,7 @@ export interface PlanOptions {
   dedup: boolean;
   dedupMemBytes: number;
   writeFastq: boolean;
-  phred: 'auto' | '33' | '64';
+  phred: 'auto' | '33' | '64' | 'solexa';
   medianQuality?: number;
   correct: boolean;
   correctK: number;
@@ -67,7 +68,7 @@ export interface PrepPlan {
   output: string;
   layout: PrepBatch['layout'];
   format: SeqFormat;
-  qualShift: number;
+  quality: QualityEncoding;
   qc: QcParams;
   encoding: string;
   adapterInfo: Record<string, unknown>;
@@ -104,6 +105,9 @@ export async function readPlan(path: string): Promise<PrepPlan> {
     throw new MetavecError('INPUT', `plan: ${path}: cannot read (${(err as Error).message})`);
   }
   if (plan.schema !== PLAN_SCHEMA) throw new MetavecError('INPUT', `plan: ${path}: unknown schema ${JSON.stringify(plan.schema)} (expected ${PLAN_SCHEMA})`);
+  // plans written before Solexa support carried the Phred offset as qualShift (0 or 31)
+  const legacy = plan as PrepPlan & { qualShift?: number };
+  if (plan.quality === undefined && legacy.qualShift !== undefined) plan.quality = legacy.qualShift === 31 ? 'phred64' : 'phred33';
   return plan;
 }
 

@@ -1,5 +1,6 @@
 import { inputError } from '../errors.js';
 import { RecordReader, type SeqFormat } from '../io/recordReader.js';
+import type { QualityEncoding } from '../io/seqParser.js';
 import type { ByteSource } from '../io/source.js';
 import type { PrepBatch } from './params.js';
 
@@ -38,7 +39,7 @@ export async function* readSetBatches(
   set: InputSet,
   layout: PrepBatch['layout'],
   format: SeqFormat,
-  qualShift: number,
+  quality: QualityEncoding,
   batchSize: number,
   base: BatchBase,
   done?: (s: SetSummary) => void,
@@ -86,7 +87,7 @@ export async function* readSetBatches(
       index: index++,
       firstFragment: fragmentBase,
       format,
-      qualShift,
+      quality,
       fragments,
       layout,
       r1: { label: set.r1.label, bytes: c1.bytes, records: c1.records, firstRecord: base.records1 + c1.firstRecord, firstLine: base.lines1 + c1.firstLine },
@@ -105,14 +106,14 @@ export async function* readBatches(
   sets: InputSet[],
   layout: PrepBatch['layout'],
   format: SeqFormat,
-  qualShift: number,
+  quality: QualityEncoding,
   batchSize: number,
   onSet: (setIndex: number, s: SetSummary) => void,
 ): AsyncGenerator<PrepBatch> {
   const base = { ...ZERO_BASE };
   for (const [i, set] of sets.entries()) {
     let last: PrepBatch | undefined;
-    for await (const b of readSetBatches(set, layout, format, qualShift, batchSize, base, (s) => onSet(i, s))) {
+    for await (const b of readSetBatches(set, layout, format, quality, batchSize, base, (s) => onSet(i, s))) {
       last = b;
       yield b;
     }

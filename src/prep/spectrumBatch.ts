@@ -16,7 +16,7 @@ export function spectrumBatch(batch: PrepBatch, k: number, cells: Uint8Array): S
     firstRecord: m.firstRecord,
     firstLine: m.firstLine,
     format: batch.format,
-    qualShift: batch.qualShift,
+    quality: batch.quality,
   });
   const p1 = parseRecords(batch.r1.bytes, batch.r1.records, ctx(batch.r1), allocParsed(batch.r1.records));
   const p2 = batch.r2 ? parseRecords(batch.r2.bytes, batch.r2.records, ctx(batch.r2), allocParsed(batch.r2.records)) : undefined;

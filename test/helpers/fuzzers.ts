@@ -34,9 +34,13 @@ function normalise(s: string): string {
   return [...s.toUpperCase()].map((c) => NORMAL[c] ?? 'N').join('');
 }
 
-/** A random valid FASTQ or FASTA file: names with comments and /1 /2, lengths 0..n, LF or CRLF per line. */
+/**
+ * A random valid FASTQ or FASTA file: names with comments and /1 /2, lengths 0..n, LF or CRLF per line, wrapped
+ * FASTA and (a quarter of the FASTQ files) wrapped FASTQ.
+ */
 export function validInput(r: Rand, opts: { maxRecords?: number; maxLen?: number } = {}): GeneratedInput {
   const format: SeqFormat = r() < 0.7 ? 'fastq' : 'fasta';
+  const wrapFastq = r() < 0.25;
   const n = int(r, 1, opts.maxRecords ?? 40);
   const maxLen = r() < 0.1 ? 5000 : (opts.maxLen ?? 200);
   const ids: string[] = [];
@@ -57,7 +61,16 @@ export function validInput(r: Rand, opts: { maxRecords?: number; maxLen?: number
     if (format === 'fastq') {
       let q = '';
       for (let j = 0; j < len; j++) q += String.fromCharCode(int(r, 33, 126));
-      out += `@${id}${mate}${comment}${eol()}${seq}${eol()}+${r() < 0.1 ? id : ''}${eol()}${q}`;
+      // wrapped sequence and quality lines (quality lines may then start with '@' or '+')
+      const width = wrapFastq && len > 0 ? int(r, 1, 80) : 0;
+      const wrap = (x: string): string => {
+        if (width === 0) return x;
+        let w = x.slice(0, width);
+        for (let j = width; j < x.length; j += width) w += eol() + x.slice(j, j + width);
+        return w;
+      };
+      const plus = r() < 0.1 ? `${id}${mate}${r() < 0.5 ? comment : ''}` : '';
+      out += `@${id}${mate}${comment}${eol()}${wrap(seq)}${eol()}+${plus}${eol()}${wrap(q)}`;
     } else {
       out += `>${id}${mate}${comment}`;
       const width = r() < 0.5 ? 60 : int(r, 1, 200);
@@ -158,7 +171,7 @@ export async function readAllChecked(src: ByteSource, perChunk: number, maxBytes
       if (!c) break;
       if (c.firstRecord !== expectRecord) throw new Error(`invariant: chunk firstRecord ${c.firstRecord} != ${expectRecord}`);
       expectRecord += c.records;
-      const p = parseRecords(c.bytes, c.records, { label: src.label, firstRecord: c.firstRecord, firstLine: c.firstLine, format, qualShift: 0 }, allocParsed(c.records));
+      const p = parseRecords(c.bytes, c.records, { label: src.label, firstRecord: c.firstRecord, firstLine: c.firstLine, format, quality: 'phred33' }, allocParsed(c.records));
       for (let i = 0; i < p.n; i++) {
         const s = p.seqStart[i]!;
         const len = p.seqLen[i]!;

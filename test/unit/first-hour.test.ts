@@ -22,7 +22,7 @@ function fastq(names: string[]): Uint8Array {
 
 function pairBatch(n1: string[], n2: string[]): PrepBatch {
   return {
-    index: 0, firstFragment: 0, format: 'fastq', qualShift: 0, fragments: n1.length, layout: 'pe',
+    index: 0, firstFragment: 0, format: 'fastq', quality: 'phred33', fragments: n1.length, layout: 'pe',
     r1: { label: 'a_R1.fq', bytes: fastq(n1), records: n1.length, firstRecord: 0, firstLine: 1 },
     r2: { label: 'a_R2.fq', bytes: fastq(n2), records: n2.length, firstRecord: 0, firstLine: 1 },
   };

@@ -41,8 +41,8 @@ test('GC histogram: one read adds exactly one read, near its GC fraction; reads 
 
 test('insert size: fastp formula from the overlap fit, short and long inserts, and pairs that do not overlap', () => {
   const r = rng(11);
-  const a1 = KNOWN_ADAPTERS['Illumina TruSeq R1 (universal)']!;
-  const a2 = KNOWN_ADAPTERS['Illumina TruSeq R2']!;
+  const a1 = KNOWN_ADAPTERS['Illumina TruSeq Adapter Read 1']!;
+  const a2 = KNOWN_ADAPTERS['Illumina TruSeq Adapter Read 2']!;
   const stats = allocStats();
   const pair = (insertLen: number, front1 = 0, front2 = 0): void => {
     const ins = randomSeq(insertLen, r);

@@ -35,8 +35,8 @@ test('fastp reference case: cut_front + cut_tail, window 4, Q20', () => {
 test('overlap analysis clips both mates of a short insert at the insert length', () => {
   const r = rng(7);
   const insert = randomSeq(80, r);
-  const a1 = KNOWN_ADAPTERS['Illumina TruSeq R1 (universal)']!;
-  const a2 = KNOWN_ADAPTERS['Illumina TruSeq R2']!;
+  const a1 = KNOWN_ADAPTERS['Illumina TruSeq Adapter Read 1']!;
+  const a2 = KNOWN_ADAPTERS['Illumina TruSeq Adapter Read 2']!;
   const r1 = (insert + a1 + randomSeq(100, r)).slice(0, 150);
   const r2 = (revcomp(insert) + a2 + randomSeq(100, r)).slice(0, 150);
   const fit = findOverlap(enc(r1), 0, 150, enc(r2), 0, 150, 30, 5, 0.2);
@@ -54,7 +54,7 @@ test('overlap analysis finds no adapter for a long insert', () => {
 
 test('adapter found by sequence, with one mismatch per 8 bases', () => {
   const r = rng(9);
-  const a = KNOWN_ADAPTERS['Illumina TruSeq R1 (universal)']!;
+  const a = KNOWN_ADAPTERS['Illumina TruSeq Adapter Read 1']!;
   const read = randomSeq(100, r) + a.slice(0, 10).replace('T', 'A') + a.slice(10, 30);
   assert.equal(findAdapter(enc(read), 0, read.length, enc(a)), 100);
   const clean = randomSeq(130, rng(10));
@@ -119,7 +119,7 @@ function mutate(b: Uint8Array, rate: number, r: () => number): Uint8Array {
 test('word-parallel overlap and adapter search agree exactly with the byte loops', () => {
   const r = rng(21);
   const comp: Record<number, number> = { 65: 84, 67: 71, 71: 67, 84: 65 };
-  const adapter = enc(KNOWN_ADAPTERS['Illumina TruSeq R1 (universal)']!);
+  const adapter = enc(KNOWN_ADAPTERS['Illumina TruSeq Adapter Read 1']!);
   for (let t = 0; t < 20000; t++) {
     const insert = noisy(r, 20 + Math.floor(r() * 300), r() < 0.3 ? 0.05 : 0, r() < 0.02 ? 0.01 : 0);
     const l1 = 1 + Math.floor(r() * 160);
@@ -159,7 +159,8 @@ test('one-pass adapter detection agrees exactly with the per-adapter scan', () =
       return enc(s);
     });
     const minFraction = [0.001, 0, 0.002][t % 3]!;
-    assert.deepEqual(detectAdapter(reads, minFraction), detectAdapterReference(reads, minFraction));
+    const mate = ([undefined, 1, 2] as const)[t % 3];
+    assert.deepEqual(detectAdapter(reads, minFraction, mate), detectAdapterReference(reads, minFraction, mate));
   }
 });
 
@@ -179,4 +180,43 @@ test('QC statistics: per-cycle quality counts, long reads and FASTA', () => {
   assert.equal(mq[511], 10);
   assert.equal(j.read1_before!.base_count_by_cycle.A![511], 17); // bases 511..599 of ACGTN... counted in the last cycle
   assert.deepEqual(j.read2_before!.mean_quality_by_cycle, [null, null, null, null]);
+});
+
+test('adapter names per mate: TruSeq Read 1 and Read 2 (same first 12 bases) told apart, as fastp names them', () => {
+  const r = rng(18);
+  const K = KNOWN_ADAPTERS;
+  // 5% of reads run into the adapter, with 10..33 of its bases at the 3' end
+  const sample = (adapter: string, keep = (i: number) => 10 + (i % 24)): Uint8Array[] =>
+    Array.from({ length: 2000 }, (_, i) => enc(i % 20 === 0 ? randomSeq(150 - keep(i), r) + adapter.slice(0, keep(i)) : randomSeq(150, r)));
+  const r1 = K['Illumina TruSeq Adapter Read 1']!;
+  const r2 = K['Illumina TruSeq Adapter Read 2']!;
+  assert.equal(r1.slice(0, 12), r2.slice(0, 12), 'the shared probe this test is about');
+  for (const [seq, mate, name] of [
+    [r1, 1, 'Illumina TruSeq Adapter Read 1'],
+    [r2, 2, 'Illumina TruSeq Adapter Read 2'],
+    // the bases after the probe decide, not the mate
+    [r2, 1, 'Illumina TruSeq Adapter Read 2'],
+    [r1, 2, 'Illumina TruSeq Adapter Read 1'],
+    [K['Illumina Nextera / Tn5 (both reads)']!, 1, 'Illumina Nextera / Tn5 (both reads)'],
+    [K['Illumina Nextera / Tn5 (both reads)']!, 2, 'Illumina Nextera / Tn5 (both reads)'],
+    [K["Illumina Small RNA 3' Adapter (RA3, read 1)"]!, 1, "Illumina Small RNA 3' Adapter (RA3, read 1)"],
+    [K["Illumina Small RNA 5' Adapter (RA5 reverse complement, read 2)"]!, 2, "Illumina Small RNA 5' Adapter (RA5 reverse complement, read 2)"],
+    [K['MGI/BGI Adapter Read 1']!, 1, 'MGI/BGI Adapter Read 1'],
+    [K['MGI/BGI Adapter Read 2']!, 2, 'MGI/BGI Adapter Read 2'],
+  ] as const) {
+    const reads = sample(seq);
+    for (const d of [detectAdapter(reads, 0.001, mate), detectAdapterReference(reads, 0.001, mate)]) {
+      assert.equal(d?.name, name, `mate ${mate}`);
+      assert.equal(d?.sequence, seq);
+      // reads with 12 or more adapter bases: about 5% x 22/24
+      assert.ok(d.fraction > 0.035 && d.fraction <= 0.05, `fraction ${d.fraction}`);
+    }
+  }
+  // a sequencing error in the discriminating bases does not flip the vote
+  const noisy = sample(r2.slice(0, 15) + 'A' + r2.slice(16), () => 30);
+  assert.equal(detectAdapter(noisy, 0.001, 1)?.name, 'Illumina TruSeq Adapter Read 2');
+  // only the shared 12 bases visible (reads end inside the probe region + 3): the mate decides
+  const short = sample(r2, () => 15);
+  assert.equal(detectAdapter(short, 0.001, 2)?.name, 'Illumina TruSeq Adapter Read 2');
+  assert.equal(detectAdapter(short, 0.001, 1)?.name, 'Illumina TruSeq Adapter Read 1');
 });

@@ -29,7 +29,7 @@ async function readAll(src: ByteSource, per: number): Promise<{ ids: string[]; s
   for (;;) {
     const c = await rd.next(per);
     if (!c) break;
-    const p = parseRecords(c.bytes, c.records, { label: src.label, firstRecord: c.firstRecord, firstLine: c.firstLine, format, qualShift: 0 }, allocParsed(c.records));
+    const p = parseRecords(c.bytes, c.records, { label: src.label, firstRecord: c.firstRecord, firstLine: c.firstLine, format, quality: 'phred33' }, allocParsed(c.records));
     for (let i = 0; i < p.n; i++) {
       ids.push(dec.decode(c.bytes.subarray(p.idStart[i], p.idEnd[i])));
       seqs.push(dec.decode(c.bytes.subarray(p.seqStart[i], p.seqStart[i]! + p.seqLen[i]!)));
@@ -123,7 +123,7 @@ test('unread() gives back the tail of the last chunk with its record and line nu
     assert.equal(again.firstLine, format === 'fastq' ? 17 : 9);
     const got = await readAll(memSource(text, 64), 10);
     const dec = new TextDecoder();
-    const p = parseRecords(again.bytes, again.records, { label: 'x', firstRecord: 4, firstLine: again.firstLine, format, qualShift: 0 }, allocParsed(3));
+    const p = parseRecords(again.bytes, again.records, { label: 'x', firstRecord: 4, firstLine: again.firstLine, format, quality: 'phred33' }, allocParsed(3));
     assert.equal(dec.decode(again.bytes.subarray(p.idStart[0], p.idEnd[0])), got.ids[4]);
   }
 });

@@ -20,7 +20,7 @@ const faulty = new URL('../helpers/faultyPrepWorker.js', import.meta.url).href;
 async function batches(): Promise<PrepBatch[]> {
   const sets = [{ r1: await openLocalSource(r1), r2: await openLocalSource(r2) }];
   const out: PrepBatch[] = [];
-  for await (const b of readBatches(sets, 'pe', 'fastq', 0, 300, () => undefined)) out.push(b);
+  for await (const b of readBatches(sets, 'pe', 'fastq', 'phred33', 300, () => undefined)) out.push(b);
   return out;
 }
 
@@ -77,7 +77,7 @@ test('malformed input found by a worker is not retried', async () => {
   const sets = [{ r1: await openLocalSource(bad) }];
   const engine = new LocalPrepEngine(1, { onRetry: () => assert.fail('retried an input error') });
   try {
-    for await (const b of readBatches(sets, 'se', 'fastq', 0, 300, () => undefined)) {
+    for await (const b of readBatches(sets, 'se', 'fastq', 'phred33', 300, () => undefined)) {
       await assert.rejects(engine.run(b, params), /bad\.fq record 1 \(line 3\): missing '\+' separator line/);
       break;
     }

@@ -36,7 +36,7 @@ export async function* sliceBatches(plan: PrepPlan, slice: PrepSlice, inline: In
   };
   let batches = 0;
   let fragments = 0;
-  for await (const b of readSetBatches(set, plan.layout, plan.format, plan.qualShift, plan.options.batchSize, base)) {
+  for await (const b of readSetBatches(set, plan.layout, plan.format, plan.quality, plan.options.batchSize, base)) {
     batches++;
     fragments += b.fragments;
     yield b;
