@@ -5,7 +5,7 @@ import { DEFAULT_GRAPH } from '../cluster/graph.js';
 import { DEFAULT_LSH } from '../cluster/lsh.js';
 import { DEFAULT_MERGE } from '../cluster/mergeGroups.js';
 import { DEFAULT_POOLED } from '../cluster/pooled.js';
-import { DEFAULT_NORMALIZED } from '../cluster/normalizedGraph.js';
+import { DEFAULT_NORMALIZED, NORMALIZED_K_MAX, NORMALIZED_MIN_GROUP } from '../cluster/normalizedGraph.js';
 import { CLUSTER_METHODS, DEFAULT_CLUSTER_METHOD, type ClusterMethod, type ClusterOptions } from '../pipeline/phase2.js';
 import type { ProgressSink } from '../pipeline/progress.js';
 import { SLURM_OPTIONS, slurmJobFrom } from './slurmOptions.js';
@@ -36,7 +36,8 @@ ${CLUSTER_METHODS.map((m) => `                        ${METHOD_LINES[m]}${m === 
                                 than --elbow-gain, or earlier once the inertia is within --noise-factor x what
                                 sampling noise alone explains (k-mer frequency embeddings); the inertia elbow
                         each K tried is reported on stderr; summary.json k_selection lists the scores
-  --k-min N (2) --k-max N (12)   range searched by --k auto
+  --k-min N (2) --k-max N   range searched by --k auto (k-max: ${NORMALIZED_K_MAX} for the graph method with a target
+                        coverage, where it bounds the over-splitting; 12 otherwise)
   --seed S (0)          same seed, same labels, whatever the thread count
   --n-init N (3)        restarts; the lowest objective wins
   --max-iter N (300) --tol T (1e-4)
@@ -53,7 +54,8 @@ graph method (docs/graph.md)
   --max-occurrence N (${DEFAULT_GRAPH.maxOccurrence})  minimizers in more fragments make no edges (repeats)
   --max-degree N (${DEFAULT_GRAPH.maxDegree})      heaviest edges kept per fragment
   --merge-tolerance T (${DEFAULT_MERGE.tolerance}) --merge-floor F (${DEFAULT_MERGE.floor})   composition check when joining groups
-  --min-group N (${DEFAULT_POOLED.minGroup})        groups of N+ fragments are clustered (1: all, singletons too); smaller ones join the nearest cluster
+  --min-group N         groups of N+ fragments define the clusters; smaller ones join the nearest cluster
+                        (default ${NORMALIZED_MIN_GROUP} with a target coverage, ${DEFAULT_POOLED.minGroup} with --target-coverage 0: every group, singletons too)
   --coverage-weight W (${DEFAULT_POOLED.coverageWeight})  weight of the abundance feature relative to composition (0: off)
   --elbow-gain G (${DEFAULT_POOLED.minGain})    K auto: stop when one more cluster lowers the inertia by less than G
   --noise-factor F (${DEFAULT_POOLED.noiseFactor})   K auto: or when the inertia is within F x what sampling noise explains
@@ -142,6 +144,7 @@ export function clusterOptionsFrom(cmd: string, v: Partial<ClusterValues>, input
     throw usageError(`${cmd}: --lpa distributed applies to --method graph on --engine mpi or slurm`);
   }
   const k = kOption(cmd, v.k);
+  const targetCoverage = floatOption(cmd, 'target-coverage', v['target-coverage'], DEFAULT_NORMALIZED.targetCoverage, 0, 1e9);
   const batchSize = v['batch-size'] !== undefined ? intOption(cmd, 'batch-size', v['batch-size'], 4096, 1, 10_000_000) : undefined;
   return {
     input: resolveLocation(input),
@@ -149,7 +152,7 @@ export function clusterOptionsFrom(cmd: string, v: Partial<ClusterValues>, input
     method,
     k,
     kMin: intOption(cmd, 'k-min', v['k-min'], 2, 1, 10_000),
-    kMax: intOption(cmd, 'k-max', v['k-max'], 12, 1, 10_000),
+    kMax: intOption(cmd, 'k-max', v['k-max'], targetCoverage > 0 && method === 'graph' ? NORMALIZED_K_MAX : 12, 1, 10_000),
     seed: intOption(cmd, 'seed', v.seed, 0, 0, 2 ** 31 - 1),
     nInit: intOption(cmd, 'n-init', v['n-init'], 3, 1, 1000),
     maxIter: intOption(cmd, 'max-iter', v['max-iter'], 300, 1, 1_000_000),
@@ -167,7 +170,7 @@ export function clusterOptionsFrom(cmd: string, v: Partial<ClusterValues>, input
         maxIterations: DEFAULT_GRAPH.maxIterations,
       },
       normalized: {
-        targetCoverage: floatOption(cmd, 'target-coverage', v['target-coverage'], DEFAULT_NORMALIZED.targetCoverage, 0, 1e9),
+        targetCoverage,
         sampling: powerOfTwoOption(cmd, 'coverage-sampling', v['coverage-sampling'], DEFAULT_NORMALIZED.sampling),
       },
       merge: {
@@ -176,7 +179,7 @@ export function clusterOptionsFrom(cmd: string, v: Partial<ClusterValues>, input
       },
       lsh: { bands: intOption(cmd, 'lsh-bands', v['lsh-bands'], DEFAULT_LSH.bands, 1, 64), bits: intOption(cmd, 'lsh-bits', v['lsh-bits'], DEFAULT_LSH.bits, 1, 30) },
       pooled: {
-        minGroup: intOption(cmd, 'min-group', v['min-group'], DEFAULT_POOLED.minGroup, 1, 1_000_000),
+        minGroup: intOption(cmd, 'min-group', v['min-group'], targetCoverage > 0 && method === 'graph' ? NORMALIZED_MIN_GROUP : DEFAULT_POOLED.minGroup, 1, 1_000_000),
         coverageWeight: floatOption(cmd, 'coverage-weight', v['coverage-weight'], DEFAULT_POOLED.coverageWeight, 0, 1000),
         minGain: floatOption(cmd, 'elbow-gain', v['elbow-gain'], DEFAULT_POOLED.minGain, 0, 1),
         noiseFactor: floatOption(cmd, 'noise-factor', v['noise-factor'], DEFAULT_POOLED.noiseFactor, 0, 1e6),

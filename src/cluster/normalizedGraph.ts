@@ -3,6 +3,7 @@ import { mergeGroups, type MergeParams } from './mergeGroups.js';
 import { MinimizerTable } from './minimizerTable.js';
 import { clusterPooledGroups, poolGroups, type GroupClustering, type PooledParams } from './pooled.js';
 import { nearestCentroid } from './weightedKMeans.js';
+import { DEFAULT_SPLIT_MERGE } from './splitMerge.js';
 
 /**
  * The graph method at any depth (docs/graph.md "Depth"): memory follows the community's distinct content, not
@@ -32,6 +33,21 @@ export interface NormalizedGraphParams {
 }
 
 export const DEFAULT_NORMALIZED: NormalizedGraphParams = { targetCoverage: 12, sampling: 4 };
+
+/** Groups of this many fragments define the clusters (smaller ones join the nearest), unless --min-group says otherwise. */
+export const NORMALIZED_MIN_GROUP = 20;
+
+/** Default --k-max of the method: the over-splitting of the K search stops there at the latest. */
+export const NORMALIZED_K_MAX = 100;
+
+/**
+ * Split-and-merge needs the groups of --min-group+ fragments to hold this fraction of the subset; below it (low
+ * depth) every group is clustered and K found by the elbow, searched up to LOW_DEPTH_K_MAX. Measured
+ * (docs/graph.md "Depth"): on a 29-species community the elbow gave ARI 0.60 at 1M pairs (core fraction 0.63)
+ * where split-merge gave 0.91, and split-merge gave 0.39 at 200k pairs (core fraction 0.4) where the elbow gave 0.53.
+ */
+export const CORE_FRACTION = 0.5;
+export const LOW_DEPTH_K_MAX = 30;
 
 /** A batch of consecutive fragments: global index of the first, sketches, and what the pass asked for. */
 export interface FragmentBatch {
@@ -210,6 +226,7 @@ export interface SubsetClustering {
   groupSizes: Int32Array;
   /** read groups (graph, propagation, merge) and their clustering (K search included) */
   seconds: { groups: number; clustering: number };
+  kSearch: { core_fraction: number; method: string };
 }
 
 /** Steps 3-4: graph, merge and pooled clustering of the subset; the minimizer -> cluster index. */
@@ -225,7 +242,16 @@ export function clusterSubset(
   const t1 = performance.now();
   // abundance: the full-data coverage; noise: the redundancy within the subset (its own minimizer occurrence)
   const pool = poolGroups(sub.n, d, sub.embedding, sub.weight, sub.coverage, group, G, rg.occurrence);
-  const gc = clusterPooledGroups(pool, G, d, true, rule.sqrtTransform, pooled);
+  // which K search: clusters defined by the reliable groups (split and merge) once they hold most of the subset;
+  // at low depth, where most fragments are in small groups, every group is clustered and K found by the elbow
+  let inCore = 0;
+  for (let g = 0; g < G; g++) if (pool.members[g]! >= pooled.minGroup) inCore += pool.members[g]!;
+  const coreFraction = inCore / Math.max(1, sub.n);
+  const bySplit = coreFraction >= CORE_FRACTION;
+  const gc = clusterPooledGroups(
+    pool, G, d, true, rule.sqrtTransform,
+    bySplit ? { ...pooled, splitMerge: pooled.splitMerge ?? DEFAULT_SPLIT_MERGE } : { ...pooled, minGroup: 1, kMax: Math.min(pooled.kMax, LOW_DEPTH_K_MAX) },
+  );
   const t2 = performance.now();
   const subsetLabel = new Int32Array(sub.n);
   const subsetDist = new Float32Array(sub.n);
@@ -255,6 +281,7 @@ export function clusterSubset(
     fragmentsByGroupSize: hist,
     groupSizes: pool.members,
     seconds: { groups: (t1 - t0) / 1000, clustering: (t2 - t1) / 1000 },
+    kSearch: { core_fraction: +coreFraction.toFixed(4), method: bySplit ? 'split-merge over groups of --min-group+ fragments' : 'elbow over every group (low depth)' },
   };
 }
 

@@ -1,4 +1,6 @@
-import { chooseWeightedK, nearestCentroid, weightedKMeans, type WeightedKChoice } from './weightedKMeans.js';
+import { chooseWeightedK, nearestCentroid, weightedKMeans, type WeightedKChoice, type WeightedKMeansResult } from './weightedKMeans.js';
+import { pooledNoise } from './poolNoise.js';
+import { splitMergeK, type SplitMergeChoice, type SplitMergeParams } from './splitMerge.js';
 import type { KTried } from './types.js';
 
 /**
@@ -31,6 +33,8 @@ export interface PooledParams extends KSearch {
   minGain: number;
   /** K auto: stop when the weighted inertia is within this multiple of the sampling-noise inertia */
   noiseFactor: number;
+  /** K auto by over-splitting and merging what noise cannot tell apart (the normalised graph method) */
+  splitMerge?: SplitMergeParams;
   /** K auto: hears about every K tried (progress) */
   onK?: (e: KTried) => void;
 }
@@ -66,7 +70,7 @@ export interface PooledResult {
   /** cluster centres in embedding space (pooled profile of every fragment in the cluster), k x d */
   centroids: Float32Array;
   clusterSize: Int32Array;
-  selection: WeightedKChoice | { method: 'given' };
+  selection: WeightedKChoice | SplitMergeChoice | { method: 'given' };
   groupsClustered: number;
   fragmentsInClusteredGroups: number;
   coverageScale: number;
@@ -130,18 +134,7 @@ export interface GroupClustering {
   iterations: number;
 }
 
-/**
- * Expected squared distance of a group's pooled square-root profile from its genome's, from sampling alone:
- * (d / 4) / effective k-mers. Overlapping reads re-sample the same bases, so the effective count is the
- * pooled k-mers over the group's redundancy: its mean minimizer occurrence (the local coverage), but at most
- * its number of fragments. A singleton is one independent sample whatever the coverage. Without that cap,
- * the reads of a 1000x phage whose minimizers are all skipped as repeats (singletons with a mean occurrence
- * in the hundreds) made the noise 40x the whole inertia on a 1M-pair community, and K auto stopped at 2.
- */
-export function pooledNoise(d: number, mass: number, members: number, occurrenceSum?: number): number {
-  const redundancy = occurrenceSum === undefined ? 1 : Math.max(1, Math.min(occurrenceSum / Math.max(1, members), members));
-  return ((d / 4) * redundancy) / Math.max(1, mass);
-}
+export { pooledNoise } from './poolNoise.js';
 
 export function clusterPooled(inp: PooledInput, p: PooledParams): PooledResult {
   const { n, d, embedding, weight, group, groups: G } = inp;
@@ -223,7 +216,31 @@ export function clusterPooledGroups(pool: GroupPool, G: number, d: number, withC
   const kOpts = { seed: p.seed, nInit: p.nInit, maxIter: p.maxIter };
   let fit;
   let selection: PooledResult['selection'];
-  if (p.k === 'auto') {
+  if (p.k === 'auto' && p.splitMerge) {
+    const sub = (a: Float64Array, width: number): Float64Array => {
+      const out = new Float64Array(C * width);
+      for (let i = 0; i < C; i++) out.set(a.subarray(core[i]! * width, core[i]! * width + width), i * width);
+      return out;
+    };
+    const sm = splitMergeK(
+      {
+        x, w, n: C, D, d, comp: sub(comp, d), mass: sub(mass, 1), members: Float64Array.from(core, (g) => members[g]!), cov: sub(cov, 1),
+        red: sub(pool.red ?? cov, 1), coverageScale, sqrtTransform,
+      },
+      { ...p.splitMerge, kMin: p.kMin, kMax: p.kMax, seed: p.seed, nInit: p.nInit, maxIter: p.maxIter, ...(p.onK ? { onK: p.onK } : {}) },
+    );
+    const dist2 = new Float64Array(C);
+    for (let i = 0; i < C; i++) {
+      let q = 0;
+      for (let t = 0; t < D; t++) {
+        const u = x[i * D + t]! - sm.centroids[sm.labels[i]! * D + t]!;
+        q += u * u;
+      }
+      dist2[i] = q;
+    }
+    fit = { k: sm.k, labels: sm.labels, centroids: sm.centroids, dist2, inertia: sm.inertia, iterations: sm.iterations } satisfies WeightedKMeansResult;
+    selection = sm.choice;
+  } else if (p.k === 'auto') {
     let noiseInertia = 0;
     // the resampling redundancy: the fragments' own (pool.red, on a normalised subset) or their abundance
     const red = pool.red ?? (withCov ? cov : undefined);

@@ -110,6 +110,7 @@ export async function runNormalizedGraph(
       coverage_table_bytes: table.bytes,
       subset_fragments: sub.n,
       subset_fraction: +(sub.n / Math.max(1, n)).toFixed(4),
+      k_search: sc.kSearch,
       assigned: { subset: viaCount[Via.Subset], minimizer_index: viaCount[Via.Index], nearest_centre: viaCount[Via.Nearest] },
       seconds: {
         coverage: +((tTable - t0) / 1000).toFixed(3),

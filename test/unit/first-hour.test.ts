@@ -80,7 +80,7 @@ test('the inertia-elbow K search reports each K it tries, with its inertia', () 
   const xx = Float64Array.from(x);
   const w = new Float64Array(n).fill(1);
   const events: KTried[] = [];
-  const r = chooseWeightedK(xx, w, n, 3, { kMin: 1, kMax: 8, seed: 0, nInit: 1, maxIter: 50, minGain: 0.2, onK: (e) => events.push(e) });
+  const r = chooseWeightedK(xx, w, n, 3, { kMin: 1, kMax: 8, seed: 0, nInit: 1, maxIter: 50, minGain: 0.5, onK: (e) => events.push(e) });
   assert.deepEqual(events.map((e) => e.k), r.choice.scores.map((s) => s.k));
   assert.deepEqual(events.map((e) => e.inertia), r.choice.scores.map((s) => s.inertia));
   assert.deepEqual(events.map((e) => e.done), events.map((_, i) => i + 1));
