@@ -132,10 +132,10 @@ const descendants = (pid) => {
 };
 
 /**
- * Runs `node cli ...argv` under /usr/bin/time -v, killing it when its resident set exceeds the cap.
+ * Runs `node cli ...argv` under /usr/bin/time -v, killing it when its resident set exceeds capKb (cluster runs only).
  * Resolves to { status: 'ok'|'killed'|'failed', exit, wall_s, cpu_s, peak_rss_kb, other_cpu_s, stderr_tail }.
  */
-function measured(argv, logPrefix) {
+function measured(argv, logPrefix, capKb = Infinity) {
   return new Promise((done) => {
     const timeFile = `${logPrefix}.time`;
     const [busy0, total0] = cpuTicks();
@@ -149,7 +149,7 @@ function measured(argv, logPrefix) {
     const timer = setInterval(() => {
       const kb = treeRssKb(child.pid);
       polledPeak = Math.max(polledPeak, kb);
-      if (kb > memCapKb && !killed) {
+      if (kb > capKb && !killed) {
         killed = true;
         for (const p of descendants(child.pid)) {
           try { process.kill(p, 'SIGKILL'); } catch { /* ended */ }
@@ -221,14 +221,16 @@ for (const name of communities) {
   mkdirSync(runDir, { recursive: true });
   if (flag('fresh-prep')) rmSync(prepDir, { recursive: true, force: true });
   if (existsSync(join(prepDir, 'manifest.json'))) {
-    preps[name] = 'reused';
+    const saved = join(runDir, 'prep.json');
+    preps[name] = existsSync(saved) ? { reused: true, ...JSON.parse(readFileSync(saved, 'utf8')) } : 'reused';
     console.error(`[depth-series] ${name}: prep reused (${prepDir})`);
   } else {
     rmSync(prepDir, { recursive: true, force: true });
     console.error(`[depth-series] ${name}: prep (${info.pairs} pairs) ...`);
     const r = await measured(['prep', '--input', join(info.dir, 'R1.fastq.gz'), '--input2', join(info.dir, 'R2.fastq.gz'), '--output', prepDir, '--threads', threads, '--quiet'], join(runDir, 'prep'));
-    if (r.status !== 'ok') throw new Error(`prep of ${name} failed (exit ${r.exit}):\n${r.stderr_tail}`);
+    if (r.status !== 'ok') throw new Error(`prep of ${name} ${r.status} (exit ${r.exit}):\n${r.stderr_tail}`);
     preps[name] = { wall_s: r.wall_s, cpu_s: r.cpu_s, peak_rss_mb: Math.round(r.peak_rss_kb / 1024), other_cpu_s: r.other_cpu_s };
+    writeFileSync(join(runDir, 'prep.json'), JSON.stringify(preps[name], null, 2) + '\n');
   }
   const manifest = JSON.parse(readFileSync(join(prepDir, 'manifest.json'), 'utf8'));
   const fragments = manifest.counts.fragments_out;
@@ -246,7 +248,7 @@ for (const name of communities) {
     mkdirSync(out, { recursive: true });
     const argv = ['cluster', '--input', prepDir, '--output', out, ...VARIANTS[v].args, '--k', 'auto', '--threads', threads, '--quiet', ...clusterArgs];
     console.error(`[depth-series] ${name} ${v}: metavec ${argv.join(' ')}${memCapGb ? ` (cap ${memCapGb} GB)` : ''}`);
-    const r = await measured(argv, join(runDir, `cluster-${v}`));
+    const r = await measured(argv, join(runDir, `cluster-${v}`), memCapKb);
     const row = {
       community: name,
       pairs: info.pairs,
