@@ -3,14 +3,15 @@
 //   bash bench/make-depth-series.sh      # the communities, into bench/work/ (cached)
 //   node bench/depth-series.mjs [--communities dev,art7-200k,...] [--variants default,graph-all] [--mem-cap-gb 12]
 //     [--threads 2] [--work bench/work] [--dev DIR] [--cluster-args name=value,...] [--fresh-prep] [--reuse]
-//     [--tag NAME] [--out FILE] [--no-write]
+//     [--collect] [--tag NAME] [--out FILE] [--no-write]
 // Per community: `metavec prep --threads 2` once (bench/work/<community>/prep, reused when its manifest exists;
 // --fresh-prep rebuilds it), then per variant `metavec cluster` with K auto under /usr/bin/time -v (wall, user+sys
 // CPU, peak RSS) and `metavec eval --json` against the truth (species). Variants: default = `metavec cluster`
 // with its defaults; graph-all = `--method graph --target-coverage 0` (every read in the graph; plain
 // `--method graph` while the CLI has no --target-coverage); graph = `--method graph`. --mem-cap-gb kills a run
 // whose resident set (the child and its descendants, polled every 0.25 s) exceeds the cap: it is recorded as
-// killed, and the series goes on. One cluster job at a time. --reuse takes a run's result from its run.json.
+// killed, and the series goes on. One cluster job at a time. --reuse takes a run's result from its run.json;
+// --collect only gathers the run.json rows that exist (runs nothing).
 // Writes bench/results/depth-series[-TAG]-<date>.json, copies each community's composition.tsv and
 // generator.tsv to bench/results/depth-series/, and prints a Markdown table.
 import { spawn, spawnSync } from 'node:child_process';
@@ -18,7 +19,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync,
 import { join, resolve } from 'node:path';
 import { flag, helpFromHeader, opt } from './lib/args.mjs';
 
-helpFromHeader(import.meta.url, 15);
+helpFromHeader(import.meta.url, 16);
 
 const repo = new URL('..', import.meta.url).pathname;
 const work = resolve(opt('work', join(repo, 'bench/work')));
@@ -218,6 +219,17 @@ for (const name of communities) {
   }
   const runDir = join(work, name === 'dev' ? 'dev-community' : name);
   const prepDir = join(runDir, 'prep');
+  if (flag('collect')) {
+    // rows of earlier runs only: no prep, no cluster
+    const saved = join(runDir, 'prep.json');
+    preps[name] = existsSync(saved) ? { reused: true, ...JSON.parse(readFileSync(saved, 'utf8')) } : 'not measured';
+    for (const v of variantNames) {
+      const runJson = join(runDir, `cluster-${v}`, 'run.json');
+      if (existsSync(runJson)) rows.push(JSON.parse(readFileSync(runJson, 'utf8')));
+      else console.error(`[depth-series] ${name} ${v}: no ${runJson} (--collect runs nothing): left out`);
+    }
+    continue;
+  }
   mkdirSync(runDir, { recursive: true });
   if (flag('fresh-prep')) rmSync(prepDir, { recursive: true, force: true });
   if (existsSync(join(prepDir, 'manifest.json'))) {
@@ -310,12 +322,12 @@ const result = {
   rows,
 };
 const table = [
-  '| community | pairs | species | simulator | variant | ARI | NMI | F1 w / macro | K / true | assigned | wall s | CPU s | peak RSS MB | B/fragment |',
-  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+  '| community | pairs | species | simulator | variant (method) | ARI | NMI | F1 weighted / macro | K / true | assigned | wall s | CPU s | peak RSS MB | B/fragment | others\' CPU s |',
+  '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
   ...rows.map((r) => {
     const kb = (x) => (x === undefined ? '-' : x);
     const q = r.status === 'ok';
-    return `| ${r.community} | ${r.pairs} | ${r.species} | ${r.simulator} ${r.read_length} | ${r.variant} | ${q ? r.ari : r.status} | ${q ? r.nmi : '-'} | ${q ? `${r.f1_weighted} / ${r.f1_macro}` : '-'} | ${q ? `${kb(r.k)} / ${r.species}` : '-'} | ${q ? r.assigned_fraction : '-'} | ${r.wall_s} | ${r.cpu_s} | ${r.peak_rss_mb}${r.status === 'killed' ? ' (cap)' : ''} | ${r.bytes_per_fragment} |`;
+    return `| ${r.community} | ${r.pairs} | ${r.species} | ${r.simulator} ${r.read_length} | ${r.variant}${r.method ? ` (${r.method})` : ''} | ${q ? r.ari : r.status} | ${q ? r.nmi : '-'} | ${q ? `${r.f1_weighted} / ${r.f1_macro}` : '-'} | ${q ? `${kb(r.k)} / ${r.species}` : '-'} | ${q ? r.assigned_fraction : '-'} | ${r.wall_s} | ${r.cpu_s} | ${r.peak_rss_mb}${r.status === 'killed' ? ' (cap)' : ''} | ${r.bytes_per_fragment} | ${r.other_cpu_s} |`;
   }),
 ].join('\n');
 console.log(table);
