@@ -145,6 +145,12 @@ export function clusterOptionsFrom(cmd: string, v: Partial<ClusterValues>, input
   }
   const k = kOption(cmd, v.k);
   const targetCoverage = floatOption(cmd, 'target-coverage', v['target-coverage'], DEFAULT_NORMALIZED.targetCoverage, 0, 1e9);
+  if (method === 'graph' && targetCoverage > 0 && engine !== 'local') {
+    throw usageError(
+      `${cmd}: the coverage-normalised graph method (--target-coverage ${targetCoverage}, the default) runs on the local engine only so far; ` +
+        `with --engine ${engine} pass --target-coverage 0 (every fragment in the graph, its build split across the ranks: docs/hpc.md)`,
+    );
+  }
   const batchSize = v['batch-size'] !== undefined ? intOption(cmd, 'batch-size', v['batch-size'], 4096, 1, 10_000_000) : undefined;
   return {
     input: resolveLocation(input),

@@ -39,6 +39,7 @@ function pooledArgv(p: NonNullable<ClusterOptions['pooled']>): string[] {
     '--min-group', String(p.pooled.minGroup), '--coverage-weight', String(p.pooled.coverageWeight),
     '--elbow-gain', String(p.pooled.minGain), '--noise-factor', String(p.pooled.noiseFactor),
     '--lsh-bands', String(p.lsh.bands), '--lsh-bits', String(p.lsh.bits),
+    ...(p.normalized ? ['--target-coverage', String(p.normalized.targetCoverage), '--coverage-sampling', String(p.normalized.sampling)] : []),
   ];
 }
 

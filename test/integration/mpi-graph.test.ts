@@ -75,11 +75,11 @@ async function assertSameResult(localDir: string, mpiDir: string): Promise<void>
 }
 
 for (const [name, extra] of [
-  ['graph, K auto, clusters named after references', ['--method', 'graph', '--k', 'auto', '--references']],
-  ['graph with a tight degree cap and low occurrence limit', ['--method', 'graph', '--k', '3', '--max-degree', '4', '--max-occurrence', '20', '--min-shared', '2', '--seed', '7']],
+  ['graph, K auto, clusters named after references', ['--method', 'graph', '--target-coverage', '0', '--k', 'auto', '--references']],
+  ['graph with a tight degree cap and low occurrence limit', ['--method', 'graph', '--target-coverage', '0', '--k', '3', '--max-degree', '4', '--max-occurrence', '20', '--min-shared', '2', '--seed', '7']],
   ['lsh, K=3', ['--method', 'lsh', '--k', '3', '--seed', '2']],
   // every exchange in rounds of at most 4 KiB per call (the path that lifts MPI's 2 GiB per-call limit)
-  ['graph, exchanges chunked into 4 KiB calls', ['--method', 'graph', '--k', '3', '--seed', '11']],
+  ['graph, exchanges chunked into 4 KiB calls', ['--method', 'graph', '--target-coverage', '0', '--k', '3', '--seed', '11']],
 ] as const) {
   test(`mpi engine, 2 ranks, ${name}: the local engine's result`, async (t) => {
     if (!requireTool(t, mpiReady(), 'mpirun + native/mpi binding (scripts/setup.sh --system)')) return;
@@ -114,7 +114,7 @@ test('mpi engine, graph: a rank killed during the build fails the job and leaves
   if (!requireTool(t, mpiReady(), 'mpirun + native/mpi binding (scripts/setup.sh --system)')) return;
   const out = tmp.join('killed');
   // rank 0 logs this line as the distributed build starts; rank 1 cannot finish before rank 0 has clustered
-  const { code, stderr, killed } = await killRankOneWhen(['--input', prep, '--output', out, '--method', 'graph', '--k', 'auto'], /overlap graph of \d+ fragments over 2 rank/);
+  const { code, stderr, killed } = await killRankOneWhen(['--input', prep, '--output', out, '--method', 'graph', '--target-coverage', '0', '--k', 'auto'], /overlap graph of \d+ fragments over 2 rank/);
   assert.ok(killed, `the build was never seen starting:\n${stderr}`);
   assert.notEqual(code, 0);
   assert.match(stderr, /rank 1 .*(exited on signal 9|killed)/i);
@@ -124,7 +124,7 @@ test('mpi engine, graph: a rank killed during the build fails the job and leaves
 test('mpi engine, 2 ranks, --lpa distributed: no graph on rank 0, label propagation over the ranks, the genomes found', async (t) => {
   if (!requireTool(t, mpiReady(), 'mpirun + native/mpi binding (scripts/setup.sh --system)')) return;
   const out = tmp.join('mpi-lpa-distributed');
-  const r = mpiCluster(prep, 2, out, ['--method', 'graph', '--k', 'auto', '--lpa', 'distributed']);
+  const r = mpiCluster(prep, 2, out, ['--method', 'graph', '--target-coverage', '0', '--k', 'auto', '--lpa', 'distributed']);
   assert.equal(r.status, 0, r.stderr);
   const s = JSON.parse(r.stdout) as Summary;
   assert.match(s.method_details.graph_lpa ?? '', /^distributed/);
@@ -140,13 +140,13 @@ test('mpi engine, 2 ranks, --lpa distributed: no graph on rank 0, label propagat
 });
 
 test('--lpa distributed needs --method graph on the mpi or slurm engine', () => {
-  const r = runCli(['cluster', '--input', prep, '--output', tmp.join('lpa-local'), '--method', 'graph', '--lpa', 'distributed']);
+  const r = runCli(['cluster', '--input', prep, '--output', tmp.join('lpa-local'), '--method', 'graph', '--target-coverage', '0', '--lpa', 'distributed']);
   assert.equal(r.status, 2);
   assert.match(r.stderr, /^metavec: error: cluster: --lpa distributed applies to --method graph on --engine mpi or slurm$/m);
 });
 
 test('--engine slurm --dry-run passes the graph options to the ranks', () => {
-  const r = runCli(['cluster', '--engine', 'slurm', '--input', prep, '--output', tmp.join('dry'), '--method', 'graph', '--max-degree', '9', '--merge-floor', '0.05',
+  const r = runCli(['cluster', '--engine', 'slurm', '--input', prep, '--output', tmp.join('dry'), '--method', 'graph', '--target-coverage', '0', '--max-degree', '9', '--merge-floor', '0.05',
     '--lpa', 'distributed', '--dry-run']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, / cluster --engine mpi .* --method graph .* --max-degree 9 .* --merge-floor 0\.05 .* --lpa distributed/);
@@ -154,7 +154,7 @@ test('--engine slurm --dry-run passes the graph options to the ranks', () => {
 
 test('--engine slurm, --method graph: sbatch + srun, 2 ranks, the local engine\'s result', async (t) => {
   if (!requireTool(t, slurm.up(), 'single-node Slurm (slurm-wlm; scripts/slurm.sh start) + MPI binding')) return;
-  const extra = ['--method', 'graph', '--k', 'auto', '--references', ...refs];
+  const extra = ['--method', 'graph', '--target-coverage', '0', '--k', 'auto', '--references', ...refs];
   const local = tmp.join('local-slurm-graph');
   assert.equal(runCli(['cluster', '--input', prep, '--output', local, '--quiet', ...extra]).status, 0);
   const r = spawnSync(process.execPath, [CLI, 'cluster', '--engine', 'slurm', '--ranks', '2', '--input', prep, '--output', tmp.join('slurm-graph'), '--json', ...extra], {
