@@ -113,31 +113,14 @@ export interface Subset {
   coverage: Float64Array;
 }
 
-class Grow {
-  u32(a: Uint32Array, need: number): Uint32Array {
-    if (need <= a.length) return a;
-    const b = new Uint32Array(Math.max(need, a.length * 2));
-    b.set(a);
-    return b;
-  }
-  f64(a: Float64Array, need: number): Float64Array {
-    if (need <= a.length) return a;
-    const b = new Float64Array(Math.max(need, a.length * 2));
-    b.set(a);
-    return b;
-  }
-  f32(a: Float32Array, need: number): Float32Array {
-    if (need <= a.length) return a;
-    const b = new Float32Array(Math.max(need, a.length * 2));
-    b.set(a);
-    return b;
-  }
-  i32(a: Int32Array, need: number): Int32Array {
-    if (need <= a.length) return a;
-    const b = new Int32Array(Math.max(need, a.length * 2));
-    b.set(a);
-    return b;
-  }
+type Growable = Float64Array | Float32Array | Int32Array | Uint32Array;
+
+/** `a`, or a copy at least twice as long when it holds fewer than `need` values. */
+function grow<T extends Growable>(a: T, need: number): T {
+  if (need <= a.length) return a;
+  const b = new (a.constructor as new (n: number) => T)(Math.max(need, a.length * 2));
+  b.set(a);
+  return b;
 }
 
 /** Pass 1: the coverage table of every fragment's sampled minimizers. */
@@ -153,7 +136,6 @@ export async function coverageTable(src: FragmentSource, sampling: number): Prom
 /** Pass 2: the coverage-normalised subset. */
 export async function selectSubset(src: FragmentSource, table: MinimizerTable, p: NormalizedGraphParams, rule: PoolingRule, seed: number): Promise<Subset> {
   const d = src.d;
-  const g = new Grow();
   let n = 0;
   let words = 0;
   let index: Float64Array = new Float64Array(1 << 12);
@@ -173,13 +155,13 @@ export async function selectSubset(src: FragmentSource, table: MinimizerTable, p
       const f = b.start + i;
       // fragments without a sampled minimizer (very short) cannot be judged: kept
       if (p.targetCoverage > 0 && cov > p.targetCoverage && fragmentCoin(f, seed) >= p.targetCoverage / cov) continue;
-      index = g.f64(index, n + 1);
-      offsets = g.i32(offsets, n + 2);
-      weight = g.f64(weight, n + 1);
-      coverage = g.f64(coverage, n + 1);
-      embedding = g.f32(embedding, (n + 1) * d);
-      hi = g.u32(hi, words + t - s);
-      lo = g.u32(lo, words + t - s);
+      index = grow(index, n + 1);
+      offsets = grow(offsets, n + 2);
+      weight = grow(weight, n + 1);
+      coverage = grow(coverage, n + 1);
+      embedding = grow(embedding, (n + 1) * d);
+      hi = grow(hi, words + t - s);
+      lo = grow(lo, words + t - s);
       index[n] = f;
       hi.set(b.hi.subarray(s, t), words);
       lo.set(b.lo.subarray(s, t), words);

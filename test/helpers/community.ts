@@ -82,3 +82,16 @@ export function toFastq(p: SimPairs, prefix = 'frag'): { r1: string; r2: string;
   });
   return { r1, r2, ids };
 }
+
+/** Fraction of genome `src`'s fragments in its majority cluster, and that cluster. */
+export function majority(labels: Int32Array, source: number[], src: number): { cluster: number; fraction: number } {
+  const c = new Map<number, number>();
+  let n = 0;
+  source.forEach((s, i) => {
+    if (s !== src) return;
+    n++;
+    c.set(labels[i]!, (c.get(labels[i]!) ?? 0) + 1);
+  });
+  const [cluster, count] = [...c.entries()].sort((a, b) => b[1] - a[1])[0]!;
+  return { cluster, fraction: count / n };
+}

@@ -10,7 +10,7 @@ import { Rng } from '../../src/cluster/rng.js';
 import { evaluateClustering } from '../../src/evaluate/metrics.js';
 import { DEFAULT_SKETCH, fragmentSketch, SketchScratch } from '../../src/sketch/minimizers.js';
 import { randomSeq, revcomp, rng } from '../helpers/fixtures.js';
-import { featuresOf, simulatePairs } from '../helpers/community.js';
+import { featuresOf, majority, simulatePairs } from '../helpers/community.js';
 
 const enc = new TextEncoder();
 const POOLED = { ...DEFAULT_POOLED, kMin: 2, kMax: 8, seed: 1, nInit: 3, maxIter: 100 };
@@ -35,19 +35,6 @@ function runGraphMethod(genomes: string[], coverage: number[], seed: number, k: 
     { ...POOLED, ...pooled, k, seed },
   );
   return { sim, g, mg, res };
-}
-
-/** Fraction of genome `src` reads in its majority cluster, and that cluster. */
-function majority(labels: Int32Array, source: number[], src: number): { cluster: number; fraction: number } {
-  const c = new Map<number, number>();
-  let n = 0;
-  source.forEach((s, i) => {
-    if (s !== src) return;
-    n++;
-    c.set(labels[i]!, (c.get(labels[i]!) ?? 0) + 1);
-  });
-  const [cluster, count] = [...c.entries()].sort((a, b) => b[1] - a[1])[0]!;
-  return { cluster, fraction: count / n };
 }
 
 test('minimizer sketch: strand-independent, shared by overlapping reads, none from N runs', () => {

@@ -10,7 +10,7 @@ import {
 import { DEFAULT_POOLED } from '../../src/cluster/pooled.js';
 import { evaluateClustering } from '../../src/evaluate/metrics.js';
 import { randomSeq, rng } from '../helpers/fixtures.js';
-import { featuresOf, simulatePairs, type SimPairs } from '../helpers/community.js';
+import { featuresOf, majority, simulatePairs, type SimPairs } from '../helpers/community.js';
 
 const RULE: PoolingRule = { sqrtTransform: true, weight: (a, b) => Math.max(1, Math.max(0, a - 3) + Math.max(0, b - 3)) };
 
@@ -68,19 +68,6 @@ async function runMethod(src: FragmentSource, opts: { k?: number | 'auto'; seed?
 
 function ari(labels: Int32Array, source: number[]): number {
   return evaluateClustering(labels, Int32Array.from(source)).ari;
-}
-
-/** Fraction of genome `src`'s fragments in its majority cluster, and that cluster. */
-function majority(labels: Int32Array, source: number[], src: number): { cluster: number; fraction: number } {
-  const c = new Map<number, number>();
-  let n = 0;
-  source.forEach((s, i) => {
-    if (s !== src) return;
-    n++;
-    c.set(labels[i]!, (c.get(labels[i]!) ?? 0) + 1);
-  });
-  const [cluster, count] = [...c.entries()].sort((x, y) => y[1] - x[1])[0]!;
-  return { cluster, fraction: count / n };
 }
 
 test('minimizer table: counts, growth past its first capacity, labels claimed last-wins', () => {
