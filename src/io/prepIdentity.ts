@@ -22,7 +22,13 @@ export function sha256Hex(bytes: Uint8Array): string {
 /** The identity of the finished prep in `prepDir` (a directory or an S3 prefix); undefined when it has no manifest. */
 export async function prepIdentity(prepDir: string): Promise<PrepIdentity | undefined> {
   const manifest = joinLocation(resolveLocation(prepDir), 'manifest.json');
-  const bytes = await readInput(manifest);
+  let bytes: Uint8Array | undefined;
+  try {
+    bytes = await readInput(manifest);
+  } catch (err) {
+    // the same words as reading the manifest itself (readManifest): the domain first
+    throw new MetavecError('MANIFEST', `manifest: ${(err as Error).message}`, { cause: err });
+  }
   return bytes ? { manifest, sha256: sha256Hex(bytes) } : undefined;
 }
 
