@@ -680,11 +680,20 @@ function methodCharts(data: ReportData, domain: string[]): Chart[] {
   const scores = sel?.scores ?? [];
   if (scores.length > 0) {
     const chosen = data.summary.k;
-    const elbow = sel?.method === 'elbow';
+    const splitMerge = sel?.method === 'split-merge';
+    // both pooled K searches record the weighted inertia per K tried
+    const elbow = sel?.method === 'elbow' || splitMerge;
     charts.push({
       id: 'k-selection',
-      title: elbow ? 'Choosing K: weighted inertia per K (elbow)' : `Choosing K (${sel?.method ?? ''})`,
-      note: [elbow ? 'Each K is fitted in turn; the search stops when one more cluster lowers the inertia by less than the elbow gain, or when the inertia is within what sampling noise explains.' : '', sel?.reason ?? ''].filter(Boolean).join(' '),
+      title: splitMerge
+        ? 'Choosing K: weighted inertia while over-splitting, then merging what noise cannot tell apart'
+        : elbow ? 'Choosing K: weighted inertia per K (elbow)' : `Choosing K (${sel?.method ?? ''})`,
+      note: [
+        splitMerge
+          ? 'The groups are over-split while one more cluster still lowers the inertia; clusters closer than their sampling noise plus a floor are then merged, which gives the K reported (docs/graph.md "Depth").'
+          : elbow ? 'Each K is fitted in turn; the search stops when one more cluster lowers the inertia by less than the elbow gain, or when the inertia is within what sampling noise explains.' : '',
+        sel?.reason ?? '',
+      ].filter(Boolean).join(' '),
       section: 'clusters',
       renderer: 'svg',
       spec: {
