@@ -161,6 +161,180 @@ export function pairsFromPostings(pHi: Uint32Array, pLo: Uint32Array, pFrag: Uin
   return { a, b, count, occ, minimizers, repeats };
 }
 
+/** Minimizers shared by 2..maxOccurrence fragments: each one's fragments (ascending), as a CSR. */
+export interface MinimizerGroups {
+  /** group g holds frag[start[g], start[g+1]) */
+  start: Uint32Array;
+  frag: Uint32Array;
+  groups: number;
+  /** per fragment: sum over its minimizers of min(occurrence, maxOccurrence + 1), and how many it has */
+  occSum: Float64Array;
+  occN: Uint32Array;
+  minimizers: number;
+  repeats: number;
+}
+
+/**
+ * The postings of every sketch sorted by minimizer, kept only where they make pairs. Sorted in place of the
+ * sketch's own words (no copies of hi/lo): 16 bytes per posting at the peak (the sketch, the order and the
+ * sort's scratch), and the groups are compacted into the order array itself.
+ */
+export function minimizerGroups(sk: SketchSet, maxOccurrence: number): MinimizerGroups {
+  const { n, offsets, hi, lo } = sk;
+  const t = offsets[n]!;
+  let order = new Uint32Array(t);
+  for (let i = 0; i < t; i++) order[i] = i;
+  {
+    const tmp = new Uint32Array(t);
+    radixSort32(order, lo, tmp);
+    radixSort32(order, hi, tmp);
+  }
+  // fragment of a posting: postings are in fragment order, so a walk over the sorted order looks each one up
+  const fragOf = (j: number): number => {
+    let a = 0;
+    let b = n; // offsets[a] <= j < offsets[b]
+    while (b - a > 1) {
+      const m = (a + b) >>> 1;
+      if (offsets[m]! <= j) a = m;
+      else b = m;
+    }
+    return a;
+  };
+  const occSum = new Float64Array(n);
+  const occN = new Uint32Array(n);
+  const starts: number[] = [0];
+  let w = 0;
+  let minimizers = 0;
+  let repeats = 0;
+  for (let s = 0; s < t; ) {
+    const h = hi[order[s]!]!;
+    const l = lo[order[s]!]!;
+    let e = s + 1;
+    while (e < t && hi[order[e]!] === h && lo[order[e]!] === l) e++;
+    const size = e - s;
+    minimizers++;
+    const o = Math.min(size, maxOccurrence + 1);
+    const keep = size > 1 && size <= maxOccurrence;
+    if (size > maxOccurrence) repeats++;
+    for (let i = s; i < e; i++) {
+      const f = fragOf(order[i]!);
+      occSum[f] = occSum[f]! + o;
+      occN[f]!++;
+      if (keep) order[w++] = f; // w <= i: the compaction never overtakes the walk
+    }
+    if (keep) starts.push(w);
+    s = e;
+  }
+  const frag = order.slice(0, w);
+  order = new Uint32Array(0);
+  return { start: Uint32Array.from(starts), frag, groups: starts.length - 1, occSum, occN, minimizers, repeats };
+}
+
+/** Candidate pairs per first fragment a (a < b), for cutting the counting into parts. */
+function pairsPerFragment(mg: MinimizerGroups, n: number): Float64Array {
+  const per = new Float64Array(n);
+  for (let g = 0; g < mg.groups; g++) {
+    const s = mg.start[g]!;
+    const e = mg.start[g + 1]!;
+    for (let i = s; i < e - 1; i++) per[mg.frag[i]!] = per[mg.frag[i]!]! + (e - 1 - i);
+  }
+  return per;
+}
+
+/** A growable typed array of uint32 (edge lists of unknown final length, without JS number arrays). */
+class U32List {
+  a = new Uint32Array(1024);
+  n = 0;
+  push(v: number): void {
+    if (this.n === this.a.length) {
+      const b = new Uint32Array(this.a.length * 2);
+      b.set(this.a);
+      this.a = b;
+    }
+    this.a[this.n++] = v;
+  }
+  done(): Uint32Array {
+    return this.a.slice(0, this.n);
+  }
+}
+
+/**
+ * Steps 1-2 of the local build in bounded memory: the candidate pairs are enumerated and counted in parts of
+ * contiguous first fragments, each part at most `pairsPerPart` pairs (16 bytes per pair while it is counted),
+ * so the peak no longer grows with the pairs of the whole set (about 100 per fragment at 12x: 9 GB for 2.3M
+ * fragments held at once). The edges are those of countPairs([candidatePairs(sk)]): same pairs, same counts,
+ * sorted by (a, b).
+ */
+export function countedEdges(sk: SketchSet, maxOccurrence: number, minShared: number, pairsPerPart = 16 * 1024 * 1024): {
+  edges: EdgeList; occSum: Float64Array; occN: Uint32Array; minimizers: number; repeats: number; candidatePairs: number; parts: number; peakBytes: number;
+} {
+  const n = sk.n;
+  const postings = sk.offsets[n]!;
+  const mg = minimizerGroups(sk, maxOccurrence);
+  const per = pairsPerFragment(mg, n);
+  let total = 0;
+  let largest = 0;
+  const bounds: number[] = [0];
+  let acc = 0;
+  for (let f = 0; f < n; f++) {
+    if (acc > 0 && acc + per[f]! > pairsPerPart) {
+      bounds.push(f);
+      largest = Math.max(largest, acc);
+      acc = 0;
+    }
+    acc += per[f]!;
+    total += per[f]!;
+  }
+  largest = Math.max(largest, acc);
+  bounds.push(n);
+  const A = new Uint32Array(largest);
+  const B = new Uint32Array(largest);
+  const order = new Uint32Array(largest);
+  const tmp = new Uint32Array(largest);
+  const ea = new U32List();
+  const eb = new U32List();
+  const ew = new U32List();
+  for (let p = 0; p + 1 < bounds.length; p++) {
+    const lo = bounds[p]!;
+    const hi = bounds[p + 1]!;
+    let count = 0;
+    for (let g = 0; g < mg.groups; g++) {
+      const s = mg.start[g]!;
+      const e = mg.start[g + 1]!;
+      for (let i = s; i < e - 1; i++) {
+        const a = mg.frag[i]!;
+        if (a < lo) continue;
+        if (a >= hi) break; // fragments ascend within a group
+        for (let j = i + 1; j < e; j++) {
+          A[count] = a;
+          B[count++] = mg.frag[j]!;
+        }
+      }
+    }
+    const ord = order.subarray(0, count);
+    for (let i = 0; i < count; i++) ord[i] = i;
+    radixSort32(ord, B, tmp);
+    radixSort32(ord, A, tmp);
+    for (let s = 0; s < count; ) {
+      const x = A[ord[s]!]!;
+      const y = B[ord[s]!]!;
+      let e = s + 1;
+      while (e < count && A[ord[e]!] === x && B[ord[e]!] === y) e++;
+      if (e - s >= minShared) {
+        ea.push(x);
+        eb.push(y);
+        ew.push(e - s);
+      }
+      s = e;
+    }
+  }
+  const edges = { a: ea.done(), b: eb.done(), w: ew.done(), count: ea.n };
+  // the largest simultaneous allocation: the posting sort (sketch words, order, scratch) or the counting of a
+  // part (groups + 4 arrays per pair) with the edges so far
+  const peakBytes = Math.max(postings * 16, postings * 8 + mg.frag.length * 4 + largest * 16 + edges.count * 12);
+  return { edges, occSum: mg.occSum, occN: mg.occN, minimizers: mg.minimizers, repeats: mg.repeats, candidatePairs: total, parts: bounds.length - 1, peakBytes };
+}
+
 /** Weighted undirected edges (a < b), weight = shared minimizers. */
 export interface EdgeList {
   a: Uint32Array;
@@ -443,25 +617,22 @@ export function readGroups(sk: SketchSet, p: GraphParams): {
   occurrence: Float64Array;
   stats: { minimizers: number; repeats: number; candidatePairs: number; edges: number; edgesKept: number; iterations: number; peakBytes: number };
 } {
-  const pairs = candidatePairs(sk, p.maxOccurrence);
-  const edges = countPairs([pairs], p.minShared);
-  const g = buildGraph(sk.n, edges, p.maxDegree);
+  const ce = countedEdges(sk, p.maxOccurrence, p.minShared);
+  const g = buildGraph(sk.n, ce.edges, p.maxDegree);
   const lp = labelPropagation(g, p.maxIterations, p.seed);
   const occurrence = new Float64Array(sk.n);
-  for (let f = 0; f < sk.n; f++) occurrence[f] = pairs.occN[f]! > 0 ? pairs.occSum[f]! / pairs.occN[f]! : 1;
-  const postings = sk.offsets[sk.n]!;
-  // the largest simultaneous allocation: postings (hi, lo, frag, order, tmp) + pairs (a, b) + counting (A, B, order, tmp)
-  const peakBytes = postings * 20 + pairs.a.length * 8 + pairs.count * 16 + edges.count * 12 + g.nbr.length * 8;
+  for (let f = 0; f < sk.n; f++) occurrence[f] = ce.occN[f]! > 0 ? ce.occSum[f]! / ce.occN[f]! : 1;
+  const peakBytes = Math.max(ce.peakBytes, sk.offsets[sk.n]! * 8 + ce.edges.count * 12 + g.nbr.length * 8);
   return {
     group: lp.group,
     groups: lp.groups,
     graph: g,
     occurrence,
     stats: {
-      minimizers: pairs.minimizers,
-      repeats: pairs.repeats,
-      candidatePairs: pairs.count,
-      edges: edges.count,
+      minimizers: ce.minimizers,
+      repeats: ce.repeats,
+      candidatePairs: ce.candidatePairs,
+      edges: ce.edges.count,
       edgesKept: g.edges,
       iterations: lp.iterations,
       peakBytes,

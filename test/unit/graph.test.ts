@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  candidatePairs, chooseLabel, countPairs, buildGraph, distinctEdges, heaviestHalfEdges, labelPropagation, readGroups, DEFAULT_GRAPH,
+  candidatePairs, chooseLabel, countedEdges, countPairs, buildGraph, distinctEdges, heaviestHalfEdges, labelPropagation, readGroups, DEFAULT_GRAPH,
 } from '../../src/cluster/graph.js';
 import { mergeGroups, DEFAULT_MERGE } from '../../src/cluster/mergeGroups.js';
 import { clusterPooled, DEFAULT_POOLED, pooledNoise } from '../../src/cluster/pooled.js';
@@ -173,6 +173,27 @@ test('partitioned graph build equals the single-partition build', () => {
   const parts = [0, 1, 2].map((p) => candidatePairs(f.sketch, 200, p, 3));
   const three = countPairs(parts, 3);
   assert.deepEqual(three, one);
+});
+
+test('edges counted in parts of first fragments equal the edges counted at once, with the same occurrences', () => {
+  const r = rng(17);
+  // two genomes, one with a repeat above the occurrence cap, so repeats and singletons are both present
+  const rep = randomSeq(300, r, 0.5);
+  const f = featuresOf(simulatePairs([randomSeq(15_000, r, 0.45) + rep + rep + rep, randomSeq(8_000, r, 0.6)], [9, 3], 5));
+  const pairs = candidatePairs(f.sketch, 12);
+  const once = countPairs([pairs], 3);
+  for (const perPart of [1, 500, 10_000, 1e9]) {
+    const ce = countedEdges(f.sketch, 12, 3, perPart);
+    assert.deepEqual(ce.edges, once, `parts of ${perPart} pairs`);
+    assert.equal(ce.candidatePairs, pairs.count);
+    assert.deepEqual(ce.occSum, pairs.occSum);
+    assert.deepEqual(ce.occN, pairs.occN);
+    assert.equal(ce.repeats, pairs.repeats);
+    assert.equal(ce.minimizers, pairs.minimizers);
+    if (perPart === 500) assert.ok(ce.parts > 3, `${ce.parts} parts`);
+    if (perPart === 1e9) assert.equal(ce.parts, 1);
+  }
+  assert.ok(pairs.repeats > 0);
 });
 
 test('degree cap per node owner + distinct edges rebuild the local graph exactly', () => {
