@@ -182,7 +182,7 @@ export interface MinimizerGroups {
 export function minimizerGroups(sk: SketchSet, maxOccurrence: number): MinimizerGroups {
   const { n, offsets, hi, lo } = sk;
   const t = offsets[n]!;
-  let order = new Uint32Array(t);
+  const order = new Uint32Array(t);
   for (let i = 0; i < t; i++) order[i] = i;
   {
     const tmp = new Uint32Array(t);
@@ -225,8 +225,7 @@ export function minimizerGroups(sk: SketchSet, maxOccurrence: number): Minimizer
     if (keep) starts.push(w);
     s = e;
   }
-  const frag = order.slice(0, w);
-  order = new Uint32Array(0);
+  const frag = order.slice(0, w); // a right-sized copy: the full order array is garbage once this returns
   return { start: Uint32Array.from(starts), frag, groups: starts.length - 1, occSum, occN, minimizers, repeats };
 }
 

@@ -1,6 +1,6 @@
 import { pooledNoise } from './poolNoise.js';
 import type { KTried } from './types.js';
-import { chooseWeightedK, type WeightedKMeansResult } from './weightedKMeans.js';
+import { bisectingKMeans, chooseWeightedK, type WeightedKMeansResult } from './weightedKMeans.js';
 
 /**
  * K without an elbow (docs/graph.md "Choosing K"): the read groups are over-split by weighted k-means (K grows,
@@ -16,6 +16,8 @@ export interface SplitMergeParams {
   /** clusters closer than tolerance x (noise a + noise b) + floor are one */
   tolerance: number;
   floor: number;
+  /** how the over-split is made: bisection (default, fast) or every K grown from the last (chooseWeightedK) */
+  overSplit?: 'bisect' | 'grow';
 }
 
 export const DEFAULT_SPLIT_MERGE: SplitMergeParams = { splitGain: 0.001, tolerance: 10, floor: 0.005 };
@@ -51,10 +53,10 @@ export function splitMergeK(
   inp: SplitMergeInput, opts: SplitMergeParams & { kMin: number; kMax: number; seed: number; nInit: number; maxIter: number; onK?: (e: KTried) => void },
 ): { choice: SplitMergeChoice; labels: Int32Array; centroids: Float64Array; k: number; inertia: number; iterations: number } {
   const { x, w, n, D, d } = inp;
-  const split = chooseWeightedK(x, w, n, D, {
-    kMin: Math.min(opts.kMin, n), kMax: Math.min(opts.kMax, n), seed: opts.seed, nInit: opts.nInit, maxIter: opts.maxIter, minGain: opts.splitGain,
-    ...(opts.onK ? { onK: opts.onK } : {}),
-  });
+  const kOpts = { kMax: Math.min(opts.kMax, n), seed: opts.seed, nInit: opts.nInit, maxIter: opts.maxIter, minGain: opts.splitGain, ...(opts.onK ? { onK: opts.onK } : {}) };
+  const split = (opts.overSplit ?? 'bisect') === 'bisect'
+    ? (() => { const b = bisectingKMeans(x, w, n, D, kOpts); return { fit: b.fit, choice: { scores: b.scores, reason: b.reason } }; })()
+    : chooseWeightedK(x, w, n, D, { ...kOpts, kMin: Math.min(opts.kMin, n) });
   const fit: WeightedKMeansResult = split.fit;
   const K0 = fit.k;
   // pooled sums per fitted cluster
