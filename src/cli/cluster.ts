@@ -145,10 +145,9 @@ export function clusterOptionsFrom(cmd: string, v: Partial<ClusterValues>, input
   }
   const k = kOption(cmd, v.k);
   const targetCoverage = floatOption(cmd, 'target-coverage', v['target-coverage'], DEFAULT_NORMALIZED.targetCoverage, 0, 1e9);
-  if (method === 'graph' && targetCoverage > 0 && engine !== 'local') {
+  if (lpa === 'distributed' && targetCoverage > 0) {
     throw usageError(
-      `${cmd}: the coverage-normalised graph method (--target-coverage ${targetCoverage}, the default) runs on the local engine only so far; ` +
-        `with --engine ${engine} pass --target-coverage 0 (every fragment in the graph, its build split across the ranks: docs/hpc.md)`,
+      `${cmd}: --lpa distributed applies to the graph of every fragment (--target-coverage 0); the coverage-normalised graph (--target-coverage ${targetCoverage}, the default) clusters its subset on rank 0`,
     );
   }
   const batchSize = v['batch-size'] !== undefined ? intOption(cmd, 'batch-size', v['batch-size'], 4096, 1, 10_000_000) : undefined;

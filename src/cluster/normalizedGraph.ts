@@ -62,6 +62,8 @@ export interface FragmentBatch {
   /** 2 per fragment: mate lengths */
   lengths?: Int32Array;
   readIds?: string[];
+  /** which shard the rows come from (sources that write one labels part per shard) */
+  shard?: number;
 }
 
 /** Fragments streamed in a fixed order, as often as the method needs (an engine's shards, or arrays in tests). */
@@ -200,6 +202,12 @@ export interface NormalizedModel {
   clustering: GroupClustering;
 }
 
+/**
+ * What the assignment needs of the model: its subset part may be a rank's own subset fragments only, and of
+ * the clustering only the feature-space centres.
+ */
+export type AssignModel = Omit<NormalizedModel, 'clustering'> & { clustering: Pick<GroupClustering, 'featureCentroids'> };
+
 export interface SubsetClustering {
   model: NormalizedModel;
   groups: { lp: number; merged: number; unions: number; refused: number };
@@ -286,7 +294,8 @@ export class Assigner {
   private v: Float64Array;
   private scratch = new Float64Array(256);
 
-  constructor(private readonly m: NormalizedModel) {
+  /** `m`: the model, or what a rank that did not cluster the subset received of it (AssignModel). */
+  constructor(private readonly m: AssignModel) {
     this.votes = new Int32Array(m.k);
     this.tally = new Int32Array(256);
     this.v = new Float64Array(m.d + 1);
