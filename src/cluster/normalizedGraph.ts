@@ -97,7 +97,8 @@ export function fragmentCoin(index: number, seed: number): number {
 /** Median count of a fragment's sampled minimizers (0: none sampled). `scratch` holds at least t - s numbers. */
 export function fragmentCoverage(table: MinimizerTable, hi: Uint32Array, lo: Uint32Array, s: number, t: number, sampling: number, scratch: Float64Array): number {
   let m = 0;
-  for (let j = s; j < t; j++) if (isSampled(lo[j]!, sampling)) scratch[m++] = table.count(hi[j]!, lo[j]!);
+  // absent: a key of this fragment alone (count 1), dropped from the table after pass 1 (normalizedRanks.ts)
+  for (let j = s; j < t; j++) if (isSampled(lo[j]!, sampling)) scratch[m++] = Math.max(1, table.count(hi[j]!, lo[j]!));
   if (m === 0) return 0;
   const v = scratch.subarray(0, m).sort();
   return m % 2 === 1 ? v[(m - 1) / 2]! : (v[m / 2 - 1]! + v[m / 2]!) / 2;

@@ -8,7 +8,10 @@ import { DEFAULT_GRAPH } from '../../src/cluster/graph.js';
 import { DEFAULT_LSH } from '../../src/cluster/lsh.js';
 import { DEFAULT_MERGE } from '../../src/cluster/mergeGroups.js';
 import { DEFAULT_POOLED } from '../../src/cluster/pooled.js';
-import { DEFAULT_NORMALIZED, NORMALIZED_MIN_GROUP, Via, type FragmentSource, type PoolingRule } from '../../src/cluster/normalizedGraph.js';
+import {
+  Assigner, clusterSubset, coverageTable, DEFAULT_NORMALIZED, NORMALIZED_MIN_GROUP, selectSubset, Via, type FragmentSource, type PoolingRule,
+} from '../../src/cluster/normalizedGraph.js';
+import { pooledParams } from '../../src/pipeline/phase2Pooled.js';
 import { evaluateClustering } from '../../src/evaluate/metrics.js';
 import { normalizedOnRanks, shardBlocks, type NormalizedOptions, type NormalizedRankResult } from '../../src/pipeline/phase2Normalized.js';
 import type { ProgressSink } from '../../src/pipeline/progress.js';
@@ -60,7 +63,7 @@ function rankSources(sim: SimPairs, P: number, shardRows: number, batch: number)
             lengths[2 * i + 1] = sim.r2[s + i]!.length;
           }
           await fn({
-            start: s, n: m, offsets, hi: f.sketch.hi.slice(w0, f.sketch.offsets[s + m]!), lo: f.sketch.lo.slice(w0, f.sketch.offsets[s + m]!), shard: sh,
+            start: s, n: m, offsets, hi: f.sketch.hi.slice(w0, f.sketch.offsets[s + m]), lo: f.sketch.lo.slice(w0, f.sketch.offsets[s + m]), shard: sh,
             ...(need.embedding ? { embedding: f.embedding.slice(s * d, (s + m) * d) } : {}),
             ...(need.lengths ? { lengths } : {}),
           });
@@ -98,7 +101,7 @@ async function runOn(colls: Collectives[], sim: SimPairs, shardRows: number): Pr
   assert.ok(results[0]!.root, 'rank 0 has the run');
   for (const x of results.slice(1)) assert.equal(x.root, null, 'only rank 0 has the run');
   assert.ok(labels.every((l) => l >= 0), 'every fragment labelled once');
-  return { labels, dist, byRank: results.map((x) => x.fragments), shardsByRank, root: results[0]!.root! };
+  return { labels, dist, byRank: results.map((x) => x.fragments), shardsByRank, root: results[0]!.root };
 }
 
 test('normalised graph over the collectives: 2, 3 and 4 loopback ranks give the one-rank labels, distances and clusters', async () => {
@@ -128,6 +131,29 @@ test('normalised graph over the collectives: 2, 3 and 4 loopback ranks give the 
     const seen = many.shardsByRank.flatMap((s) => [...s]);
     assert.deepEqual(seen, [...new Set(seen)].sort((a, b) => a - b), 'shards in rank order, each on one rank');
   }
+});
+
+test('normalised graph over the collectives: dropping the keys of one fragment from the coverage table changes no label', async () => {
+  const sim = community();
+  const one = await runOn([localCollectives], sim, 900);
+  // the method's steps on the whole table (every key, singletons included), as before the table was pruned
+  const src = rankSources(sim, 1, 900, 300)[0]!;
+  const p = OPTS.normalized;
+  const table = await coverageTable(src, p.sampling);
+  const sc = clusterSubset(await selectSubset(src, table, p, RULE, OPTS.seed), src.d, table, p, RULE, OPTS.graph, OPTS.merge, pooledParams(OPTS));
+  const labels = new Int32Array(src.n);
+  const dist = new Float32Array(src.n);
+  const a = new Assigner(sc.model);
+  await src.scan({ embedding: true, lengths: true }, (b) => {
+    const l = new Int32Array(b.n);
+    const dd = new Float32Array(b.n);
+    a.assign(b, l, dd, new Uint8Array(b.n));
+    labels.set(l, b.start);
+    dist.set(dd, b.start);
+  });
+  assert.ok(one.root.tableSize < 0.8 * table.size, `pruned ${one.root.tableSize} of ${table.size} keys`);
+  assert.deepEqual(one.labels, labels);
+  assert.deepEqual(one.dist, dist);
 });
 
 test('normalised graph over the collectives: a rank without shards takes part and the labels are the same', async () => {
