@@ -7,7 +7,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { allocateKMeansMatrix, BLOCK_ROWS } from '../cluster/index.js';
-import { blockPartition, MpiComm } from '../engines/mpi/comm.js';
+import { blockPartition, mpiChunkBytes, MpiComm } from '../engines/mpi/comm.js';
 import { MpiKMeansExecutor } from '../engines/mpi/kmeansRank.js';
 import { MetavecError } from '../errors.js';
 import { openPrepInput, type PrepInput } from '../io/inputs.js';
@@ -121,7 +121,7 @@ async function normalizedRank(
     progress.log(`cluster: ${size} MPI rank(s) (${comm.info.version.split(/[,\n]/)[0]}), ${manifest.shards.length} shard(s), ${n} fragments x ${manifest.embedding.dim}`);
     await prepareOutputDir(opts.output);
   }
-  const nr = await runNormalizedGraph(manifest, paths, block, { ...pooledMethodOptions(opts), normalized }, progress, mpiCollectives(comm));
+  const nr = await runNormalizedGraph(manifest, paths, block, { ...pooledMethodOptions(opts), normalized }, progress, mpiCollectives(comm), mpiChunkBytes());
   let text = '';
   if (nr) {
     try {

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { localCollectives, type Collectives } from '../cluster/collectives.js';
@@ -190,41 +190,64 @@ export async function normalizedOnRanks(
 }
 
 /**
- * Every rank's labels parts on the root, in rank order then part order (= shard order): each part's bytes are
- * gathered in rounds (round j: every rank's j-th part), so no shared file system is assumed. Null off the root.
+ * Every rank's labels parts on the root, in rank order then part order (= shard order), moved through the
+ * collectives (no shared file system is assumed). The parts travel in rounds of at most `roundBytes` (one part
+ * at least): the (rank, part) list in global order is cut into rounds every rank computes alike from the
+ * parts' sizes, and in each round every rank sends its parts of the round in one message. Rank 0's own parts
+ * stay where they are. Null off the root.
  */
-async function collectParts(c: Collectives, mine: string[], dir: string): Promise<string[] | null> {
+async function collectParts(c: Collectives, mine: string[], dir: string, roundBytes: number): Promise<string[] | null> {
   if (c.size === 1) return mine;
-  const have = new Float64Array(c.size);
-  have[c.rank] = mine.length;
-  const counts = await c.sum(have);
-  const rounds = Math.max(...counts);
-  const byRank: string[][] = Array.from(counts, () => []);
-  for (let j = 0; j < rounds; j++) {
-    const bytes = c.rank !== 0 && j < mine.length ? await readFile(mine[j]!) : new Uint8Array(0);
-    const got = await c.gather(bytes, 0);
+  const sizes = new Float64Array(mine.length);
+  for (const [j, f] of mine.entries()) sizes[j] = (await stat(f)).size;
+  const all = (await c.allGather(new Uint8Array(sizes.buffer))).map((b) => new Float64Array(b.slice().buffer));
+  // rounds: [rank, part] items in global order; rank 0's parts cost nothing
+  const rounds: [number, number][][] = [[]];
+  let bytes = 0;
+  all.forEach((list, r) => list.forEach((size, j) => {
+    const cost = r === 0 ? 0 : size;
+    if (bytes + cost > roundBytes && bytes > 0) {
+      rounds.push([]);
+      bytes = 0;
+    }
+    rounds[rounds.length - 1]!.push([r, j]);
+    bytes += cost;
+  }));
+  const out: string[] = [];
+  for (const round of rounds) {
+    const my = round.filter(([r]) => r === c.rank && r !== 0).map(([, j]) => j);
+    const msg = new Uint8Array(my.reduce((a, j) => a + sizes[j]!, 0));
+    let o = 0;
+    for (const j of my) {
+      msg.set(await readFile(mine[j]!), o);
+      o += sizes[j]!;
+    }
+    const got = await c.gather(msg, 0);
     if (!got) continue;
-    for (let r = 0; r < c.size; r++) {
-      if (j >= counts[r]!) continue;
+    const at = new Array<number>(c.size).fill(0);
+    for (const [r, j] of round) {
       if (r === 0) {
-        byRank[0]!.push(mine[j]!);
+        out.push(mine[j]!);
         continue;
       }
-      const file = join(dir, `rank-${String(r).padStart(4, '0')}-part-${String(j).padStart(5, '0')}.parquet`);
-      await writeFile(file, got[r]!);
-      byRank[r]!.push(file);
+      const size = all[r]![j]!;
+      const file = join(dir, `rank-${String(r).padStart(5, '0')}-part-${String(j).padStart(5, '0')}.parquet`);
+      await writeFile(file, got[r]!.subarray(at[r], at[r]! + size));
+      at[r]! += size;
+      out.push(file);
     }
   }
-  return c.rank === 0 ? byRank.flat() : null;
+  return c.rank === 0 ? out : null;
 }
 
 /**
  * The method on this rank's shards (`paths`: the manifest's shards [block.first, block.end), verified);
  * returns the run on the root (rank 0), null on the other ranks. The local engine: one block of every shard,
- * `localCollectives`.
+ * `localCollectives`. `partsRoundBytes`: the most labels-part bytes rank 0 receives at once.
  */
 export async function runNormalizedGraph(
   manifest: PrepManifest, paths: string[], block: ShardBlock, o: NormalizedOptions, progress: ProgressSink, c: Collectives = localCollectives,
+  partsRoundBytes = 1 << 28,
 ): Promise<NormalizedRun | null> {
   const tStart = performance.now();
   const sketch = requireSketch(manifest, paths);
@@ -271,7 +294,7 @@ export async function runNormalizedGraph(
     await flush();
     tParts = performance.now();
     c.phase('labels-parts');
-    all = await collectParts(c, labelParts, partsDir);
+    all = await collectParts(c, labelParts, partsDir, partsRoundBytes);
   } catch (err) {
     await rm(partsDir, { recursive: true, force: true });
     throw err;

@@ -150,6 +150,14 @@ test('mpi engine, 2 ranks, the default method (coverage-normalised graph): the l
     assert.equal(ranks[0]!.traffic[ph]!.sent, ranks[1]!.traffic[ph]!.received, ph);
     assert.equal(ranks[1]!.traffic[ph]!.sent, ranks[0]!.traffic[ph]!.received, ph);
   }
+  // every exchange in rounds of at most 4 KiB per call, the labels parts one per round: the same labels
+  const chunked = tmp.join('mpi-normalized-chunked');
+  const c = mpiCluster(prep, 2, chunked, args, { METAVEC_MPI_CHUNK_BYTES: '4096' });
+  assert.equal(c.status, 0, c.stderr);
+  await assertSameLabelsAndCentroids(localDir, chunked);
+  const cr = ((JSON.parse(c.stdout) as Summary).method_details.mpi as unknown as { ranks: RankReport[] }).ranks;
+  assert.ok(cr[1]!.traffic['subset-gather']!.calls > 100, JSON.stringify(cr[1]!.traffic['subset-gather']));
+  assert.ok(cr[1]!.traffic['labels-parts']!.calls > ranks[1]!.traffic['labels-parts']!.calls, JSON.stringify(cr[1]!.traffic['labels-parts']));
 });
 
 test('--lpa distributed applies to --target-coverage 0 only', () => {
