@@ -65,8 +65,9 @@ lsh method
   -w, --threads N       worker threads (default: all cores)
   --engine mpi          this process is one rank of an MPI job: mpirun -n N metavec cluster --engine mpi ...
                         (or srun --mpi=pmix); needs the optional MPI binding (docs/hpc.md)
-    --lpa rank0|distributed   graph method: label propagation on rank 0 over the gathered graph (default: the
-                        local engine's labels) or over the ranks (no graph on rank 0; labels differ, docs/scaling.md)
+    --lpa rank0|distributed   graph method with --target-coverage 0: label propagation on rank 0 over the gathered
+                        graph (default: the local engine's labels) or over the ranks (no graph on rank 0; labels
+                        differ, docs/scaling.md). The default method clusters its subset on rank 0 (docs/hpc.md)
   --engine slurm        write a batch script running the mpi engine under srun, sbatch it, wait, stream its log:
     --ranks N (2)         MPI ranks (--ntasks)          --nodes N       --time T (01:00:00)
     --partition P         --gpus N (--gres=gpu:N)       --cpus-per-task N

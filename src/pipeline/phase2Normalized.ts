@@ -129,7 +129,7 @@ export async function normalizedOnRanks(
     const sub = gathered.subset;
     progress.log(`cluster: overlap graph of ${sub.n} fragments (${((100 * sub.n) / Math.max(1, src.n)).toFixed(1)}%, target coverage ${p.targetCoverage || 'all'})`);
     sc = clusterSubset(sub, d, table, p, rule, o.graph, o.merge, pooledParams(o, progress));
-    progress.log(`cluster: K = ${sc.model.k}; labelling every fragment`);
+    progress.log(`cluster: ${sc.model.k} clusters in the subset; labelling every fragment${c.size > 1 ? ` on ${c.size} ranks` : ''}`);
   }
   const tCluster = performance.now();
   c.phase('model-bcast');

@@ -160,6 +160,17 @@ test('mpi engine, 2 ranks, the default method (coverage-normalised graph): the l
   assert.ok(cr[1]!.traffic['labels-parts']!.calls > ranks[1]!.traffic['labels-parts']!.calls, JSON.stringify(cr[1]!.traffic['labels-parts']));
 });
 
+test('mpi engine, the default method: a rank killed while the job runs fails it and leaves no summary.json', async (t) => {
+  if (!requireTool(t, mpiReady(), 'mpirun + native/mpi binding (scripts/setup.sh --system)')) return;
+  const out = tmp.join('killed-normalized');
+  // rank 0 logs this line before pass 1; rank 1 cannot finish before rank 0 has clustered the subset
+  const { code, stderr, killed } = await killRankOneWhen(['--input', prep, '--output', out], /coverage of \d+ fragments .* over 2 ranks/);
+  assert.ok(killed, `the passes were never seen starting:\n${stderr}`);
+  assert.notEqual(code, 0);
+  assert.match(stderr, /rank 1 .*(exited on signal 9|killed)/i);
+  assert.equal(existsSync(join(out, 'summary.json')), false, 'summary.json must not exist after a failed job');
+});
+
 test('--lpa distributed applies to --target-coverage 0 only', () => {
   const r = runCli(['cluster', '--engine', 'mpi', '--input', prep, '--output', tmp.join('lpa-normalized'), '--lpa', 'distributed']);
   assert.equal(r.status, 2);
