@@ -1,7 +1,9 @@
 /**
  * Phase 2 as one rank of an MPI job (`mpirun -n N metavec cluster --engine mpi ...`, or srun): every rank reads
  * the manifest, verifies and reads only the shards overlapping its block-aligned row range, and runs the same
- * driver (chooseK, kmeans) over the mpi executor, or the graph / LSH method over the ranks (phase2MpiPooled.ts);
+ * driver (chooseK, kmeans) over the mpi executor, or the graph / LSH method over the ranks (phase2MpiPooled.ts),
+ * or the default method, the coverage-normalised graph, over the MPI collectives (phase2Normalized.ts: each rank
+ * reads a block of whole shards instead of a row range);
  * rank 0 reads the read ids, receives the labels and writes the outputs (summary.json last). Any rank failing makes the launcher stop the job (MPI_Abort on a non-zero
  * exit), so summary.json only ever appears for a complete result.
  */
