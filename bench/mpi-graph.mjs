@@ -3,7 +3,12 @@
 // whether the labels equal the local engine's, on the dev community (or any reads with a truth table).
 //
 //   npx tsc -p tsconfig.json && node bench/mpi-graph.mjs [--reads DIR] [--ranks 1,2] [--k 7] [--method graph]
-//       [--lpa rank0,distributed] [--dist dist]
+//       [--lpa rank0,distributed] [--dist dist] [--target-coverage 0] [--prep DIR]
+//
+// --target-coverage 0 (the default here): every fragment in the graph, the build split over the ranks
+// (phase2MpiPooled.ts). --target-coverage 12 --k auto: the default method, the coverage-normalised graph over
+// the collectives (phase2Normalized.ts; each rank streams its own shards, so give a prep with several shards
+// per rank: --prep DIR made with `metavec prep --rows-per-shard 10000`).
 //
 // Runs `metavec prep` once (default settings: minimizer sketch on) into bench/work/mpi-graph/prep (or reuses
 // bench/work/cluster-methods/prep), then `metavec cluster --method graph --k K` on the local engine (1 thread)
@@ -23,7 +28,9 @@ const reads = opt('reads', join(repo, '../shared/data/dev-community'));
 const rankList = opt('ranks', '1,2').split(',').map(Number);
 const k = opt('k', '7');
 const method = opt('method', 'graph');
-const lpaModes = method === 'graph' ? opt('lpa', 'rank0,distributed').split(',') : ['rank0'];
+const targetCoverage = opt('target-coverage', '0');
+const normalized = method === 'graph' && Number(targetCoverage) > 0;
+const lpaModes = method === 'graph' && !normalized ? opt('lpa', 'rank0,distributed').split(',') : ['rank0'];
 const work = opt('work', join(repo, 'bench/work/mpi-graph'));
 const distDir = opt('dist', 'dist');
 const cli = join(repo, distDir, 'src/cli/main.js');
@@ -40,7 +47,7 @@ function timed(cmd, argv, env = process.env) {
   return { stdout: r.stdout, wall, cpu: +(user + sys).toFixed(2), maxRssMb: +(rss / 1024).toFixed(1), load: [+load0.toFixed(2), +loadavg()[0].toFixed(2)] };
 }
 
-let prepDir = join(repo, 'bench/work/cluster-methods/prep');
+let prepDir = opt('prep', join(repo, 'bench/work/cluster-methods/prep'));
 if (!existsSync(join(prepDir, 'manifest.json'))) {
   prepDir = join(work, 'prep');
   if (!existsSync(join(prepDir, 'manifest.json'))) {
@@ -54,10 +61,11 @@ function evaluate(out) {
   const a = JSON.parse(r.stdout).assigned;
   return { ari: +a.ari.toFixed(4), nmi: +a.nmi.toFixed(4) };
 }
-const clusterArgs = ['--input', prepDir, '--method', method, '--k', k, '--json', '--quiet'];
+const clusterArgs = ['--input', prepDir, '--method', method, '--k', k, '--json', '--quiet', ...(method === 'graph' ? ['--target-coverage', targetCoverage] : [])];
 
 console.error('mpi-graph: local engine');
-const localOut = join(work, `local-${method}`);
+const tag = normalized ? `${method}-c${targetCoverage}` : method;
+const localOut = join(work, `local-${tag}`);
 const local = timed(process.execPath, [cli, 'cluster', ...clusterArgs, '--output', localOut, '--threads', '1']);
 const ls = JSON.parse(local.stdout);
 const localLabels = await readLabelsParquet(join(localOut, 'labels.parquet'));
@@ -71,21 +79,25 @@ const rows = [{
 const mpiEnv = { ...process.env, OMPI_MCA_mpi_yield_when_idle: '1', OMPI_ALLOW_RUN_AS_ROOT: '1', OMPI_ALLOW_RUN_AS_ROOT_CONFIRM: '1' };
 for (const lpa of lpaModes) for (const P of rankList) {
   console.error(`mpi-graph: ${P} rank(s), --lpa ${lpa}`);
-  const out = join(work, `mpi${P}-${method}-${lpa}`);
-  const r = timed('mpirun', ['-n', String(P), '--oversubscribe', process.execPath, cli, 'cluster', '--engine', 'mpi', ...clusterArgs, '--lpa', lpa, '--output', out], mpiEnv);
+  const out = join(work, `mpi${P}-${tag}-${lpa}`);
+  const r = timed('mpirun', ['-n', String(P), '--oversubscribe', process.execPath, cli, 'cluster', '--engine', 'mpi', ...clusterArgs, ...(normalized ? [] : ['--lpa', lpa]), '--output', out], mpiEnv);
   const s = JSON.parse(r.stdout);
   const labels = await readLabelsParquet(join(out, 'labels.parquet'));
   const same = labels.readIds.length === localLabels.readIds.length
     && labels.clusters.every((c, i) => c === localLabels.clusters[i]) && labels.readIds.every((id, i) => id === localLabels.readIds[i]);
-  const perRank = s.method_details.mpi.ranks.map((x) => {
-    const sent = Object.values(x.traffic).reduce((a, t) => a + t.sent, 0);
-    const received = Object.values(x.traffic).reduce((a, t) => a + t.received, 0);
-    const nr = x.rows[1] - x.rows[0];
+  // one rank: no per-rank report from the normalised method (nothing is exchanged)
+  const perRank = (s.method_details.mpi?.ranks ?? []).map((x) => {
+    const sent = Object.values(x.traffic ?? {}).reduce((a, t) => a + t.sent, 0);
+    const received = Object.values(x.traffic ?? {}).reduce((a, t) => a + t.received, 0);
+    // the all-reads graph reports row ranges; the normalised method whole shards and their fragments
+    const nr = x.rows ? x.rows[1] - x.rows[0] : x.fragments;
     return {
-      rank: x.rank, fragments: nr, seconds: x.seconds, cpu_s: x.cpu_seconds, peak_rss_mb: x.peak_rss_mb, build_bytes_per_fragment: +(x.build_bytes / nr).toFixed(1),
+      rank: x.rank, fragments: nr, ...(x.shards ? { shards: x.shards, subset_fragments: x.subset_fragments, labels_parts: x.labels_parts } : {}),
+      seconds: x.seconds, cpu_s: x.cpu_seconds, peak_rss_mb: x.peak_rss_mb,
+      ...(x.build_bytes !== undefined ? { build_bytes_per_fragment: +(x.build_bytes / nr).toFixed(1) } : {}),
       counts: x.counts, sent_bytes: sent, received_bytes: received,
       sent_bytes_per_fragment: +(sent / nr).toFixed(1), received_bytes_per_fragment: +(received / nr).toFixed(1),
-      seconds_in_collectives: +Object.values(x.traffic).reduce((a, t) => a + t.seconds, 0).toFixed(3),
+      seconds_in_collectives: +Object.values(x.traffic ?? {}).reduce((a, t) => a + t.seconds, 0).toFixed(3),
       traffic: x.traffic,
     };
   });
@@ -110,12 +122,14 @@ const result = {
   prep: prepDir,
   fragments: ls.fragments,
   method,
+  target_coverage: method === 'graph' ? Number(targetCoverage) : undefined,
   k,
   graph: ls.method_details.graph,
+  normalization: ls.method_details.normalization,
   rows,
 };
 mkdirSync(join(repo, 'bench/results'), { recursive: true });
-const file = join(repo, `bench/results/mpi-graph-${date}.json`);
+const file = join(repo, `bench/results/mpi-graph-${normalized ? `normalized-` : ''}${date}.json`);
 writeFileSync(file, JSON.stringify(result, null, 2) + '\n');
 console.log(JSON.stringify(rows.map(({ per_rank: pr, ...rest }) => ({ ...rest, per_rank: pr?.map(({ traffic: _t, ...x }) => x) })), null, 2));
 console.error(`mpi-graph: wrote ${file}`);

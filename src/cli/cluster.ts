@@ -65,8 +65,9 @@ lsh method
   -w, --threads N       worker threads (default: all cores)
   --engine mpi          this process is one rank of an MPI job: mpirun -n N metavec cluster --engine mpi ...
                         (or srun --mpi=pmix); needs the optional MPI binding (docs/hpc.md)
-    --lpa rank0|distributed   graph method: label propagation on rank 0 over the gathered graph (default: the
-                        local engine's labels) or over the ranks (no graph on rank 0; labels differ, docs/scaling.md)
+    --lpa rank0|distributed   graph method with --target-coverage 0: label propagation on rank 0 over the gathered
+                        graph (default: the local engine's labels) or over the ranks (no graph on rank 0; labels
+                        differ, docs/scaling.md). The default method clusters its subset on rank 0 (docs/hpc.md)
   --engine slurm        write a batch script running the mpi engine under srun, sbatch it, wait, stream its log:
     --ranks N (2)         MPI ranks (--ntasks)          --nodes N       --time T (01:00:00)
     --partition P         --gpus N (--gres=gpu:N)       --cpus-per-task N
@@ -145,10 +146,9 @@ export function clusterOptionsFrom(cmd: string, v: Partial<ClusterValues>, input
   }
   const k = kOption(cmd, v.k);
   const targetCoverage = floatOption(cmd, 'target-coverage', v['target-coverage'], DEFAULT_NORMALIZED.targetCoverage, 0, 1e9);
-  if (method === 'graph' && targetCoverage > 0 && engine !== 'local') {
+  if (lpa === 'distributed' && targetCoverage > 0) {
     throw usageError(
-      `${cmd}: the coverage-normalised graph method (--target-coverage ${targetCoverage}, the default) runs on the local engine only so far; ` +
-        `with --engine ${engine} pass --target-coverage 0 (every fragment in the graph, its build split across the ranks: docs/hpc.md)`,
+      `${cmd}: --lpa distributed applies to the graph of every fragment (--target-coverage 0); the coverage-normalised graph (--target-coverage ${targetCoverage}, the default) clusters its subset on rank 0`,
     );
   }
   const batchSize = v['batch-size'] !== undefined ? intOption(cmd, 'batch-size', v['batch-size'], 4096, 1, 10_000_000) : undefined;

@@ -85,6 +85,13 @@ export class MinimizerTable {
     for (let s = 0; s <= this.mask; s++) if (this.cnt[s] !== 0) fn(this.hi[s]!, this.lo[s]!, this.cnt[s]!);
   }
 
+  /** Every labelled (hi, lo, label), in slot order (what another rank's copy of the table needs to claim). */
+  forEachLabel(fn: (hi: number, lo: number, label: number) => void): void {
+    const labels = this.labels;
+    if (!labels) return;
+    for (let s = 0; s <= this.mask; s++) if (this.cnt[s] !== 0 && labels[s]! >= 0) fn(this.hi[s]!, this.lo[s]!, labels[s]!);
+  }
+
   private grow(): void {
     const { hi, lo, cnt } = this;
     const c = this.capacity * 2;

@@ -62,6 +62,8 @@ export interface FragmentBatch {
   /** 2 per fragment: mate lengths */
   lengths?: Int32Array;
   readIds?: string[];
+  /** which shard the rows come from (sources that write one labels part per shard) */
+  shard?: number;
 }
 
 /** Fragments streamed in a fixed order, as often as the method needs (an engine's shards, or arrays in tests). */
@@ -95,7 +97,8 @@ export function fragmentCoin(index: number, seed: number): number {
 /** Median count of a fragment's sampled minimizers (0: none sampled). `scratch` holds at least t - s numbers. */
 export function fragmentCoverage(table: MinimizerTable, hi: Uint32Array, lo: Uint32Array, s: number, t: number, sampling: number, scratch: Float64Array): number {
   let m = 0;
-  for (let j = s; j < t; j++) if (isSampled(lo[j]!, sampling)) scratch[m++] = table.count(hi[j]!, lo[j]!);
+  // absent: a key of this fragment alone (count 1), dropped from the table after pass 1 (normalizedRanks.ts)
+  for (let j = s; j < t; j++) if (isSampled(lo[j]!, sampling)) scratch[m++] = Math.max(1, table.count(hi[j]!, lo[j]!));
   if (m === 0) return 0;
   const v = scratch.subarray(0, m).sort();
   return m % 2 === 1 ? v[(m - 1) / 2]! : (v[m / 2 - 1]! + v[m / 2]!) / 2;
@@ -200,6 +203,12 @@ export interface NormalizedModel {
   clustering: GroupClustering;
 }
 
+/**
+ * What the assignment needs of the model: its subset part may be a rank's own subset fragments only, and of
+ * the clustering only the feature-space centres.
+ */
+export type AssignModel = Omit<NormalizedModel, 'clustering'> & { clustering: Pick<GroupClustering, 'featureCentroids'> };
+
 export interface SubsetClustering {
   model: NormalizedModel;
   groups: { lp: number; merged: number; unions: number; refused: number };
@@ -286,7 +295,8 @@ export class Assigner {
   private v: Float64Array;
   private scratch = new Float64Array(256);
 
-  constructor(private readonly m: NormalizedModel) {
+  /** `m`: the model, or what a rank that did not cluster the subset received of it (AssignModel). */
+  constructor(private readonly m: AssignModel) {
     this.votes = new Int32Array(m.k);
     this.tally = new Int32Array(256);
     this.v = new Float64Array(m.d + 1);

@@ -13,10 +13,10 @@ import { readShards, type ShardMatrix } from '../io/shards.js';
 import type { Normalisation } from '../embed/kmerProfile.js';
 import { loadReference, nameClusters, type ClusterName, type Reference } from '../cluster/references.js';
 import type { WeightedKChoice } from '../cluster/weightedKMeans.js';
-import { kTriedLine, runPooledMethod, type PooledMethodOptions } from './phase2Pooled.js';
+import { kTriedLine, pooledRun, runPooledMethod, type PooledMethodOptions } from './phase2Pooled.js';
 import { runNormalizedGraph } from './phase2Normalized.js';
 import { rm } from 'node:fs/promises';
-import type { KSearch, PooledResult } from '../cluster/pooled.js';
+import type { KSearch } from '../cluster/pooled.js';
 import { evaluateLabels, loadTruth, type EvalReport } from '../evaluate/index.js';
 import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 import type { ProgressSink } from './progress.js';
@@ -141,10 +141,11 @@ async function clusterLocal(opts: ClusterOptions, manifest: PrepManifest, paths:
     const n = manifest.shards.reduce((a, s) => a + s.rows, 0);
     checkClusterSize(opts, n);
     const nr = await runNormalizedGraph(
-      manifest, paths,
+      manifest, paths, { first: 0, end: paths.length, rowBase: 0 },
       { ...opts.pooled!, normalized, method: 'graph', k: opts.k, kMin: opts.kMin, kMax: opts.kMax, seed: opts.seed, nInit: opts.nInit, maxIter: opts.maxIter },
       opts.progress,
     );
+    if (!nr) throw new Error('cluster: the local engine is rank 0 and returned no run');
     try {
       return await writeClusterOutputs(opts, { manifest, labelParts: nr.labelParts, n, dim, run: nr.run, t0, tRead: t0 });
     } finally {
@@ -185,35 +186,6 @@ async function clusterPooledMethod(opts: ClusterOptions, manifest: PrepManifest,
     opts.progress,
   );
   return pooledRun(opts, pm.result, pm.details, m.dim);
-}
-
-/** A pooled method's result as the ClusterRun the outputs are written from (every engine). */
-export function pooledRun(opts: ClusterOptions, r: PooledResult, details: Record<string, unknown>, dim: number): ClusterRun {
-  const tChoose = performance.now();
-  opts.progress.log(`cluster: K = ${r.k} (${r.selection.method}${'reason' in r.selection ? `: ${r.selection.reason}` : ''})`);
-  return {
-    selection: r.selection,
-    result: {
-      k: r.k,
-      d: dim,
-      centroids: r.centroids,
-      labels: r.labels,
-      distances: r.distances,
-      clusterSize: r.clusterSize,
-      inertia: r.inertia,
-      // no per-iteration objective: clusters.nc has no objective variable for graph/lsh (clusterDescription.ts)
-      objectiveHistory: new Float64Array(0),
-      iterations: r.iterations,
-      converged: true,
-      bestInit: 0,
-      // what the outputs say about a pooled method comes from describeClusterMethod, not from these two
-      algorithm: 'lloyd',
-      init: 'k-means++',
-    },
-    details,
-    tChoose,
-    tKm: performance.now(),
-  };
 }
 
 /** Usage checks that need the number of fragments. */

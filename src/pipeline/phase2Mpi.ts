@@ -1,13 +1,15 @@
 /**
  * Phase 2 as one rank of an MPI job (`mpirun -n N metavec cluster --engine mpi ...`, or srun): every rank reads
  * the manifest, verifies and reads only the shards overlapping its block-aligned row range, and runs the same
- * driver (chooseK, kmeans) over the mpi executor, or the graph / LSH method over the ranks (phase2MpiPooled.ts);
+ * driver (chooseK, kmeans) over the mpi executor, or the graph / LSH method over the ranks (phase2MpiPooled.ts),
+ * or the default method, the coverage-normalised graph, over the MPI collectives (phase2Normalized.ts: each rank
+ * reads a block of whole shards instead of a row range);
  * rank 0 reads the read ids, receives the labels and writes the outputs (summary.json last). Any rank failing makes the launcher stop the job (MPI_Abort on a non-zero
  * exit), so summary.json only ever appears for a complete result.
  */
 import { availableParallelism } from 'node:os';
 import { allocateKMeansMatrix, BLOCK_ROWS } from '../cluster/index.js';
-import { blockPartition, MpiComm } from '../engines/mpi/comm.js';
+import { blockPartition, mpiChunkBytes, MpiComm } from '../engines/mpi/comm.js';
 import { MpiKMeansExecutor } from '../engines/mpi/kmeansRank.js';
 import { MetavecError } from '../errors.js';
 import { openPrepInput, type PrepInput } from '../io/inputs.js';
@@ -18,6 +20,11 @@ import {
   checkClusterSize, clusterWith, prepareOutputDir, writeClusterOutputs, type ClusterOptions, type ClusterRun, type ClusterSummary,
 } from './phase2.js';
 import type { ProgressSink } from './progress.js';
+import type { NormalizedGraphParams } from '../cluster/normalizedGraph.js';
+import { mpiCollectives } from '../engines/mpi/collectives.js';
+import { runNormalizedGraph, shardBlocks } from './phase2Normalized.js';
+import { pooledMethodOptions } from './phase2MpiPooled.js';
+import { rm } from 'node:fs/promises';
 
 const silent: ProgressSink = { phase: () => undefined, update: () => undefined, log: () => undefined, finish: () => undefined };
 
@@ -40,6 +47,8 @@ async function clusterRank(opts: ClusterOptions, comm: MpiComm, input: PrepInput
   const dim = manifest.embedding.dim;
   const n = manifest.shards.reduce((a, s) => a + s.rows, 0);
   checkClusterSize(opts, n);
+  const normalized = opts.method === 'graph' ? opts.pooled?.normalized : undefined;
+  if (normalized && normalized.targetCoverage > 0) return normalizedRank(opts, comm, input, t0, progress, normalized);
   const part = blockPartition(n, size, BLOCK_ROWS)[rank]!;
   const manifestPath = joinLocation(opts.input, 'manifest.json');
   const remote = isS3Uri(opts.input);
@@ -88,6 +97,44 @@ async function clusterRank(opts: ClusterOptions, comm: MpiComm, input: PrepInput
       engine: { name: 'mpi', ranks: size, mpi: comm.info.version.split(/[,\n]/)[0]! },
     });
     text = JSON.stringify(summary);
+  }
+  // The job ends together: no rank reports success before rank 0 has written summary.json.
+  const summary = JSON.parse(comm.bcastString(text, 0)) as ClusterSummary;
+  comm.finalize();
+  return { ...summary, engine: { name: 'mpi', ...summary.engine, rank } };
+}
+
+/**
+ * The coverage-normalised graph method (the default) as one rank: the method's own code over the MPI
+ * collectives (phase2Normalized.ts). The rank reads (and from S3 downloads) only its block of consecutive
+ * shards, in all three passes; rank 0 clusters the subset, receives the ranks' labels parts and writes the outputs.
+ */
+async function normalizedRank(
+  opts: ClusterOptions, comm: MpiComm, input: PrepInput, t0: number, progress: ProgressSink, normalized: NormalizedGraphParams,
+): Promise<ClusterSummary> {
+  const { rank, size } = comm;
+  const manifest = input.manifest;
+  const n = manifest.shards.reduce((a, s) => a + s.rows, 0);
+  const block = shardBlocks(manifest.shards.map((s) => s.rows), size)[rank]!;
+  opts.progress.log(`cluster: mpi rank ${rank}/${size} pid ${process.pid} on ${comm.info.host}: shards [${block.first}, ${block.end}) of ${manifest.shards.length}`);
+  const paths = await input.shardFiles(Array.from({ length: block.end - block.first }, (_, i) => block.first + i));
+  if (rank === 0) {
+    progress.phase('cluster');
+    progress.log(`cluster: ${size} MPI rank(s) (${comm.info.version.split(/[,\n]/)[0]}), ${manifest.shards.length} shard(s), ${n} fragments x ${manifest.embedding.dim}`);
+    await prepareOutputDir(opts.output);
+  }
+  const nr = await runNormalizedGraph(manifest, paths, block, { ...pooledMethodOptions(opts), normalized }, progress, mpiCollectives(comm), mpiChunkBytes());
+  let text = '';
+  if (nr) {
+    try {
+      const summary = await writeClusterOutputs({ ...opts, progress }, {
+        manifest, labelParts: nr.labelParts, n, dim: manifest.embedding.dim, run: nr.run, t0, tRead: t0,
+        engine: { name: 'mpi', ranks: size, mpi: comm.info.version.split(/[,\n]/)[0]! },
+      });
+      text = JSON.stringify(summary);
+    } finally {
+      await rm(nr.partsDir, { recursive: true, force: true });
+    }
   }
   // The job ends together: no rank reports success before rank 0 has written summary.json.
   const summary = JSON.parse(comm.bcastString(text, 0)) as ClusterSummary;

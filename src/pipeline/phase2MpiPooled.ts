@@ -18,9 +18,9 @@ import {
 } from '../engines/mpi/graphRank.js';
 import type { PrepManifest } from '../io/manifest.js';
 import { readShardLengthRows, readShardRows, readShardSketchRows, type ShardSpan } from '../io/shardSlice.js';
-import { pooledRun, type ClusterOptions, type ClusterRun } from './phase2.js';
+import type { ClusterOptions, ClusterRun } from './phase2.js';
 import {
-  graphDetails, groupSizeHistogram, isFreqProfile, pooledDetails, pooledParams, poolingWeights, requireSketch, type PooledMethodOptions,
+  graphDetails, groupSizeHistogram, isFreqProfile, pooledDetails, pooledParams, pooledRun, poolingWeights, requireSketch, type PooledMethodOptions,
 } from './phase2Pooled.js';
 import type { ProgressSink } from './progress.js';
 

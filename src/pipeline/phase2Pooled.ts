@@ -8,6 +8,7 @@ import type { PrepManifest } from '../io/manifest.js';
 import { readShardLengths, readShardSketches, type ShardMatrix } from '../io/shards.js';
 import type { ProgressSink } from './progress.js';
 import type { KTried } from '../cluster/types.js';
+import type { ClusterRun } from './phase2.js';
 
 /**
  * The pooled methods of Phase 2 (docs/graph.md): read groups from the overlap graph (`graph`) or from LSH
@@ -168,4 +169,40 @@ export async function runPooledMethod(
   );
   details.pooled = pooledDetails(manifest, o, result, occurrence !== undefined);
   return { result, details };
+}
+
+/**
+ * A pooled method's result as the ClusterRun the outputs are written from (every method that pools read groups,
+ * every engine; the coverage-normalised graph passes empty labels and distances: its labels are in parts).
+ */
+export function pooledRun(
+  opts: { progress: ProgressSink },
+  r: Pick<PooledResult, 'k' | 'selection' | 'centroids' | 'labels' | 'distances' | 'clusterSize' | 'inertia' | 'iterations'>,
+  details: Record<string, unknown>, dim: number,
+): ClusterRun {
+  const tChoose = performance.now();
+  opts.progress.log(`cluster: K = ${r.k} (${r.selection.method}${'reason' in r.selection ? `: ${r.selection.reason}` : ''})`);
+  return {
+    selection: r.selection,
+    result: {
+      k: r.k,
+      d: dim,
+      centroids: r.centroids,
+      labels: r.labels,
+      distances: r.distances,
+      clusterSize: r.clusterSize,
+      inertia: r.inertia,
+      // no per-iteration objective: clusters.nc has no objective variable for graph/lsh (clusterDescription.ts)
+      objectiveHistory: new Float64Array(0),
+      iterations: r.iterations,
+      converged: true,
+      bestInit: 0,
+      // what the outputs say about a pooled method comes from describeClusterMethod, not from these two
+      algorithm: 'lloyd',
+      init: 'k-means++',
+    },
+    details,
+    tChoose,
+    tKm: performance.now(),
+  };
 }

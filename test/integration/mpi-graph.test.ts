@@ -110,6 +110,73 @@ for (const [name, extra] of [
   });
 }
 
+interface RankReport { rank: number; shards: [number, number]; fragments: number; subset_fragments: number; labels_parts: number; traffic: Record<string, Traffic> }
+
+test('mpi engine, 2 ranks, the default method (coverage-normalised graph): the local engine\'s labels; each rank read its own shards and wrote their labels parts', async (t) => {
+  if (!requireTool(t, mpiReady(), 'mpirun + native/mpi binding (scripts/setup.sh --system)')) return;
+  // no --method, no --target-coverage: the default; --references names the clusters on rank 0 as on the local engine
+  const args = ['--seed', '5', '--references', ...refs];
+  const localDir = tmp.join('local-normalized');
+  const local = runCli(['cluster', '--input', prep, '--output', localDir, '--quiet', ...args]);
+  assert.equal(local.status, 0, local.stderr);
+  const out = tmp.join('mpi-normalized');
+  const r = mpiCluster(prep, 2, out, args);
+  assert.equal(r.status, 0, r.stderr);
+  const s = JSON.parse(r.stdout) as Summary;
+  assert.deepEqual({ name: s.engine?.name, ranks: s.engine?.ranks }, { name: 'mpi', ranks: 2 });
+  const a = JSON.parse(readFileSync(join(localDir, 'summary.json'), 'utf8')) as Summary;
+  assert.equal(s.k, a.k);
+  assert.deepEqual(s.cluster_sizes, a.cluster_sizes);
+  assert.equal(s.inertia, a.inertia);
+  assert.deepEqual(s.cluster_names, a.cluster_names);
+  const strip = (x: Record<string, unknown> | undefined) => {
+    if (!x) return x;
+    const { seconds: _s, build_bytes: _b, build_bytes_per_fragment: _f, ...rest } = x;
+    return rest;
+  };
+  for (const key of ['normalization', 'graph', 'pooled', 'fragments_by_group_size']) assert.deepEqual(strip(s.method_details[key]), strip(a.method_details[key]), key);
+  const n = s.cluster_sizes.reduce((x, y) => x + y, 0);
+  const norm = s.method_details.normalization as { subset_fragments: number; assigned: Record<string, number> };
+  // the 14x genome is subsampled: its other fragments are labelled through the minimizer index
+  assert.ok(norm.subset_fragments < n && norm.assigned.minimizer_index! > 0, JSON.stringify(norm));
+  await assertSameLabelsAndCentroids(localDir, out);
+  // 4 shards of 2,500 rows (the last one shorter): rank 0 read shards 0-1, rank 1 shards 2-3, and each labelled and wrote its own
+  const ranks = (s.method_details.mpi as unknown as { ranks: RankReport[] }).ranks;
+  assert.deepEqual(ranks.map((x) => [x.rank, ...x.shards, x.fragments, x.labels_parts]), [[0, 0, 2, 5000, 2], [1, 2, 4, n - 5000, 2]]);
+  assert.equal(ranks[0]!.subset_fragments + ranks[1]!.subset_fragments, norm.subset_fragments);
+  assert.ok(ranks[1]!.traffic['coverage-table']!.sent > 0 && ranks[1]!.traffic['subset-gather']!.sent > 0 && ranks[1]!.traffic['labels-parts']!.sent > 0);
+  for (const ph of Object.keys(ranks[0]!.traffic)) {
+    if (ph === 'report') continue;
+    assert.equal(ranks[0]!.traffic[ph]!.sent, ranks[1]!.traffic[ph]!.received, ph);
+    assert.equal(ranks[1]!.traffic[ph]!.sent, ranks[0]!.traffic[ph]!.received, ph);
+  }
+  // every exchange in rounds of at most 4 KiB per call, the labels parts one per round: the same labels
+  const chunked = tmp.join('mpi-normalized-chunked');
+  const c = mpiCluster(prep, 2, chunked, args, { METAVEC_MPI_CHUNK_BYTES: '4096' });
+  assert.equal(c.status, 0, c.stderr);
+  await assertSameLabelsAndCentroids(localDir, chunked);
+  const cr = ((JSON.parse(c.stdout) as Summary).method_details.mpi as unknown as { ranks: RankReport[] }).ranks;
+  assert.ok(cr[1]!.traffic['subset-gather']!.calls > 100, JSON.stringify(cr[1]!.traffic['subset-gather']));
+  assert.ok(cr[1]!.traffic['labels-parts']!.calls > ranks[1]!.traffic['labels-parts']!.calls, JSON.stringify(cr[1]!.traffic['labels-parts']));
+});
+
+test('mpi engine, the default method: a rank killed while the job runs fails it and leaves no summary.json', async (t) => {
+  if (!requireTool(t, mpiReady(), 'mpirun + native/mpi binding (scripts/setup.sh --system)')) return;
+  const out = tmp.join('killed-normalized');
+  // rank 0 logs this line before pass 1; rank 1 cannot finish before rank 0 has clustered the subset
+  const { code, stderr, killed } = await killRankOneWhen(['--input', prep, '--output', out], /coverage of \d+ fragments .* over 2 ranks/);
+  assert.ok(killed, `the passes were never seen starting:\n${stderr}`);
+  assert.notEqual(code, 0);
+  assert.match(stderr, /rank 1 .*(exited on signal 9|killed)/i);
+  assert.equal(existsSync(join(out, 'summary.json')), false, 'summary.json must not exist after a failed job');
+});
+
+test('--lpa distributed applies to --target-coverage 0 only', () => {
+  const r = runCli(['cluster', '--engine', 'mpi', '--input', prep, '--output', tmp.join('lpa-normalized'), '--lpa', 'distributed']);
+  assert.equal(r.status, 2);
+  assert.match(r.stderr, /^metavec: error: cluster: --lpa distributed applies to the graph of every fragment \(--target-coverage 0\)/m);
+});
+
 test('mpi engine, graph: a rank killed during the build fails the job and leaves no summary.json', async (t) => {
   if (!requireTool(t, mpiReady(), 'mpirun + native/mpi binding (scripts/setup.sh --system)')) return;
   const out = tmp.join('killed');
@@ -152,9 +219,10 @@ test('--engine slurm --dry-run passes the graph options to the ranks', () => {
   assert.match(r.stdout, / cluster --engine mpi .* --method graph .* --max-degree 9 .* --merge-floor 0\.05 .* --lpa distributed/);
 });
 
-test('--engine slurm, --method graph: sbatch + srun, 2 ranks, the local engine\'s result', async (t) => {
+test('--engine slurm, the default method: sbatch + srun, 2 ranks, the local engine\'s result', async (t) => {
   if (!requireTool(t, slurm.up(), 'single-node Slurm (slurm-wlm; scripts/slurm.sh start) + MPI binding')) return;
-  const extra = ['--method', 'graph', '--target-coverage', '0', '--k', 'auto', '--references', ...refs];
+  // the default method (coverage-normalised graph); --target-coverage 0 on the ranks is covered by the mpirun tests
+  const extra = ['--k', 'auto', '--references', ...refs];
   const local = tmp.join('local-slurm-graph');
   assert.equal(runCli(['cluster', '--input', prep, '--output', local, '--quiet', ...extra]).status, 0);
   const r = spawnSync(process.execPath, [CLI, 'cluster', '--engine', 'slurm', '--ranks', '2', '--input', prep, '--output', tmp.join('slurm-graph'), '--json', ...extra], {
@@ -163,6 +231,6 @@ test('--engine slurm, --method graph: sbatch + srun, 2 ranks, the local engine\'
   assert.equal(r.status, 0, r.stderr);
   const s = JSON.parse(r.stdout) as Summary;
   assert.equal(s.engine?.name, 'slurm+mpi');
-  assert.match(r.stderr, /overlap graph of \d+ fragments over 2 rank/);
+  assert.match(r.stderr, /coverage of \d+ fragments .* over 2 ranks/);
   await assertSameResult(local, tmp.join('slurm-graph'));
 });

@@ -322,6 +322,23 @@ export class MpiComm {
     return mine;
   }
 
+  /**
+   * Rank `root`'s bytes on every rank (the others pass null), in rounds of at most `chunk` bytes per
+   * MPI_Bcast (int counts: 2 GiB per call).
+   */
+  bcastBytes(v: Uint8Array | null, root: number, chunk = mpiChunkBytes()): Uint8Array {
+    const isRoot = this.rank === root;
+    if (isRoot && !v) throw new Error('bcastBytes: the root passed no bytes');
+    const len = Float64Array.of(isRoot ? v!.byteLength : 0);
+    this.mark();
+    this.mpi.bcast(len, root);
+    const out = isRoot ? v! : new Uint8Array(len[0]!);
+    for (let o = 0; o < out.byteLength; o += chunk) this.mpi.bcast(out.subarray(o, Math.min(out.byteLength, o + chunk)), root);
+    if (this.size > 1) this.count(isRoot ? (8 + out.byteLength) * (this.size - 1) : 0, isRoot ? 0 : 8 + out.byteLength);
+    if (isRoot) this.bytesSent += out.byteLength;
+    return out;
+  }
+
   /** Rank `root`'s string on every rank. */
   bcastString(s: string, root: number): string {
     const bytes = this.rank === root ? new TextEncoder().encode(s) : new Uint8Array(0);
