@@ -294,10 +294,10 @@ for (const name of communities) {
         nmi: +a.nmi.toFixed(4),
         f1_weighted: +a.f1.weighted.toFixed(4),
         f1_macro: +a.f1.macro.toFixed(4),
-        ari_all_truth_reads: +ev.allReads.ari.toFixed(4),
+        ari_all_truth_reads: +ev.all_reads.ari.toFixed(4),
         assigned_fraction: typeof af === 'number' ? +af.toFixed(4) : 1,
         assigned_fraction_source: typeof af === 'number' ? 'summary.json' : 'not reported by the method (1)',
-        truth_reads_labelled: +ev.assignedFraction.toFixed(4),
+        truth_reads_labelled: +ev.assigned_fraction.toFixed(4),
       });
       const g = summary.method_details?.graph;
       if (g?.build_bytes_per_fragment !== undefined) row.graph_build_bytes_per_fragment = g.build_bytes_per_fragment;
