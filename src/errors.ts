@@ -7,6 +7,7 @@ export type ErrorCode =
   | 'INPUT' // malformed or unreadable input data: exit 1
   | 'OUTPUT' // cannot write outputs
   | 'MANIFEST' // missing/corrupt/incompatible manifest or shard
+  | 'INTERRUPTED' // Ctrl-C while a cluster job ran (the job was cancelled): exit 130
   | 'INTERNAL';
 
 export class MetavecError extends Error {
@@ -29,5 +30,6 @@ export function inputError(message: string): MetavecError {
 /** Exit status used by the CLI for an error code. */
 export function exitCodeFor(err: unknown): number {
   if (err instanceof MetavecError && err.code === 'USAGE') return 2;
+  if (err instanceof MetavecError && err.code === 'INTERRUPTED') return 130;
   return 1;
 }

@@ -1,6 +1,6 @@
 import { usageError } from '../errors.js';
 import { DEFAULT_SKETCH, MAX_SKETCH_K, MIN_SKETCH_K } from '../sketch/minimizers.js';
-import type { PrepOptions } from '../pipeline/phase1.js';
+import type { PrepOptions } from '../pipeline/prepOptions.js';
 import type { ProgressSink } from '../pipeline/progress.js';
 import { resolveLocation } from '../io/location.js';
 import { S3_HELP, S3_OPTIONS, applyS3Options } from './s3Options.js';

@@ -3,7 +3,7 @@ import { isS3Uri, resolveLocation } from '../io/location.js';
 import { isSecretEnvName, s3SettingsEnv } from '../io/s3/client.js';
 import type { ProgressSink } from '../pipeline/progress.js';
 import { runRayPrep } from '../pipeline/rayPrep.js';
-import type { PrepSummary } from '../pipeline/phase1.js';
+import type { PrepSummary } from '../pipeline/prepOptions.js';
 import { floatOption, intOption } from './args.js';
 
 /** Options that stay on the client (the rest is handed to the job's `metavec prep-plan`). */

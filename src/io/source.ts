@@ -4,21 +4,11 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
 import { MetavecError, inputError } from '../errors.js';
+import { gunzipChunks, type ByteSource } from './byteSource.js';
 
-/** A readable input: decompressed byte chunks plus how many raw bytes were consumed (for progress). */
-export interface ByteSource {
-  readonly uri: string;
-  /** Short name used in error messages. */
-  readonly label: string;
-  readonly size: number;
-  readonly compression: 'gzip' | 'none';
-  /** A pipe copied to a temporary file (spoolPipe): its content cannot be identified again by a later run. */
-  readonly pipe?: boolean;
-  rawBytesRead(): number;
-  chunks(): AsyncIterable<Uint8Array>;
-}
+export { gunzipChunks, type ByteSource } from './byteSource.js';
+
 
 const READ_CHUNK = 1 << 20;
 
@@ -165,28 +155,6 @@ export async function* localStreamChunks(path: string, what: string): AsyncGener
     yield* gunzipChunks(Readable.from(rest(), { objectMode: false }), label, () => raw, READ_CHUNK, (err) => inputError(`${label}: cannot read (${(err as Error).message})`));
   } finally {
     stream.destroy();
-  }
-}
-
-/**
- * The decompressed chunks of a gzip byte stream, every member (BGZF included). Corrupt or truncated data becomes
- * one input error naming the file and the compressed offset (`rawBytesRead`); a failure of the stream itself
- * (I/O, network) goes through `otherError`. The compressed stream is destroyed when the consumer stops.
- */
-export async function* gunzipChunks(compressed: Readable, label: string, rawBytesRead: () => number, chunkSize: number, otherError: (err: unknown) => unknown): AsyncGenerator<Uint8Array> {
-  const gunzip = createGunzip({ chunkSize });
-  compressed.on('error', (err) => gunzip.destroy(err));
-  compressed.pipe(gunzip);
-  try {
-    for await (const c of gunzip) yield c as Uint8Array;
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException;
-    if (e.code && e.code.startsWith('Z_')) {
-      throw inputError(`gzip: ${label}: corrupt or truncated gzip data near compressed byte ${rawBytesRead()} (${e.message})`);
-    }
-    throw otherError(err);
-  } finally {
-    compressed.destroy();
   }
 }
 

@@ -15,7 +15,7 @@ import { batchScript, metavecCommand, s3TaskEnv, slurmRoot, type BatchScript, ty
 import { lastLines, sbatch, waitForJob } from '../engines/slurm/submit.js';
 import { MetavecError } from '../errors.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import type { PrepOptions, PrepSummary } from './phase1.js';
+import type { PrepOptions, PrepSummary } from './prepOptions.js';
 import { resumeMessage, reusableSlices, sliceRunKey } from './sliceResume.js';
 import { DEFAULT_SLICE_FRAGMENTS, workDir, writePlan } from './slices.js';
 

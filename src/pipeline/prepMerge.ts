@@ -5,7 +5,7 @@ import { openOutputStore } from '../io/store.js';
 import { decodePrepResult, decodeSpectrum } from '../engines/slice/codec.js';
 import type { SpectrumFile } from '../engines/slice/sliceWork.js';
 import type { PrepPlan } from '../prep/plan.js';
-import type { PrepSummary } from './phase1.js';
+import type { PrepSummary } from './prepOptions.js';
 import { spectrumParams } from './prepParams.js';
 import { PrepSink, shardMetadataFor, writePrepManifest } from './prepSink.js';
 import type { ProgressSink } from './progress.js';

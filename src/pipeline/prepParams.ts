@@ -14,7 +14,7 @@ import type { BatchParams, PrepBatch } from '../prep/params.js';
 import type { PlanOptions } from '../prep/plan.js';
 import type { InputSet, SetSummary } from '../prep/readBatches.js';
 import type { PrepManifest } from '../io/manifest.js';
-import type { PrepOptions } from './phase1.js';
+import type { PrepOptions } from './prepOptions.js';
 
 /**
  * Run-wide decisions of Phase 1 shared by every engine: input validation, parameters resolved from the first

@@ -3,7 +3,7 @@ import { sha256File } from '../io/checksum.js';
 import { isS3Uri } from '../io/location.js';
 import { readPrepManifest, resolveInRun, verifyShards, type PrepManifest } from '../io/manifest.js';
 import { join } from 'node:path';
-import type { PrepSummary } from './phase1.js';
+import type { PrepSummary } from './prepOptions.js';
 
 /**
  * A finished prep is reused instead of recomputed when a re-run has the same run key (inputs' path, size and

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { MetavecError } from '../errors.js';
 import { RayJobsClient, type JobInfo } from '../engines/ray/jobs.js';
 import { buildRayPackage } from '../engines/ray/package.js';
-import type { PrepSummary } from './phase1.js';
+import type { PrepSummary } from './prepOptions.js';
 import type { ProgressSink } from './progress.js';
 
 /**
@@ -62,21 +63,25 @@ export async function runRayPrep(o: RayPrepOptions): Promise<PrepSummary & { job
     metadata: { tool: 'metavec', command: 'prep', output: o.output },
   });
   o.progress.log(`ray: submitted job ${id}`);
-  const stop = () => {
-    void client.stop(id).finally(() => process.exit(130));
-  };
+  // Ctrl-C stops the job and ends the wait with an INTERRUPTED error (the CLI exits 130)
+  const interrupt = new AbortController();
+  const stop = () => interrupt.abort();
   process.once('SIGINT', stop);
   let shown = 0;
   let info: JobInfo;
   let logs: string;
   try {
     for (;;) {
+      if (interrupt.signal.aborted) {
+        await client.stop(id).catch(() => undefined);
+        throw new MetavecError('INTERRUPTED', `ray: stopped job ${id} (interrupted)`);
+      }
       info = await client.status(id);
       logs = await client.logs(id);
       if (o.streamLogs && logs.length > shown) process.stderr.write(logs.slice(shown).split('\n').filter((l) => !l.startsWith(SUMMARY)).join('\n'));
       shown = logs.length;
       if (TERMINAL.has(info.status)) break;
-      await new Promise((r) => setTimeout(r, o.pollMs ?? 1000));
+      await sleep(o.pollMs ?? 1000, undefined, { signal: interrupt.signal }).catch(() => undefined);
     }
   } finally {
     process.removeListener('SIGINT', stop);

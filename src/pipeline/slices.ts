@@ -5,7 +5,7 @@ import { openOutputStore } from '../io/store.js';
 import type { PrepManifest } from '../io/manifest.js';
 import { PLAN_SCHEMA, type PrepPlan, type PrepSlice } from '../prep/plan.js';
 import { readBatches, type SetSummary } from '../prep/readBatches.js';
-import type { PrepOptions } from './phase1.js';
+import type { PrepOptions } from './prepOptions.js';
 import { resolveEmbedding } from '../embed/index.js';
 import { inputInfo, openInputSets, resolveParameters, sketchBytesFor } from './prepParams.js';
 import { clearPreviousOutput } from './prepSink.js';

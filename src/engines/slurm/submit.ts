@@ -98,22 +98,25 @@ class LogTail {
 
 /**
  * Waits until the job ends, streaming `logPaths` (may be several: array tasks) to `out`. Resolves with the
- * final state; the caller decides what a failure means. Ctrl-C cancels the job (scancel) before exiting.
+ * final state; the caller decides what a failure means. Ctrl-C cancels the job (scancel) and rejects with an
+ * INTERRUPTED error.
  */
 export async function waitForJob(
   jobId: string, logPaths: () => string[], out: NodeJS.WritableStream | null, pollMs = 1000, refresh?: () => Promise<void>,
 ): Promise<SlurmJobResult> {
   const t0 = performance.now();
   const tails = new Map<string, LogTail>();
+  // Ctrl-C cancels the job and ends the wait with an INTERRUPTED error (the CLI exits 130)
+  const interrupt = new AbortController();
   const onSigint = (): void => {
     slurmCmd('scancel', jobId.split(','));
-    process.stderr.write(`\nmetavec: cancelled slurm job ${jobId}\n`);
-    process.exit(130);
+    interrupt.abort();
   };
   process.once('SIGINT', onSigint);
   let unknown = 0;
   try {
     for (;;) {
+      if (interrupt.signal.aborted) throw new MetavecError('INTERRUPTED', `slurm: cancelled job ${jobId} (interrupted)`);
       const st = jobState(jobId);
       if (refresh) await refresh();
       if (out) {
@@ -136,7 +139,7 @@ export async function waitForJob(
         }
         return { jobId, state: st.state, exitCode: st.exitCode, logPath: logPaths()[0] ?? '', seconds: (performance.now() - t0) / 1000 };
       }
-      await sleep(pollMs);
+      await sleep(pollMs, undefined, { signal: interrupt.signal }).catch(() => undefined);
     }
   } finally {
     process.removeListener('SIGINT', onSigint);

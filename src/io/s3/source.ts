@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { inputError } from '../../errors.js';
 import { baseName, parseS3Uri } from '../location.js';
-import { gunzipChunks, type ByteSource } from '../source.js';
+import { gunzipChunks, type ByteSource } from '../byteSource.js';
 import { explainNotFound, isNotFound, s3, s3Error, type S3Handle } from './client.js';
 
 /**

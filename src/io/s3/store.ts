@@ -7,7 +7,7 @@ import type { Readable } from 'node:stream';
 import { MetavecError } from '../../errors.js';
 import { sha256File } from '../checksum.js';
 import { formatS3Uri, parseS3Uri } from '../location.js';
-import type { OutputStore, StoredObject } from '../store.js';
+import type { OutputStore, StoredObject } from '../outputStore.js';
 import { explainNotFound, isNotFound, s3, s3Error, type S3Handle } from './client.js';
 
 /**
