@@ -3,10 +3,9 @@ import { catalogPath, registerRun } from '../report/catalog.js';
 import { DEFAULT_REPORT_SAMPLE, writeReport } from '../report/index.js';
 import { joinLocation, resolveLocation } from '../io/location.js';
 import { openOutputStore } from '../io/store.js';
-import { runPrep } from '../pipeline/phase1.js';
+import { runPrep, startPrep } from '../pipeline/prepEngines.js';
 import { CLUSTER_METHODS, DEFAULT_CLUSTER_METHOD, runCluster, runEval } from '../pipeline/phase2.js';
 import { clusterBatchScript } from '../pipeline/phase2Slurm.js';
-import { runPrepSlurm } from '../pipeline/phase1Slurm.js';
 import { createProgress } from '../pipeline/progress.js';
 import { usageError } from '../errors.js';
 import { toJson } from '../io/jsonKeys.js';
@@ -15,7 +14,6 @@ import { CLUSTER_HELP, CLUSTER_OPTIONS, clusterOptionsFrom } from './cluster.js'
 import { PREP_HELP, PREP_OPTIONS, checkOutputDirName, prepOptionsFrom } from './prep.js';
 import { S3_HELP, S3_OPTIONS, applyS3Options } from './s3Options.js';
 import { SLURM_OPTIONS } from './slurmOptions.js';
-import { prepOnRay } from './prepRay.js';
 
 /** Each command parses its argv, runs, prints; main.ts maps thrown errors to exit codes. */
 
@@ -27,13 +25,12 @@ export async function prepCommand(argv: string[]): Promise<number> {
   }
   const progress = createProgress({ quiet: values.quiet ?? false });
   const opts = prepOptionsFrom('prep', values, progress);
-  if (opts.slurm?.dryRun) {
-    // planning is needed to know the slices (it writes OUTPUT/_prep_work/plan.json); nothing is submitted
-    const r = await runPrepSlurm(opts, opts.slurm, opts.slurm.sliceFragments);
-    if ('dryRun' in r) process.stdout.write(r.dryRun);
+  const summary = await startPrep(opts);
+  if ('dryRun' in summary) {
+    // Slurm plans the slices (OUTPUT/_prep_work/plan.json) to write the scripts; nothing is submitted
+    process.stdout.write(summary.dryRun);
     return 0;
   }
-  const summary = values.engine === 'ray' ? await prepOnRay(values, progress) : await runPrep(opts);
   if (values.json) process.stdout.write(toJson(summary));
   else
     progress.log(

@@ -7,6 +7,7 @@ import { S3_HELP, S3_OPTIONS, applyS3Options } from './s3Options.js';
 import { EMBED_HELP, EMBED_OPTIONS, embedChoiceFrom } from './embedOptions.js';
 import { choiceOption, defaultThreads, floatOption, intOption, parseCommand, sizeOption } from './args.js';
 import { SLURM_OPTIONS, slurmJobFrom } from './slurmOptions.js';
+import { rayJobFrom } from './prepRay.js';
 import { OUT2_HINT } from './suggest.js';
 
 export const PREP_HELP = `metavec prep: quality control, dedup and embedding of reads into Parquet shards (Phase 1)
@@ -185,7 +186,8 @@ export function prepOptionsFrom(cmd: string, v: Partial<PrepValues>, progress: P
       minComplexity: floatOption(cmd, 'complexity-threshold', v['complexity-threshold'], 30, 0, 100) / 100,
     },
     progress,
-    ...(slurm ? { slurm } : {}),
+    // the one place the engine is chosen (pipeline/prepEngines.ts runs it)
+    engine: slurm ? { name: 'slurm', slurm } : engine === 'ray' ? { name: 'ray', ray: rayJobFrom(v) } : { name: 'local' },
   };
 }
 
@@ -194,7 +196,7 @@ export function checkOutputDirName(cmd: string, output: string): void {
   if (/\.(fastq|fq)(\.gz)?$/i.test(output)) throw usageError(`${cmd}: --output '${output}' looks like a FASTQ file name: ${OUT2_HINT}`);
 }
 
-function prepSlurmFrom(cmd: string, v: Partial<PrepValues>): NonNullable<PrepOptions['slurm']> {
+function prepSlurmFrom(cmd: string, v: Partial<PrepValues>): Extract<PrepOptions['engine'], { name: 'slurm' }>['slurm'] {
   const job = slurmJobFrom(cmd, v, { jobName: 'metavec-prep', ntasks: 1 });
   const sliceFragments = v['slice-fragments'] !== undefined ? intOption(cmd, 'slice-fragments', v['slice-fragments'], 262_144, 1) : undefined;
   return { ...job, ...(sliceFragments !== undefined ? { sliceFragments } : {}) };

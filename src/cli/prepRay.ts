@@ -1,9 +1,7 @@
 import { usageError } from '../errors.js';
 import { isS3Uri, resolveLocation } from '../io/location.js';
 import { isSecretEnvName, s3SettingsEnv } from '../io/s3/client.js';
-import type { ProgressSink } from '../pipeline/progress.js';
-import { runRayPrep } from '../pipeline/rayPrep.js';
-import type { PrepSummary } from '../pipeline/prepOptions.js';
+import type { RayJobOptions } from '../engines/ray/jobOptions.js';
 import { floatOption, intOption } from './args.js';
 
 /** Options that stay on the client (the rest is handed to the job's `metavec prep-plan`). */
@@ -11,8 +9,8 @@ import { floatOption, intOption } from './args.js';
 const CLIENT_ONLY = new Set(['engine', 'ray-address', 'ray-actors', 'ray-env', 'num-gpus', 'slice-fragments', 'threads', 'json', 'quiet', 'help', 's3-endpoint', 's3-region', 's3-path-style']);
 const PATHS = new Set(['input', 'input2', 'output']);
 
-/** `metavec prep --engine ray`: the values were validated by prepOptionsFrom already. */
-export async function prepOnRay(values: Record<string, string | boolean | string[] | undefined>, progress: ProgressSink): Promise<PrepSummary> {
+/** The Ray engine's settings for `metavec prep --engine ray` (the other prep options are validated by prepOptionsFrom). */
+export function rayJobFrom(values: Record<string, string | boolean | string[] | undefined>): RayJobOptions {
   const fromEnv = process.env.RAY_ADDRESS && /^https?:\/\//.test(process.env.RAY_ADDRESS) ? process.env.RAY_ADDRESS : undefined;
   const address = (values['ray-address'] as string | undefined) ?? fromEnv;
   if (!address) throw usageError('prep: --engine ray needs --ray-address http://HEAD:8265 (or RAY_ADDRESS set to that URL)');
@@ -32,17 +30,15 @@ export async function prepOnRay(values: Record<string, string | boolean | string
   const actors = values['ray-actors'] === undefined ? undefined : intOption('prep', 'ray-actors', values['ray-actors'] as string, 1, 1, 100_000);
   const sliceFragments = values['slice-fragments'] === undefined ? undefined : intOption('prep', 'slice-fragments', values['slice-fragments'] as string, 1, 1);
   const env = { ...(s3 ? s3SettingsEnv() : {}), ...forwardedEnv((values['ray-env'] as string[] | undefined) ?? []) };
-  return runRayPrep({
+  return {
     address,
     prepArgs: args,
     env,
-    output: resolveLocation(values.output as string),
     ...(actors ? { actors } : {}),
     ...(sliceFragments ? { sliceFragments } : {}),
     numGpus: floatOption('prep', 'num-gpus', values['num-gpus'] as string | undefined, 0, 0, 64),
-    progress,
     streamLogs: !(values.quiet ?? false),
-  });
+  };
 }
 
 /**

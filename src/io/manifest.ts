@@ -3,6 +3,15 @@ import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, normalize, relative, resolve, sep } from 'node:path';
 import { MetavecError } from '../errors.js';
 import { sha256File } from './checksum.js';
+import type { DuplicationSample } from '../dedup/levels.js';
+import { shardKeyValueMetadata } from '../embed/describe.js';
+import { kmerTable, type Normalisation } from '../embed/kmerProfile.js';
+import type { EmbeddingInfo } from '../embed/types.js';
+import type { PrepBatch } from '../prep/params.js';
+import type { QcParams } from '../qc/params.js';
+import { statsToJson } from '../qc/stats.js';
+import { SKETCH_HASH, type SketchParams } from '../sketch/minimizers.js';
+import { TOOL_NAME, TOOL_VERSION } from '../version.js';
 
 export const PREP_SCHEMA = 'metavec.prep/1';
 
@@ -160,4 +169,105 @@ export async function verifyShards(runDir: string, m: PrepManifest): Promise<str
     out.push(full);
   }
   return out;
+}
+
+// ---- assembly of a Phase 1 manifest (every engine: the local run and the distributed merge, pipeline/prepSink.ts)
+
+export interface ManifestInfo {
+  output: string;
+  layout: PrepBatch['layout'];
+  batchSize: number;
+  rowsPerShard: number;
+  dedup: boolean;
+  phred: string;
+  medianQuality: number | undefined;
+  correction: Record<string, unknown>;
+  qc: QcParams;
+  inputs: PrepManifest['inputs'];
+  encoding: string;
+  adapterInfo: Record<string, unknown>;
+  kmer: number;
+  normalisation: Normalisation;
+  minimizers?: SketchParams;
+  /** The manifest's embedding description (src/embed resolveEmbedding); default: the k-mer profile. */
+  embedding?: EmbeddingInfo;
+  /** the run key (prepResume.ts runKey) a re-run compares before reusing the result */
+  runKey?: string;
+}
+
+/** What the run produced, for the manifest. */
+export interface PrepTotals {
+  counts: Record<string, number>;
+  shards: ManifestShard[];
+  dedupMemoryBytes: number;
+  /** the optional outputs (clean FASTQ) by name */
+  outputs: Record<string, string>;
+  qcStats: { path: string; sha256: string };
+}
+
+/** The manifest's embedding description: the one given, else the k-mer profile's. */
+function embeddingOf(m: Pick<ManifestInfo, 'kmer' | 'normalisation' | 'embedding'>): EmbeddingInfo {
+  return m.embedding ?? (() => {
+    const table = kmerTable(m.kmer);
+    return { method: 'kmer', k: m.kmer, dim: table.dim, normalisation: m.normalisation, columns: table.names };
+  })();
+}
+
+function sketchOf(minimizers: SketchParams): NonNullable<PrepManifest['sketch']> {
+  return { method: 'minimizer' as const, k: minimizers.k, w: minimizers.w, canonical: true, hash: SKETCH_HASH, column: 'minimizers' };
+}
+
+/** The shards' Parquet key-value metadata (the same under every engine: it is part of the shards' bytes). */
+export function shardMetadataFor(m: Pick<ManifestInfo, 'kmer' | 'normalisation' | 'embedding' | 'minimizers'>): Record<string, string> {
+  return shardKeyValueMetadata(embeddingOf(m), m.minimizers ? { ...sketchOf(m.minimizers) } : undefined);
+}
+
+/** qc_stats.json: the QC statistics before/after and the duplication levels. */
+export function qcStatsOf(layout: PrepBatch['layout'], stats: Float64Array, levels: DuplicationSample): string {
+  return JSON.stringify({ layout, ...statsToJson(stats, layout !== 'se'), duplication_levels: levels.levels() }) + '\n';
+}
+
+/** The manifest of a finished run (its field order is part of manifest.json's bytes). */
+export function prepManifestOf(m: ManifestInfo, t: PrepTotals): PrepManifest {
+  const embedding = embeddingOf(m);
+  const dim = embedding.dim;
+  return {
+    schema: PREP_SCHEMA,
+    tool: { name: TOOL_NAME, version: TOOL_VERSION },
+    created: new Date().toISOString(),
+    parameters: {
+      layout: m.layout,
+      batch_size: m.batchSize,
+      rows_per_shard: m.rowsPerShard,
+      dedup: m.dedup,
+      dedup_memory_bytes: t.dedupMemoryBytes,
+      phred: m.phred,
+      median_quality: m.medianQuality ?? null,
+      correction: m.correction,
+      qc: m.qc,
+      ...(Object.keys(t.outputs).length > 0 ? { outputs: t.outputs } : {}),
+    },
+    inputs: m.inputs,
+    layout: m.layout,
+    quality_encoding: m.encoding,
+    adapters: m.adapterInfo,
+    counts: t.counts,
+    embedding,
+    shard_schema: {
+      fragment: 'BIGINT',
+      read_id: 'VARCHAR',
+      len_r1: 'INTEGER',
+      len_r2: 'INTEGER',
+      gc_r1: 'FLOAT',
+      gc_r2: 'FLOAT',
+      meanq_r1: 'FLOAT',
+      meanq_r2: 'FLOAT',
+      embedding: `FLOAT[${dim}]`,
+      ...(m.minimizers ? { minimizers: 'UBIGINT[]' } : {}),
+    },
+    ...(m.minimizers ? { sketch: sketchOf(m.minimizers) } : {}),
+    shards: t.shards,
+    qc_stats: t.qcStats,
+    ...(m.runKey ? { run_key: m.runKey } : {}),
+  };
 }

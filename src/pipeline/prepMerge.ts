@@ -7,7 +7,8 @@ import type { SpectrumFile } from '../engines/slice/sliceWork.js';
 import type { PrepPlan } from '../prep/plan.js';
 import type { PrepSummary } from './prepOptions.js';
 import { spectrumParams } from './prepParams.js';
-import { PrepSink, shardMetadataFor, writePrepManifest } from './prepSink.js';
+import { shardMetadataFor } from '../io/manifest.js';
+import { PrepSink, writePrepManifest } from './prepSink.js';
 import type { ProgressSink } from './progress.js';
 
 /**

@@ -1,4 +1,5 @@
 import type { EmbedChoice, Normalisation } from '../embed/index.js';
+import type { RayJobOptions } from '../engines/ray/jobOptions.js';
 import type { SlurmJobOptions } from '../engines/slurm/script.js';
 import type { QcParams } from '../qc/params.js';
 import type { SketchParams } from '../sketch/minimizers.js';
@@ -38,8 +39,29 @@ export interface PrepOptions {
   /** Minimizer sketch per fragment (for `cluster --method graph`); undefined = none. */
   minimizers?: SketchParams;
   progress: ProgressSink;
-  /** --engine slurm: the jobs (Phase 1 as job arrays over slices + a merge job; pipeline/phase1Slurm.ts). */
-  slurm?: SlurmJobOptions & { sliceFragments?: number };
+  /** Where Phase 1 runs (pipeline/prepEngines.ts); not part of the run's identity: every engine gives the same output. */
+  engine: PrepEngineChoice;
+}
+
+export type PrepEngineName = 'local' | 'ray' | 'slurm';
+
+/** The engine and its own settings, as the CLI chose them. */
+export type PrepEngineChoice =
+  | { name: 'local' }
+  /** a job on a Ray cluster through its Jobs API (engines/ray/prepJob.ts) */
+  | { name: 'ray'; ray: RayJobOptions }
+  /** job arrays over input slices + a merge job (engines/slurm/prepJobs.ts) */
+  | { name: 'slurm'; slurm: SlurmJobOptions & { sliceFragments?: number } };
+
+/** A dry run (`--dry-run`): what the engine would submit, nothing submitted. */
+export interface PrepDryRun {
+  dryRun: string;
+}
+
+/** One way to run Phase 1; every engine gives the local engine's output for the same inputs and options. */
+export interface PrepEngine {
+  readonly name: PrepEngineName;
+  run(opts: PrepOptions): Promise<PrepSummary | PrepDryRun>;
 }
 
 export interface PrepSummary {

@@ -6,6 +6,7 @@ import { inputStamp } from '../io/inputs.js';
 import { openOutputStore, type OutputStore } from '../io/store.js';
 import type { ManifestShard } from '../io/manifest.js';
 import type { BatchParams, PrepBatch } from '../prep/params.js';
+import type { SpillRows } from '../io/shardBuffer.js';
 import { TOOL_VERSION } from '../version.js';
 
 /**
@@ -30,22 +31,6 @@ import { TOOL_VERSION } from '../version.js';
 
 export const RESUME_DIR = '_resume';
 export const RESUME_SCHEMA = 'metavec.prep-resume/1';
-
-export interface SpillRows {
-  rows: number;
-  idLen: number;
-  fragment: Float64Array;
-  idBytes: Uint8Array;
-  idOffsets: Int32Array;
-  lengths: Int32Array;
-  attrs: Float32Array;
-  embedding: Float32Array;
-  hashes: Uint32Array;
-  /** minimizer sketch of the rows (hi/lo pairs) and per-row offsets, when the run stores one */
-  minimizerLen?: number;
-  minimizers?: Uint32Array;
-  minimizerOffsets?: Int32Array;
-}
 
 /** The sink's state at a checkpoint: where reading continues, its counters, shards and buffered rows. */
 interface SinkState {

@@ -1,185 +1,29 @@
-import { createWriteStream, type WriteStream } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createGzip } from 'node:zlib';
-import { once } from 'node:events';
 import { createHash } from 'node:crypto';
-import { DuplicateFilter } from '../dedup/bloom.js';
 import { DuplicationSample } from '../dedup/levels.js';
-import { kmerTable, type Normalisation } from '../embed/kmerProfile.js';
-import type { EmbeddingInfo } from '../embed/types.js';
-import { shardKeyValueMetadata } from '../embed/describe.js';
-import { commitTemp, outputError, tempPathFor } from '../io/atomic.js';
-import type { MetavecError } from '../errors.js';
+import { DedupStage } from '../dedup/stage.js';
+import { kmerTable } from '../embed/kmerProfile.js';
+import { commitTemp, outputError } from '../io/atomic.js';
+import { FastqGzWriter } from '../io/fastqWriter.js';
 import { joinLocation } from '../io/location.js';
 import { openOutputStore, type OutputStore } from '../io/store.js';
-import { PREP_SCHEMA, type ManifestShard, type PrepManifest } from '../io/manifest.js';
+import { prepManifestOf, qcStatsOf, type ManifestInfo, type ManifestShard } from '../io/manifest.js';
+import { ShardBuffer } from '../io/shardBuffer.js';
 import { ShardWriter } from '../io/shards.js';
-import { allocStats, mergeStats, statsToJson } from '../qc/stats.js';
-import type { QcParams } from '../qc/params.js';
-import { ATTRS_PER_FRAGMENT, COUNTER_NAMES, type PrepBatch, type PrepBatchResult } from '../prep/params.js';
-import { TOOL_NAME, TOOL_VERSION } from '../version.js';
-import { SKETCH_HASH, type SketchParams } from '../sketch/minimizers.js';
-import type { PrepJournal, Restored, SinkSnapshot, SpillRows } from './prepResume.js';
+import { allocStats, mergeStats } from '../qc/stats.js';
+import { COUNTER_NAMES, type PrepBatch, type PrepBatchResult } from '../prep/params.js';
+import type { SketchParams } from '../sketch/minimizers.js';
+import type { PrepJournal, Restored, SinkSnapshot } from './prepResume.js';
 
 /**
  * The sink side of Phase 1, shared by every engine: batch results arrive in input order; exact duplicates are
- * removed (dedup/bloom.ts) in that order, kept rows fill fixed-size shards, the optional clean FASTQ is
- * written, and at the end qc_stats.json and manifest.json (last, atomically). Because everything here depends
+ * removed in that order (dedup/stage.ts), kept rows fill fixed-size shards (io/shardBuffer.ts, io/shards.ts), the
+ * optional clean FASTQ is written (io/fastqWriter.ts), a resume checkpoint follows each committed shard, and at the
+ * end qc_stats.json and manifest.json (last, atomically; assembled by io/manifest.ts). Because everything here depends
  * only on the order of the fragments, not on how they were batched or where they ran, any engine that hands
  * results over in fragment order produces byte-identical shards.
  */
-
-/** Shard rows accumulated in memory (fixed capacity: memory does not grow with the input). */
-class ShardBuffer {
-  rows = 0;
-  readonly fragment: Float64Array;
-  idBytes: Uint8Array;
-  idLen = 0;
-  readonly idOffsets: Int32Array;
-  readonly lengths: Int32Array;
-  readonly attrs: Float32Array;
-  readonly embedding: Float32Array;
-  /** minimizer sketch (hi/lo pairs) and per-row offsets, when the run stores one */
-  minimizers: Uint32Array;
-  minimizerLen = 0;
-  readonly minimizerOffsets: Int32Array | undefined;
-  /** dedup fingerprints of the rows (for the resume journal: the Bloom filter is re-derived from them) */
-  readonly hashes: Uint32Array;
-  constructor(
-    readonly capacity: number,
-    readonly dim: number,
-    withMinimizers: boolean,
-  ) {
-    this.minimizers = new Uint32Array(withMinimizers ? capacity * 64 : 0);
-    this.minimizerOffsets = withMinimizers ? new Int32Array(capacity + 1) : undefined;
-    this.fragment = new Float64Array(capacity);
-    this.idBytes = new Uint8Array(capacity * 24);
-    this.idOffsets = new Int32Array(capacity + 1);
-    this.lengths = new Int32Array(capacity * 2);
-    this.attrs = new Float32Array(capacity * ATTRS_PER_FRAGMENT);
-    this.embedding = new Float32Array(capacity * dim);
-    this.hashes = new Uint32Array(capacity * 2);
-  }
-  add(r: PrepBatchResult, k: number, fragment: number): void {
-    const row = this.rows++;
-    this.fragment[row] = fragment;
-    const s = r.idOffsets[k]!;
-    const e = r.idOffsets[k + 1]!;
-    if (this.idLen + (e - s) > this.idBytes.length) {
-      const next = new Uint8Array(Math.max(this.idBytes.length * 2, this.idLen + e - s));
-      next.set(this.idBytes.subarray(0, this.idLen));
-      this.idBytes = next;
-    }
-    this.idBytes.set(r.idBytes.subarray(s, e), this.idLen);
-    this.idLen += e - s;
-    this.idOffsets[row + 1] = this.idLen;
-    this.lengths[2 * row] = r.lengths[2 * k]!;
-    this.lengths[2 * row + 1] = r.lengths[2 * k + 1]!;
-    this.attrs.set(r.attrs.subarray(k * ATTRS_PER_FRAGMENT, (k + 1) * ATTRS_PER_FRAGMENT), row * ATTRS_PER_FRAGMENT);
-    this.embedding.set(r.embedding.subarray(k * this.dim, (k + 1) * this.dim), row * this.dim);
-    if (this.minimizerOffsets) {
-      if (!r.minimizers || !r.minimizerOffsets) throw new Error('prep: batch result without the minimizer sketch');
-      const a = r.minimizerOffsets[k]!;
-      const b = r.minimizerOffsets[k + 1]!;
-      if (2 * (this.minimizerLen + b - a) > this.minimizers.length) {
-        const next = new Uint32Array(Math.max(this.minimizers.length * 2, 2 * (this.minimizerLen + b - a)));
-        next.set(this.minimizers.subarray(0, 2 * this.minimizerLen));
-        this.minimizers = next;
-      }
-      this.minimizers.set(r.minimizers.subarray(2 * a, 2 * b), 2 * this.minimizerLen);
-      this.minimizerLen += b - a;
-      this.minimizerOffsets[row + 1] = this.minimizerLen;
-    }
-    this.hashes[2 * row] = r.hashes[2 * k]!;
-    this.hashes[2 * row + 1] = r.hashes[2 * k + 1]!;
-  }
-  /** The rows as a self-contained copy (a resume checkpoint). */
-  snapshot(): SpillRows {
-    const n = this.rows;
-    return {
-      rows: n,
-      idLen: this.idLen,
-      fragment: this.fragment.slice(0, n),
-      idBytes: this.idBytes.slice(0, this.idLen),
-      idOffsets: this.idOffsets.slice(0, n + 1),
-      lengths: this.lengths.slice(0, 2 * n),
-      attrs: this.attrs.slice(0, ATTRS_PER_FRAGMENT * n),
-      embedding: this.embedding.slice(0, this.dim * n),
-      hashes: this.hashes.slice(0, 2 * n),
-      ...(this.minimizerOffsets
-        ? { minimizerLen: this.minimizerLen, minimizerOffsets: this.minimizerOffsets.slice(0, n + 1), minimizers: this.minimizers.slice(0, 2 * this.minimizerLen) }
-        : {}),
-    };
-  }
-  /** Refills from a checkpoint's rows. */
-  restore(s: SpillRows): void {
-    this.rows = s.rows;
-    this.idLen = s.idLen;
-    if (this.idBytes.length < s.idLen) this.idBytes = new Uint8Array(s.idLen);
-    this.fragment.set(s.fragment);
-    this.idBytes.set(s.idBytes);
-    this.idOffsets.set(s.idOffsets);
-    this.lengths.set(s.lengths);
-    this.attrs.set(s.attrs);
-    this.embedding.set(s.embedding);
-    this.hashes.set(s.hashes);
-    if (this.minimizerOffsets) {
-      if (!s.minimizers || !s.minimizerOffsets) throw new Error('resume: the checkpoint has no minimizer sketch');
-      this.minimizerLen = s.minimizerLen ?? 0;
-      if (this.minimizers.length < s.minimizers.length) this.minimizers = new Uint32Array(s.minimizers.length);
-      this.minimizers.set(s.minimizers);
-      this.minimizerOffsets.set(s.minimizerOffsets);
-    }
-  }
-  reset(): void {
-    this.rows = 0;
-    this.idLen = 0;
-    this.minimizerLen = 0;
-  }
-}
-
-interface GzipSink {
-  tmp: string;
-  gz: ReturnType<typeof createGzip>;
-  file: WriteStream;
-  /** a write failure (disk full, ...), reported by the next write or end() */
-  error?: MetavecError;
-}
-
-/** Resolves when the gzip stream drains, or when the file closes after a failure (listeners removed either way). */
-function drainedOrClosed(sink: GzipSink): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      sink.gz.off('drain', done);
-      sink.file.off('close', done);
-      resolve();
-    };
-    sink.gz.on('drain', done);
-    sink.file.on('close', done);
-  });
-}
-
-function failed(sink: GzipSink): void {
-  if (sink.error) throw sink.error;
-}
-
-function gzipSink(path: string): GzipSink {
-  const tmp = tempPathFor(path);
-  const gz = createGzip({ level: 4 });
-  const file = createWriteStream(tmp);
-  const sink: GzipSink = { tmp, gz, file };
-  const fail = (err: unknown): void => {
-    sink.error ??= outputError(path, err);
-    gz.unpipe(file);
-    gz.destroy();
-    file.destroy();
-  };
-  file.on('error', fail);
-  gz.on('error', fail);
-  gz.pipe(file);
-  return sink;
-}
 
 /** Removes a previous run's manifest and shards (the manifest first: the directory never looks complete). */
 export async function clearPreviousOutput(dir: string, keep: Set<string> = new Set()): Promise<void> {
@@ -225,15 +69,12 @@ export class PrepSink {
   readonly counters = new Float64Array(COUNTER_NAMES.length);
   readonly stats = allocStats();
   readonly shards: ManifestShard[] = [];
-  readonly dedupFilter: DuplicateFilter | undefined;
-  /** duplication levels of the QC-passed fragments (qc_stats.json), with or without --no-dedup */
-  dupLevels = new DuplicationSample();
-  duplicates = 0;
+  readonly dedup: DedupStage;
   fragmentsOut = 0;
   private readonly buffer: ShardBuffer;
   private readonly dim: number;
   private writing: Promise<void> | undefined;
-  private readonly fq: { r1: GzipSink; r2: GzipSink | undefined } | undefined;
+  private readonly fq: { r1: FastqGzWriter; r2: FastqGzWriter | undefined } | undefined;
   readonly outputs: Record<string, string> = {};
   /** fingerprints of shards flushed since the last checkpoint */
   private pendingHashes: { path: string; hashes: Uint32Array }[] = [];
@@ -248,27 +89,28 @@ export class PrepSink {
     fqPaths: { r1: string; r2: string | undefined } | undefined,
   ) {
     this.dim = cfg.dim ?? kmerTable(cfg.kmer).dim;
-    this.dedupFilter = cfg.dedup ? new DuplicateFilter(cfg.dedupMemBytes) : undefined;
+    this.dedup = new DedupStage(cfg.dedup, cfg.dedupMemBytes);
     this.buffer = new ShardBuffer(cfg.rowsPerShard, this.dim, cfg.minimizers !== undefined);
     const rs = cfg.restore;
     if (rs) {
       this.counters.set(rs.counters);
       // the journal's stats file holds the QC statistics, then the duplication sample (see add)
       this.stats.set(rs.stats.subarray(0, Math.min(rs.stats.length, this.stats.length)));
-      this.dupLevels = DuplicationSample.decode(rs.stats.subarray(this.stats.length));
       this.shards.push(...rs.shards);
-      this.duplicates = rs.duplicates;
+      this.dedup.restore(rs.duplicates, DuplicationSample.decode(rs.stats.subarray(this.stats.length)), [...rs.hashes, rs.spill.hashes]);
       this.fragmentsOut = rs.fragmentsOut;
-      // The Bloom filter after a prefix = the bits of its kept fragments (a duplicate sets none): re-mark them.
-      const f = this.dedupFilter;
-      if (f) for (const h of [...rs.hashes, rs.spill.hashes]) for (let i = 0; i < h.length; i += 2) f.testAndSet(h[i]!, h[i + 1]!);
       this.buffer.restore(rs.spill);
     }
-    this.fq = fqPaths ? { r1: gzipSink(fqPaths.r1), r2: fqPaths.r2 !== undefined ? gzipSink(fqPaths.r2) : undefined } : undefined;
+    this.fq = fqPaths ? { r1: new FastqGzWriter(fqPaths.r1), r2: fqPaths.r2 !== undefined ? new FastqGzWriter(fqPaths.r2) : undefined } : undefined;
   }
 
   private static r1Name(layout: PrepBatch['layout']): string {
     return layout === 'se' ? 'clean.fastq.gz' : 'clean_R1.fastq.gz';
+  }
+
+  /** Exact duplicates removed so far. */
+  get duplicates(): number {
+    return this.dedup.duplicates;
   }
 
   /** Shards an interrupted earlier run had already stored, identical, and that were not written again (S3). */
@@ -344,24 +186,6 @@ export class PrepSink {
     buffer.reset();
   }
 
-  private async writeFq(sink: GzipSink | undefined, data: Uint8Array | undefined, offs: Int32Array | undefined, keep: Uint8Array, n: number): Promise<void> {
-    if (!sink || !data || !offs) return;
-    const parts: Uint8Array[] = [];
-    let runStart = -1;
-    for (let k = 0; k <= n; k++) {
-      if (k < n && keep[k]) {
-        if (runStart < 0) runStart = k;
-      } else if (runStart >= 0) {
-        parts.push(data.subarray(offs[runStart], offs[k]));
-        runStart = -1;
-      }
-    }
-    failed(sink);
-    const ok = sink.gz.write(Buffer.concat(parts));
-    if (!ok && !sink.error) await drainedOrClosed(sink);
-    failed(sink);
-  }
-
   /**
    * Adds a batch result whose first fragment has run-wide index `batchStart`; results must come in input order.
    * With a journal, `batchEnd` (the fragment after the batch) marks a point where the run can resume.
@@ -370,22 +194,16 @@ export class PrepSink {
     for (let i = 0; i < this.counters.length; i++) this.counters[i]! += r.counters[i]!;
     mergeStats(this.stats, r.stats);
     const keep = new Uint8Array(r.kept);
-    const dedup = this.dedupFilter;
-    const levels = this.dupLevels;
+    this.dedup.mark(r.hashes, r.kept, keep);
     for (let k = 0; k < r.kept; k++) {
-      levels.add(r.hashes[2 * k]!, r.hashes[2 * k + 1]!);
-      if (dedup && dedup.testAndSet(r.hashes[2 * k]!, r.hashes[2 * k + 1]!)) {
-        this.duplicates++;
-        continue;
-      }
-      keep[k] = 1;
+      if (!keep[k]) continue;
       this.buffer.add(r, k, batchStart + r.positions[k]!);
       this.fragmentsOut++;
       if (this.buffer.rows === this.buffer.capacity) await this.flushShard();
     }
     if (this.fq) {
-      await this.writeFq(this.fq.r1, r.fastq1, r.fastqOffsets1, keep, r.kept);
-      await this.writeFq(this.fq.r2, r.fastq2, r.fastqOffsets2, keep, r.kept);
+      await this.fq.r1.writeKept(r.fastq1, r.fastqOffsets1, keep, r.kept);
+      await this.fq.r2?.writeKept(r.fastq2, r.fastqOffsets2, keep, r.kept);
     }
     const journal = this.cfg.journal;
     if (journal && batchEnd !== undefined && this.pendingHashes.length > 0) {
@@ -393,8 +211,8 @@ export class PrepSink {
       const snap: SinkSnapshot = {
         nextFragment: batchEnd,
         counters: this.counters.slice(),
-        stats: concatFloat64(this.stats, this.dupLevels.encode()),
-        duplicates: this.duplicates,
+        stats: concatFloat64(this.stats, this.dedup.levels.encode()),
+        duplicates: this.dedup.duplicates,
         fragmentsOut: this.fragmentsOut,
         shards: this.shards.map((s) => s), // entries are completed in place when their write finishes
         newShardHashes: this.pendingHashes,
@@ -411,14 +229,8 @@ export class PrepSink {
     await this.flushShard();
     await this.writing;
     if (this.fq) {
-      for (const sink of [this.fq.r1, this.fq.r2]) {
-        if (!sink) continue;
-        if (!sink.error) {
-          sink.gz.end();
-          await once(sink.file, 'close');
-        }
-        failed(sink);
-      }
+      await this.fq.r1.end();
+      await this.fq.r2?.end();
     }
   }
 
@@ -426,12 +238,8 @@ export class PrepSink {
   async abort(): Promise<void> {
     this.failed = true;
     if (this.fq) {
-      for (const sink of [this.fq.r1, this.fq.r2]) {
-        if (!sink) continue;
-        sink.gz.destroy();
-        sink.file.destroy();
-        await rm(sink.tmp, { force: true });
-      }
+      await this.fq.r1.abort();
+      await this.fq.r2?.abort();
     }
   }
 
@@ -467,33 +275,11 @@ export class PrepSink {
   counts(): Record<string, number> {
     const counts: Record<string, number> = {};
     COUNTER_NAMES.forEach((n, i) => (counts[n] = this.counters[i]!));
-    counts.duplicates_removed = this.duplicates;
+    counts.duplicates_removed = this.dedup.duplicates;
     counts.fragments_out = this.fragmentsOut;
     counts.filtered_total = counts.fragments_in! - counts.fragments_passed_qc!;
     return counts;
   }
-}
-
-export interface ManifestInfo {
-  output: string;
-  layout: PrepBatch['layout'];
-  batchSize: number;
-  rowsPerShard: number;
-  dedup: boolean;
-  phred: string;
-  medianQuality: number | undefined;
-  correction: Record<string, unknown>;
-  qc: QcParams;
-  inputs: PrepManifest['inputs'];
-  encoding: string;
-  adapterInfo: Record<string, unknown>;
-  kmer: number;
-  normalisation: Normalisation;
-  minimizers?: SketchParams;
-  /** The manifest's embedding description (src/embed resolveEmbedding); default: the k-mer profile. */
-  embedding?: EmbeddingInfo;
-  /** the run key (prepResume.ts runKey) a re-run compares before reusing the result */
-  runKey?: string;
 }
 
 /** Writes qc_stats.json, then manifest.json (last, atomically: the run is complete exactly when it exists). */
@@ -505,69 +291,18 @@ export async function writePrepManifest(sink: PrepSink, m: ManifestInfo): Promis
   }
 }
 
-/** The manifest's embedding description: the one given, else the k-mer profile's. */
-function embeddingOf(m: Pick<ManifestInfo, 'kmer' | 'normalisation' | 'embedding'>): EmbeddingInfo {
-  return m.embedding ?? (() => {
-    const table = kmerTable(m.kmer);
-    return { method: 'kmer', k: m.kmer, dim: table.dim, normalisation: m.normalisation, columns: table.names };
-  })();
-}
-
-function sketchOf(minimizers: SketchParams): NonNullable<PrepManifest['sketch']> {
-  return { method: 'minimizer' as const, k: minimizers.k, w: minimizers.w, canonical: true, hash: SKETCH_HASH, column: 'minimizers' };
-}
-
-/** The shards' Parquet key-value metadata (the same under every engine: it is part of the shards' bytes). */
-export function shardMetadataFor(m: Pick<ManifestInfo, 'kmer' | 'normalisation' | 'embedding' | 'minimizers'>): Record<string, string> {
-  return shardKeyValueMetadata(embeddingOf(m), m.minimizers ? { ...sketchOf(m.minimizers) } : undefined);
-}
-
 async function writeManifestTo(store: OutputStore, sink: PrepSink, m: ManifestInfo): Promise<{ manifestPath: string; counts: Record<string, number> }> {
   const counts = sink.counts();
-  const embedding = embeddingOf(m);
-  const dim = embedding.dim;
-  const qcText = JSON.stringify({ layout: m.layout, ...statsToJson(sink.stats, m.layout !== 'se'), duplication_levels: sink.dupLevels.levels() }) + '\n';
+  const qcText = qcStatsOf(m.layout, sink.stats, sink.dedup.levels);
   const qcSha256 = createHash('sha256').update(qcText).digest('hex');
   await store.putBytes('qc_stats.json', qcText, { sha256: qcSha256 });
-  const manifest: PrepManifest = {
-    schema: PREP_SCHEMA,
-    tool: { name: TOOL_NAME, version: TOOL_VERSION },
-    created: new Date().toISOString(),
-    parameters: {
-      layout: m.layout,
-      batch_size: m.batchSize,
-      rows_per_shard: m.rowsPerShard,
-      dedup: m.dedup,
-      dedup_memory_bytes: sink.dedupFilter?.bytes ?? 0,
-      phred: m.phred,
-      median_quality: m.medianQuality ?? null,
-      correction: m.correction,
-      qc: m.qc,
-      ...(Object.keys(sink.outputs).length > 0 ? { outputs: sink.outputs } : {}),
-    },
-    inputs: m.inputs,
-    layout: m.layout,
-    quality_encoding: m.encoding,
-    adapters: m.adapterInfo,
+  const manifest = prepManifestOf(m, {
     counts,
-    embedding,
-    shard_schema: {
-      fragment: 'BIGINT',
-      read_id: 'VARCHAR',
-      len_r1: 'INTEGER',
-      len_r2: 'INTEGER',
-      gc_r1: 'FLOAT',
-      gc_r2: 'FLOAT',
-      meanq_r1: 'FLOAT',
-      meanq_r2: 'FLOAT',
-      embedding: `FLOAT[${dim}]`,
-      ...(m.minimizers ? { minimizers: 'UBIGINT[]' } : {}),
-    },
-    ...(m.minimizers ? { sketch: sketchOf(m.minimizers) } : {}),
     shards: sink.shards,
-    qc_stats: { path: 'qc_stats.json', sha256: qcSha256 },
-    ...(m.runKey ? { run_key: m.runKey } : {}),
-  };
+    dedupMemoryBytes: sink.dedup.filter?.bytes ?? 0,
+    outputs: sink.outputs,
+    qcStats: { path: 'qc_stats.json', sha256: qcSha256 },
+  });
   if (store.remote) {
     // shards of an earlier run with more shards under this prefix are not part of this one
     const current = new Set(sink.shards.map((sh) => sh.path));

@@ -11,13 +11,13 @@
 import { mkdir, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { batchScript, metavecCommand, s3TaskEnv, slurmRoot, type BatchScript, type SlurmJobOptions } from '../engines/slurm/script.js';
-import { lastLines, sbatch, waitForJob } from '../engines/slurm/submit.js';
-import { MetavecError } from '../errors.js';
-import { writeFileAtomic } from '../io/atomic.js';
-import type { PrepOptions, PrepSummary } from './prepOptions.js';
-import { resumeMessage, reusableSlices, sliceRunKey } from './sliceResume.js';
-import { DEFAULT_SLICE_FRAGMENTS, workDir, writePlan } from './slices.js';
+import { MetavecError } from '../../errors.js';
+import { writeFileAtomic } from '../../io/atomic.js';
+import type { PrepDryRun, PrepEngine, PrepOptions, PrepSummary } from '../../pipeline/prepOptions.js';
+import { resumeMessage, reusableSlices, sliceRunKey } from '../../pipeline/sliceResume.js';
+import { DEFAULT_SLICE_FRAGMENTS, workDir, writePlan } from '../../pipeline/slices.js';
+import { batchScript, metavecCommand, s3TaskEnv, slurmRoot, type BatchScript, type SlurmJobOptions } from './script.js';
+import { lastLines, sbatch, waitForJob } from './submit.js';
 
 interface Stage {
   key: 'spectrum' | 'spectrum-merge' | 'prep' | 'merge';
@@ -30,7 +30,7 @@ interface Stage {
  * merged spectrum is reused.
  */
 export function prepBatchScripts(o: PrepOptions, job: SlurmJobOptions, planPath: string, slices: number, correct: boolean, root: string, pending?: number[]): Stage[] {
-  const entry = job.entry ?? fileURLToPath(new URL('../cli/main.js', import.meta.url));
+  const entry = job.entry ?? fileURLToPath(new URL('../../cli/main.js', import.meta.url));
   const j: SlurmJobOptions = { ...job, entry };
   const parts = join(workDir(root), 'parts');
   const logDir = join(root, 'slurm');
@@ -79,7 +79,16 @@ export function prepBatchScripts(o: PrepOptions, job: SlurmJobOptions, planPath:
   return stages;
 }
 
-export async function runPrepSlurm(o: PrepOptions, job: SlurmJobOptions, sliceFragments = DEFAULT_SLICE_FRAGMENTS): Promise<PrepSummary | { dryRun: string }> {
+/** The Slurm engine of Phase 1 (pipeline/prepEngines.ts); `--dry-run` returns the scripts instead of submitting them. */
+export const slurmPrepEngine: PrepEngine = {
+  name: 'slurm',
+  run: (opts) => {
+    if (opts.engine.name !== 'slurm') throw new MetavecError('INTERNAL', `prep: the slurm engine was given --engine ${opts.engine.name}`);
+    return runPrepSlurm(opts, opts.engine.slurm, opts.engine.slurm.sliceFragments);
+  },
+};
+
+async function runPrepSlurm(o: PrepOptions, job: SlurmJobOptions, sliceFragments = DEFAULT_SLICE_FRAGMENTS): Promise<PrepSummary | PrepDryRun> {
   // the plan, the slices' results, the job scripts and their logs live in a shared directory: the output
   // directory, or --work-dir when the output is an S3 prefix (the merge uploads the shards, manifest last)
   const root = slurmRoot('prep', o.output, job);

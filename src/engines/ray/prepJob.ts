@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
-import { MetavecError } from '../errors.js';
-import { RayJobsClient, type JobInfo } from '../engines/ray/jobs.js';
-import { buildRayPackage } from '../engines/ray/package.js';
-import type { PrepSummary } from './prepOptions.js';
-import type { ProgressSink } from './progress.js';
+import { MetavecError } from '../../errors.js';
+import type { PrepEngine, PrepOptions, PrepSummary } from '../../pipeline/prepOptions.js';
+import type { RayJobOptions } from './jobOptions.js';
+import { RayJobsClient, type JobInfo } from './jobs.js';
+import { buildRayPackage } from './package.js';
 
 /**
  * `metavec prep --engine ray`: packages this installation (content-addressed zip), uploads it through the Jobs
@@ -13,41 +13,35 @@ import type { ProgressSink } from './progress.js';
  * its status, and turns a failed job into a MetavecError with the job's own error line (docs/ray.md).
  */
 
-export interface RayPrepOptions {
-  address: string;
-  /** metavec prep options for the driver (paths absolute: the job runs in the unpacked package). */
-  prepArgs: string[];
-  /** Environment of every process of the job (runtime_env env_vars): non-secret settings only, shown by Ray. */
-  env?: Record<string, string>;
-  output: string;
-  actors?: number;
-  numGpus: number;
-  sliceFragments?: number;
-  progress: ProgressSink;
-  /** Print the job's log lines on stderr. */
-  streamLogs: boolean;
-  pollMs?: number;
-}
-
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
 const SUMMARY = 'METAVEC_SUMMARY ';
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'STOPPED']);
 
-export function shellQuote(s: string): string {
+function shellQuote(s: string): string {
   return /^[A-Za-z0-9_\-.,/:=@+]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
-export async function runRayPrep(o: RayPrepOptions): Promise<PrepSummary & { jobId: string }> {
+/** The Ray engine of Phase 1 (pipeline/prepEngines.ts). */
+export const rayPrepEngine: PrepEngine = {
+  name: 'ray',
+  run: (opts) => {
+    if (opts.engine.name !== 'ray') throw new MetavecError('INTERNAL', `prep: the ray engine was given --engine ${opts.engine.name}`);
+    return runRayPrep(opts, opts.engine.ray);
+  },
+};
+
+async function runRayPrep(opts: PrepOptions, o: RayJobOptions): Promise<PrepSummary & { jobId: string }> {
   const t0 = performance.now();
+  const progress = opts.progress;
   const client = new RayJobsClient(o.address);
   const v = await client.version();
-  o.progress.log(`ray: Jobs API at ${client.base} (Ray ${v.ray_version})`);
+  progress.log(`ray: Jobs API at ${client.base} (Ray ${v.ray_version})`);
   const pkg = await buildRayPackage(ROOT);
   if (await client.packageExists(pkg.uri)) {
-    o.progress.log(`ray: working directory ${pkg.uri} already on the cluster (${pkg.files} files)`);
+    progress.log(`ray: working directory ${pkg.uri} already on the cluster (${pkg.files} files)`);
   } else {
     const zip = pkg.zip();
-    o.progress.log(`ray: uploading the working directory ${pkg.uri} (${pkg.files} files, ${(zip.length / 2 ** 20).toFixed(1)} MiB zipped)`);
+    progress.log(`ray: uploading the working directory ${pkg.uri} (${pkg.files} files, ${(zip.length / 2 ** 20).toFixed(1)} MiB zipped)`);
     await client.uploadPackage(pkg.uri, zip);
   }
   const python = process.env.METAVEC_RAY_PYTHON ?? 'python3';
@@ -60,9 +54,9 @@ export async function runRayPrep(o: RayPrepOptions): Promise<PrepSummary & { job
     entrypoint,
     submission_id: id,
     runtime_env: { working_dir: pkg.uri, ...(o.env && Object.keys(o.env).length > 0 ? { env_vars: o.env } : {}) },
-    metadata: { tool: 'metavec', command: 'prep', output: o.output },
+    metadata: { tool: 'metavec', command: 'prep', output: opts.output },
   });
-  o.progress.log(`ray: submitted job ${id}`);
+  progress.log(`ray: submitted job ${id}`);
   // Ctrl-C stops the job and ends the wait with an INTERRUPTED error (the CLI exits 130)
   const interrupt = new AbortController();
   const stop = () => interrupt.abort();

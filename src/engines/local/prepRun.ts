@@ -1,61 +1,18 @@
-import { resolveEmbedding } from '../embed/index.js';
-import { LocalPrepEngine } from '../engines/local/prepPool.js';
-import { LocalSpectrumEngine } from '../engines/local/spectrumPool.js';
-import { LevelSketch, mergeSubsample } from '../correct/sketch.js';
-import { inputError, MetavecError } from '../errors.js';
-import type { PrepManifest } from '../io/manifest.js';
-import type { BatchParams, PrepBatch } from '../prep/params.js';
-import { readBatches, type SetSummary } from '../prep/readBatches.js';
-import { inputInfo, openInputSets, resolveParameters, sketchBytesFor, spectrumParams } from './prepParams.js';
-import { PrepSink, shardMetadataFor, writePrepManifest } from './prepSink.js';
-import { PrepJournal, runKey, skipBatches } from './prepResume.js';
-import { InputPosition } from './progress.js';
-import { reusablePrep, reusedPrepSummary } from './prepReuse.js';
-import type { PrepOptions, PrepSummary } from './prepOptions.js';
-
-/**
- * Runs batches on an engine with at most `depth` in flight and hands results to `consume` in batch order
- * (so everything downstream is independent of the thread count).
- */
-async function runOrdered<R>(
-  batches: AsyncIterable<PrepBatch>,
-  run: (b: PrepBatch) => Promise<R>,
-  depth: number,
-  consume: (r: R, b: PrepBatch) => Promise<void>,
-): Promise<void> {
-  // The engine transfers a batch's byte buffers away; its metadata fields stay readable for consume().
-  const pending: { promise: Promise<R>; batch: PrepBatch }[] = [];
-  const it = batches[Symbol.asyncIterator]();
-  try {
-    for (;;) {
-      let next: IteratorResult<PrepBatch>;
-      try {
-        next = await it.next();
-      } catch (err) {
-        // Report the earliest problem in input order: a batch already handed out (e.g. a malformed record
-        // found by a worker) comes before whatever the reader found further on.
-        for (const p of pending) await p.promise;
-        throw err;
-      }
-      if (next.done) break;
-      const batch = next.value;
-      const promise = run(batch);
-      promise.catch(() => undefined); // awaited in order below
-      pending.push({ promise, batch });
-      while (pending.length >= depth) {
-        const head = pending.shift()!;
-        await consume(await head.promise, head.batch);
-      }
-    }
-    while (pending.length > 0) {
-      const head = pending.shift()!;
-      await consume(await head.promise, head.batch);
-    }
-  } finally {
-    for (const p of pending) p.promise.catch(() => undefined);
-    await it.return?.();
-  }
-}
+import { resolveEmbedding } from '../../embed/index.js';
+import { LevelSketch, mergeSubsample } from '../../correct/sketch.js';
+import { inputError } from '../../errors.js';
+import { shardMetadataFor, type PrepManifest } from '../../io/manifest.js';
+import type { BatchParams, PrepBatch } from '../../prep/params.js';
+import { readBatches, type SetSummary } from '../../prep/readBatches.js';
+import type { PrepEngine, PrepOptions, PrepSummary } from '../../pipeline/prepOptions.js';
+import { inputInfo, openInputSets, resolveParameters, sketchBytesFor, spectrumParams } from '../../pipeline/prepParams.js';
+import { PrepSink, writePrepManifest } from '../../pipeline/prepSink.js';
+import { PrepJournal, runKey, skipBatches } from '../../pipeline/prepResume.js';
+import { InputPosition } from '../../pipeline/progress.js';
+import { reusablePrep, reusedPrepSummary } from '../../pipeline/prepReuse.js';
+import { runOrdered } from './ordered.js';
+import { LocalPrepEngine } from './prepPool.js';
+import { LocalSpectrumEngine } from './spectrumPool.js';
 
 /** Pass 1 of error correction on the local engine; returns the pass-2 parameters (or why correction was skipped). */
 async function buildSpectrum(
@@ -88,7 +45,9 @@ async function buildSpectrum(
 
 /** A local-engine run's identity: the inputs (path, size, mtime) and every option that changes the output. */
 async function prepRunKey(opts: PrepOptions): Promise<string> {
-  const { progress: _p, threads: _t, output: _o, ...rest } = opts;
+  // the engine is not part of a run's identity (every engine gives the same output); PrepOptions.slurm, which this
+  // replaced, was absent from a local run's options, so run keys stay those of earlier versions
+  const { progress: _p, threads: _t, output: _o, engine: _e, ...rest } = opts;
   return runKey([...opts.inputs, ...opts.inputs2], rest);
 }
 
@@ -97,13 +56,11 @@ function openJournal(opts: PrepOptions, key: string, dim: number): ReturnType<ty
   return PrepJournal.open(opts.output, key, dim, (m) => opts.progress.log(m));
 }
 
+/** The local engine of Phase 1 (pipeline/prepEngines.ts): worker threads on this machine. */
+export const localPrepEngine: PrepEngine = { name: 'local', run: runLocalPrep };
+
 /** Phase 1: FASTQ/FASTA -> QC -> dedup -> embedding -> Parquet shards + manifest (written last). */
-export async function runPrep(opts: PrepOptions): Promise<PrepSummary> {
-  if (opts.slurm) {
-    const r = await (await import('./phase1Slurm.js')).runPrepSlurm(opts, opts.slurm, opts.slurm.sliceFragments);
-    if ('dryRun' in r) throw new MetavecError('INTERNAL', 'prep: --dry-run has no summary (the CLI prints the scripts)');
-    return r;
-  }
+async function runLocalPrep(opts: PrepOptions): Promise<PrepSummary> {
   const t0 = performance.now();
   // A finished, verified result of the same inputs and options is reused (prepReuse.ts, docs/reliability.md).
   const finished = opts.writeFastq ? undefined : await reusablePrep(opts.output, () => prepRunKey(opts), (m) => opts.progress.log(m));
