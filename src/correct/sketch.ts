@@ -118,3 +118,39 @@ export function estimateSpectrum(counts: Map<number, number>): SpectrumEstimate 
 export function mergeSubsample(into: Map<number, number>, keys: Uint32Array, counts: Uint32Array): void {
   for (let i = 0; i < keys.length; i++) into.set(keys[i]!, (into.get(keys[i]!) ?? 0) + counts[i]!);
 }
+
+/**
+ * The one merge of pass 1, whatever the engine: batches, slices and slice partials all reduce here. Cells merge
+ * by element-wise max, subsample counts and k-mer occurrences by addition: both order-independent, so every
+ * engine reaches the same spectrum.
+ */
+export class SpectrumMerge {
+  readonly sub = new Map<number, number>();
+  kmers = 0;
+  constructor(readonly cells: Uint8Array) {}
+
+  /** A result whose k-mers were raised into `cells` already (the batch wrote the shared sketch in place). */
+  addCounts(keys: Uint32Array, counts: Uint32Array, kmers: number): void {
+    mergeSubsample(this.sub, keys, counts);
+    this.kmers += kmers;
+  }
+
+  /** A partial with its own sketch of the same size. */
+  addPartial(cells: Uint8Array, keys: Uint32Array, counts: Uint32Array, kmers: number): void {
+    const into = this.cells;
+    for (let i = 0; i < into.length; i++) if (cells[i]! > into[i]!) into[i] = cells[i]!;
+    this.addCounts(keys, counts, kmers);
+  }
+
+  /** The subsample as parallel arrays (a slice's partial). */
+  subsampleArrays(): { keys: Uint32Array; counts: Uint32Array } {
+    const keys = new Uint32Array(this.sub.size);
+    const counts = new Uint32Array(this.sub.size);
+    let j = 0;
+    for (const [k, c] of this.sub) {
+      keys[j] = k;
+      counts[j++] = c;
+    }
+    return { keys, counts };
+  }
+}

@@ -6,7 +6,8 @@ import { decodePrepResult, decodeSpectrum } from '../engines/slice/codec.js';
 import type { SpectrumFile } from '../engines/slice/sliceWork.js';
 import type { PrepPlan } from '../prep/plan.js';
 import type { PrepSummary } from './prepOptions.js';
-import { spectrumParams } from './prepParams.js';
+import { spectrumParams } from '../correct/params.js';
+import { SpectrumMerge } from '../correct/sketch.js';
 import { shardMetadataFor } from '../io/manifest.js';
 import { PrepSink, writePrepManifest } from './prepSink.js';
 import type { ProgressSink } from './progress.js';
@@ -20,9 +21,8 @@ import type { ProgressSink } from './progress.js';
 
 /** Merges every slice's spectrum partial (any order) and writes WORK/spectrum.json + WORK/sketch.bin. */
 export async function mergeSpectrum(plan: PrepPlan, partials: AsyncIterable<Uint8Array>, workDir: string): Promise<SpectrumFile> {
-  const cells = new Uint8Array(plan.sketchBytes);
-  const sub = new Map<number, number>();
-  let kmers = 0;
+  const merge = new SpectrumMerge(new Uint8Array(plan.sketchBytes));
+  const cells = merge.cells;
   const seen = new Uint8Array(plan.slices.length);
   for await (const bytes of partials) {
     const p = decodeSpectrum(bytes);
@@ -30,14 +30,11 @@ export async function mergeSpectrum(plan: PrepPlan, partials: AsyncIterable<Uint
     if (seen[p.slice]) throw new MetavecError('INTERNAL', `spectrum: slice ${p.slice} merged twice`);
     seen[p.slice] = 1;
     if (p.cells.length !== cells.length) throw new MetavecError('INTERNAL', `spectrum: slice ${p.slice} sketch has ${p.cells.length} bytes, expected ${cells.length}`);
-    const c = p.cells;
-    for (let i = 0; i < cells.length; i++) if (c[i]! > cells[i]!) cells[i] = c[i]!;
-    for (let i = 0; i < p.keys.length; i++) sub.set(p.keys[i]!, (sub.get(p.keys[i]!) ?? 0) + p.counts[i]!);
-    kmers += p.kmers;
+    merge.addPartial(p.cells, p.keys, p.counts, p.kmers);
   }
   const missing = seen.indexOf(0);
   if (missing >= 0) throw new MetavecError('INTERNAL', `spectrum: no partial for slice ${missing} of ${plan.slices.length}`);
-  const s = spectrumParams(plan.options, sub, kmers, cells);
+  const s = spectrumParams(plan.options, merge.sub, merge.kmers, cells);
   const file: SpectrumFile = { info: s.info };
   // the work location is a directory or an S3 prefix (the workers of a run with an S3 output read it there)
   const store = await openOutputStore(workDir);

@@ -1,17 +1,14 @@
 import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { redactUri } from '../io/redact.js';
-import { trustThresholds } from '../correct/correct.js';
-import { estimateSpectrum, LevelSketch } from '../correct/sketch.js';
 import { inputError, usageError } from '../errors.js';
 import { RecordReader, type SeqFormat } from '../io/recordReader.js';
 import { openSource, type ByteSource } from '../io/source.js';
 import { allocParsed, detectQualityEncoding, parseRecords, type QualityEncoding } from '../io/seqParser.js';
-import { detectAdapter } from '../qc/adapters.js';
+import { chooseAdapters } from '../qc/adapterChoice.js';
 import { DEFAULT_QC, type QcParams } from '../qc/params.js';
 import { medianCutoff } from '../qc/quality.js';
-import type { BatchParams, PrepBatch } from '../prep/params.js';
-import type { PlanOptions } from '../prep/plan.js';
+import type { PrepBatch } from '../prep/params.js';
 import type { InputSet, SetSummary } from '../prep/readBatches.js';
 import type { PrepManifest } from '../io/manifest.js';
 import type { PrepOptions } from './prepOptions.js';
@@ -22,8 +19,6 @@ import type { PrepOptions } from './prepOptions.js';
  */
 
 const SAMPLE_RECORDS = 20_000;
-/** Below this k-mer coverage the spectrum cannot separate errors from rare k-mers. */
-const MIN_CORRECTION_COVERAGE = 4;
 
 /** Validates the input options and opens the sources; returns the layout. */
 export async function openInputSets(opts: Pick<PrepOptions, 'inputs' | 'inputs2' | 'interleaved'>): Promise<{ sets: InputSet[]; layout: PrepBatch['layout'] }> {
@@ -122,23 +117,10 @@ export async function resolveParameters(set: InputSet, opts: PrepOptions, layout
     reads2 = readsOf(b2, pp2, 1, 0);
   }
   if (qc.adapterTrim) {
-    const pick = (given: string | undefined, reads: Uint8Array[], mate: string): string[] => {
-      if (given) {
-        adapterInfo[mate] = { sequence: given.toUpperCase(), source: 'given' };
-        return [given.toUpperCase()];
-      }
-      if (!opts.detectAdapters || reads.length === 0) return [];
-      const d = detectAdapter(reads, undefined, mate === 'read2' ? 2 : 1);
-      if (!d) {
-        adapterInfo[mate] = { sequence: null, source: 'detection found none' };
-        return [];
-      }
-      adapterInfo[mate] = { name: d.name, sequence: d.sequence, source: 'detected', sample_fraction: +d.fraction.toFixed(5) };
-      return [d.sequence];
-    };
-    qc.adaptersR1 = pick(opts.adapterR1, reads1, 'read1');
-    if (layout !== 'se') qc.adaptersR2 = pick(opts.adapterR2 ?? opts.adapterR1, reads2, 'read2');
-    adapterInfo.pair_overlap = layout !== 'se';
+    const chosen = chooseAdapters(reads1, reads2, layout !== 'se', { r1: opts.adapterR1, r2: opts.adapterR2 }, opts.detectAdapters);
+    qc.adaptersR1 = chosen.adaptersR1;
+    if (chosen.adaptersR2) qc.adaptersR2 = chosen.adaptersR2;
+    Object.assign(adapterInfo, chosen.info);
   }
   if (opts.medianQuality !== undefined && format === 'fastq') {
     const cut = (bytes: Uint8Array, p: Parsed, step: number, first: number): number => {
@@ -169,49 +151,6 @@ export function sketchBytesFor(sets: InputSet[], correctMemBytes: number): numbe
   let n = 1 << 16; // the power-of-two rule of LevelSketch.allocate
   while (n * 2 <= bytes && n < 2 ** 31) n *= 2;
   return n;
-}
-
-/** The pass-2 parameters from the merged pass-1 spectrum (or why correction is skipped). */
-export function spectrumParams(
-  opts: Pick<PlanOptions, 'correctK' | 'maxCorrections' | 'genomeSize'>,
-  sub: Map<number, number>,
-  kmers: number,
-  cells: Uint8Array,
-): { params?: NonNullable<BatchParams['correction']>; info: Record<string, unknown> } {
-  const k = opts.correctK;
-  const sketch = new LevelSketch(cells);
-  const est = estimateSpectrum(sub);
-  const genomeSize = opts.genomeSize ?? est.genomeSize;
-  const coverage = opts.genomeSize ? kmers / opts.genomeSize : est.kmerCoverage;
-  const info: Record<string, unknown> = {
-    enabled: true,
-    k,
-    sketch_bytes: cells.length,
-    kmer_occurrences: kmers,
-    genome_size: genomeSize,
-    genome_size_source: opts.genomeSize ? 'given' : 'estimated from the subsampled k-mer spectrum',
-    kmer_coverage: +coverage.toFixed(2),
-    solid_threshold: est.solidThreshold,
-  };
-  if (!(coverage >= MIN_CORRECTION_COVERAGE)) {
-    info.skipped = `k-mer coverage ${coverage.toFixed(1)} is below ${MIN_CORRECTION_COVERAGE}: too low to tell errors from rare k-mers; reads left uncorrected`;
-    return { info };
-  }
-  // Lighter's sampling rate alpha = 7 / coverage, rounded to a power of two (sketch levels).
-  const level = Math.max(1, Math.min(20, Math.round(Math.log2(coverage / 7))));
-  const alpha = 2 ** -level;
-  const occupancy = sketch.occupancy(level);
-  const falseMembership = occupancy ** 3;
-  const trustThreshold = trustThresholds(k, Math.min(0.99, alpha + falseMembership));
-  Object.assign(info, {
-    alpha,
-    level,
-    sketch_occupancy: +occupancy.toFixed(4),
-    false_membership: +falseMembership.toExponential(3),
-    trust_threshold: trustThreshold,
-    max_corrections_per_read: opts.maxCorrections,
-  });
-  return { params: { k, level, trustThreshold, maxCorrections: opts.maxCorrections, cells }, info };
 }
 
 /** The manifest's `inputs` entries of one input set. */

@@ -1,4 +1,5 @@
 import { FilterReason, type QcParams } from './params.js';
+import type { View } from './quality.js';
 
 /** 1 for N (the parser maps every ambiguity code to N). */
 const IS_N = (() => {
@@ -53,4 +54,14 @@ export function filterRead(seq: Uint8Array, qualStart: number, start: number, le
     if (diff / (len - 1) < p.minComplexity) return FilterReason.LowComplexity;
   }
   return FilterReason.Pass;
+}
+
+/**
+ * The filters on a fragment: a pair is kept or dropped as a unit (mate 2 is tested only when mate 1 passed;
+ * `b2` undefined: single-end). q1/q2: offsets of the views' first qualities (-1: none).
+ */
+export function filterPair(b1: Uint8Array, q1: number, v1: View, b2: Uint8Array | undefined, q2: number, v2: View, p: QcParams): FilterReason {
+  const reason = filterRead(b1, q1, v1.start, v1.len, p);
+  if (reason !== FilterReason.Pass || !b2) return reason;
+  return filterRead(b2, q2, v2.start, v2.len, p);
 }

@@ -1,11 +1,12 @@
 import { resolveEmbedding } from '../../embed/index.js';
-import { LevelSketch, mergeSubsample } from '../../correct/sketch.js';
+import { LevelSketch, SpectrumMerge } from '../../correct/sketch.js';
 import { inputError } from '../../errors.js';
 import { shardMetadataFor, type PrepManifest } from '../../io/manifest.js';
 import type { BatchParams, PrepBatch } from '../../prep/params.js';
 import { readBatches, type SetSummary } from '../../prep/readBatches.js';
 import type { PrepEngine, PrepOptions, PrepSummary } from '../../pipeline/prepOptions.js';
-import { inputInfo, openInputSets, resolveParameters, sketchBytesFor, spectrumParams } from '../../pipeline/prepParams.js';
+import { inputInfo, openInputSets, resolveParameters, sketchBytesFor } from '../../pipeline/prepParams.js';
+import { spectrumParams } from '../../correct/params.js';
 import { PrepSink, writePrepManifest } from '../../pipeline/prepSink.js';
 import { PrepJournal, runKey, skipBatches } from '../../pipeline/prepResume.js';
 import { InputPosition } from '../../pipeline/progress.js';
@@ -21,18 +22,15 @@ async function buildSpectrum(
   tick: (batch: PrepBatch) => void,
   sketchBytes: number,
 ): Promise<ReturnType<typeof spectrumParams>> {
-  const sketch = LevelSketch.allocate(sketchBytes, true);
-  const sub = new Map<number, number>();
-  let kmers = 0;
+  const merge = new SpectrumMerge(LevelSketch.allocate(sketchBytes, true).cells);
   const engine = new LocalSpectrumEngine(opts.threads, { onRetry: (m) => opts.progress.log(m) });
   try {
     await runOrdered(
       batches,
-      (b) => engine.run(b, opts.correctK, sketch.cells),
+      (b) => engine.run(b, opts.correctK, merge.cells),
       engine.queueDepth,
       (r, b) => {
-        mergeSubsample(sub, r.keys, r.counts);
-        kmers += r.kmers;
+        merge.addCounts(r.keys, r.counts, r.kmers);
         tick(b);
         return Promise.resolve();
       },
@@ -40,7 +38,7 @@ async function buildSpectrum(
   } finally {
     await engine.close();
   }
-  return spectrumParams(opts, sub, kmers, sketch.cells);
+  return spectrumParams(opts, merge.sub, merge.kmers, merge.cells);
 }
 
 /** A local-engine run's identity: the inputs (path, size, mtime) and every option that changes the output. */

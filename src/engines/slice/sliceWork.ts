@@ -1,4 +1,4 @@
-import { LevelSketch } from '../../correct/sketch.js';
+import { LevelSketch, SpectrumMerge } from '../../correct/sketch.js';
 import { MetavecError } from '../../errors.js';
 import { readInput } from '../../io/inputs.js';
 import { joinLocation } from '../../io/location.js';
@@ -57,22 +57,12 @@ export interface SpectrumPartial {
 
 /** Pass 1 on one slice: its own sketch (merged by max) and its subsample counts (merged by addition). */
 export async function sliceSpectrum(plan: PrepPlan, slice: PrepSlice, inline?: InlineSlice): Promise<SpectrumPartial> {
-  const cells = new Uint8Array(plan.sketchBytes);
-  const sub = new Map<number, number>();
-  let kmers = 0;
+  const merge = new SpectrumMerge(new Uint8Array(plan.sketchBytes));
   for await (const b of sliceBatches(plan, slice, inline)) {
-    const r = spectrumBatch(b, plan.options.correctK, cells);
-    kmers += r.kmers;
-    for (let i = 0; i < r.keys.length; i++) sub.set(r.keys[i]!, (sub.get(r.keys[i]!) ?? 0) + r.counts[i]!);
+    const r = spectrumBatch(b, plan.options.correctK, merge.cells);
+    merge.addCounts(r.keys, r.counts, r.kmers);
   }
-  const keys = new Uint32Array(sub.size);
-  const counts = new Uint32Array(sub.size);
-  let j = 0;
-  for (const [k, c] of sub) {
-    keys[j] = k;
-    counts[j++] = c;
-  }
-  return { slice: slice.index, kmers, cells, keys, counts };
+  return { slice: slice.index, kmers: merge.kmers, cells: merge.cells, ...merge.subsampleArrays() };
 }
 
 /** The merged spectrum the prep stage needs: OUTPUT/_prep_work/spectrum.json + sketch.bin. */

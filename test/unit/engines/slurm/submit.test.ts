@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exitCodeFor, MetavecError } from '../../src/errors.js';
-import { waitForJob } from '../../src/engines/slurm/submit.js';
+import { exitCodeFor, MetavecError } from '../../../../src/errors.js';
+import { waitForJob } from '../../../../src/engines/slurm/submit.js';
 
 test('slurm waitForJob: SIGINT rejects with INTERRUPTED (exit 130 from the CLI) instead of exiting the process', async () => {
   // no Slurm commands on PATH: scontrol/sacct report nothing, scancel is absent; the wait polls until interrupted
