@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { MetavecError } from '../../errors.js';
 import { writeFileAtomic } from '../../io/atomic.js';
 import type { PrepDryRun, PrepEngine, PrepOptions, PrepSummary } from '../../pipeline/prepOptions.js';
-import { resumeMessage, reusableSlices, sliceRunKey } from '../../pipeline/sliceResume.js';
+import { resumeMessage, reusableSlices, sliceRunKey } from '../slice/resume.js';
 import { DEFAULT_SLICE_FRAGMENTS, workDir, writePlan } from '../../pipeline/slices.js';
 import { batchScript, metavecCommand, s3TaskEnv, slurmRoot, type BatchScript, type SlurmJobOptions } from './script.js';
 import { lastLines, sbatch, waitForJob } from './submit.js';

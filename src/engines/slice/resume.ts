@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../io/atomic.js';
-import { isS3Uri } from '../io/location.js';
-import { decodePrepResult } from '../engines/slice/codec.js';
-import type { SpectrumFile } from '../engines/slice/sliceWork.js';
-import { partName, type PrepPlan } from '../prep/plan.js';
-import { TOOL_VERSION } from '../version.js';
+import { writeFileAtomic } from '../../io/atomic.js';
+import { isS3Uri } from '../../io/location.js';
+import { decodePrepResult } from './codec.js';
+import type { SpectrumFile } from './sliceWork.js';
+import { partName, type PrepPlan } from '../../prep/plan.js';
+import { TOOL_VERSION } from '../../version.js';
 
 /**
  * Resume of a distributed Phase 1 run whose slice results are files in OUTPUT/_prep_work (the Slurm engine's

@@ -1,16 +1,16 @@
-import { MetavecError } from '../errors.js';
-import { readInput } from '../io/inputs.js';
-import { joinLocation } from '../io/location.js';
-import { openOutputStore } from '../io/store.js';
-import { decodePrepResult, decodeSpectrum } from '../engines/slice/codec.js';
-import type { SpectrumFile } from '../engines/slice/sliceWork.js';
-import type { PrepPlan } from '../prep/plan.js';
-import type { PrepSummary } from './prepOptions.js';
-import { spectrumParams } from '../correct/params.js';
-import { SpectrumMerge } from '../correct/sketch.js';
-import { shardMetadataFor } from '../io/manifest.js';
-import { PrepSink, writePrepManifest } from './prepSink.js';
-import type { ProgressSink } from './progress.js';
+import { MetavecError } from '../../errors.js';
+import { readInput } from '../../io/inputs.js';
+import { joinLocation } from '../../io/location.js';
+import { openOutputStore } from '../../io/store.js';
+import { decodePrepResult, decodeSpectrum } from './codec.js';
+import type { SpectrumFile } from './sliceWork.js';
+import type { PrepPlan } from '../../prep/plan.js';
+import type { PrepSummary } from '../../pipeline/prepOptions.js';
+import { spectrumParams } from '../../correct/params.js';
+import { SpectrumMerge } from '../../correct/sketch.js';
+import { shardMetadataFor } from '../../io/manifest.js';
+import { PrepSink, writePrepManifest } from '../../pipeline/prepSink.js';
+import type { ProgressSink } from '../../pipeline/progress.js';
 
 /**
  * The reduce side of a distributed Phase 1 run: the slices' partial results, merged exactly as the local
