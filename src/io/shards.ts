@@ -40,6 +40,12 @@ export interface ShardInfo {
 }
 
 const CHUNK = 2048;
+/**
+ * DuckDB threads of the shard writer. One: with two, a 100k-row shard (2x150 pairs, minimizer sketch) cost
+ * 2.8-3.0 CPU-s instead of 1.8-2.0 (task queue spinning and locks between the two), the same Parquet bytes; the
+ * prep workers keep the cores busy meanwhile (docs/performance.md).
+ */
+const WRITER_THREADS = 1;
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** A copy of the rows (used only when a write arrives before DuckDB is ready). */
@@ -76,7 +82,7 @@ export class ShardWriter {
     private readonly metadata: Record<string, string> | undefined,
   ) {
     this.createSql = `CREATE TABLE shard (fragment BIGINT, read_id VARCHAR, len_r1 INTEGER, len_r2 INTEGER, gc_r1 FLOAT, gc_r2 FLOAT, meanq_r1 FLOAT, meanq_r2 FLOAT, embedding FLOAT[${dim}]${withSketch ? ', minimizers UBIGINT[]' : ''})`;
-    this.ready = this.init(threads);
+    this.ready = this.init(Math.min(threads, WRITER_THREADS));
     this.ready.catch(() => undefined); // reported by the first write
   }
 
