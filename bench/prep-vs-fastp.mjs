@@ -5,13 +5,16 @@
 // usage: node bench/prep-vs-fastp.mjs [--reps N] [--reps-large N] [--threads N]
 //                                     [--datasets dev,100k,1m] [--out FILE] [--no-write]
 //                                     [--quiet-wait SECONDS] [--retries N] [--fastp PATH]
+//                                     [--data NAME=DIR,...] [--variants no-correct,default]
 //
+// --data adds datasets (DIR/R1.fastq.gz + DIR/R2.fastq.gz); --variants runs metavec once per variant in each
+// repetition ('no-correct': --no-correct; 'default': the CLI's default, error correction as it is on by default).
 // For each dataset both tools run alternately (metavec, fastp, fastp, metavec, ...) REPS times; wall
 // time and peak RSS of each child are measured with /usr/bin/time -f '%e %M' (fallback: polling
 // /proc/PID/status VmHWM) and the median is reported. Results go to bench/results/prep-<date>.json.
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { helpFromHeader, opt } from './lib/args.mjs';
@@ -22,7 +25,7 @@ const MAIN = join(ROOT, 'dist', 'src', 'cli', 'main.js');
 
 // ---------- options ----------
 const argv = process.argv.slice(2);
-helpFromHeader(import.meta.url);
+helpFromHeader(import.meta.url, 16);
 const REPS = Number(opt('reps', 3));
 const REPS_LARGE = Number(opt('reps-large', 2)); // datasets with >= 500k pairs
 const THREADS = Number(opt('threads', 2));
@@ -33,6 +36,13 @@ const WRITE = !argv.includes('--no-write');
 const RETRIES = Number(opt('retries', 2)); // repeats of a run contended by other processes
 const QUIET_WAIT = Number(opt('quiet-wait', 300)); // s to wait for an idle machine before each run
 const FASTP = opt('fastp', existsSync('/usr/bin/fastp') ? '/usr/bin/fastp' : 'fastp');
+const VARIANTS = opt('variants', 'no-correct').split(',');
+for (const v of VARIANTS) if (v !== 'no-correct' && v !== 'default') throw new Error(`--variants: unknown variant '${v}' (no-correct, default)`);
+const EXTRA = opt('data', '').split(',').filter(Boolean).map((x) => {
+  const i = x.indexOf('=');
+  if (i <= 0) throw new Error(`--data: '${x}' is not NAME=DIR`);
+  return { name: x.slice(0, i), dir: resolve(x.slice(i + 1)) };
+});
 
 const log = (...a) => console.error('[bench]', ...a);
 
@@ -79,6 +89,10 @@ if (WANT.has('1m')) {
   const dir = join(WORK, 'community-1m');
   if (ensureData('1m', dir, 1_000_000)) DATASETS.push({ name: 'community-1m', dir });
 }
+for (const d of EXTRA) {
+  if (existsSync(join(d.dir, 'R1.fastq.gz')) && existsSync(join(d.dir, 'R2.fastq.gz'))) DATASETS.push(d);
+  else log(`--data ${d.name}: no R1.fastq.gz/R2.fastq.gz in ${d.dir}: skipped`);
+}
 if (!DATASETS.length) { log('no dataset available'); process.exit(1); }
 
 // ---------- measurement ----------
@@ -118,6 +132,7 @@ async function waitQuiet() {
  */
 async function measure(cmd, args, tag) {
   await waitQuiet();
+  const load0 = Math.round(loadavg()[0] * 100) / 100; // 1-minute load average as the run starts
   const timeFile = join(WORK, `.time-${process.pid}.txt`);
   const full = TIME ? [TIME, ['-f', '%e %M %U %S', '-o', timeFile, cmd, ...args]] : [cmd, args];
   const s0 = cpuStat();
@@ -157,12 +172,12 @@ async function measure(cmd, args, tag) {
     rmSync(timeFile, { force: true });
   }
   const other_cpu_s = s0 && s1 ? Math.max(0, (s1.busy - s0.busy) / HZ - cpu_s) : null;
-  return { wall_s, rss_kb, cpu_s, other_cpu_s, stdout };
+  return { wall_s, rss_kb, cpu_s, other_cpu_s, load1: load0, stdout };
 }
 
-function metavecArgs(ds, out) {
+function metavecArgs(ds, out, variant) {
   return [MAIN, 'prep', '--input', join(ds.dir, 'R1.fastq.gz'), '--input2', join(ds.dir, 'R2.fastq.gz'),
-    '--output', out, '--threads', String(THREADS), '--no-correct', '--json', '--quiet'];
+    '--output', out, '--threads', String(THREADS), ...(variant === 'no-correct' ? ['--no-correct'] : []), '--json', '--quiet'];
 }
 function fastpArgs(ds, out) {
   return ['-w', String(THREADS), '--detect_adapter_for_pe', '--dedup', '--cut_front', '--cut_tail',
@@ -175,15 +190,15 @@ function fastpArgs(ds, out) {
 const fmtRun = (r) => `${r.wall_s.toFixed(2)} s wall, ${r.cpu_s.toFixed(1)} s CPU, ${(r.rss_kb / 1024).toFixed(0)} MB peak RSS` +
   (r.other_cpu_s === null ? '' : `, other processes ${r.other_cpu_s.toFixed(1)} CPU-s`);
 
-async function runMetavec(ds, rep) {
-  const out = join(WORK, 'prep-vs-fastp', ds.name, 'metavec');
+async function runMetavec(ds, rep, variant) {
+  const out = join(WORK, 'prep-vs-fastp', ds.name, `metavec-${variant}`);
   rmSync(out, { recursive: true, force: true }); // never resume a previous run
   mkdirSync(dirname(out), { recursive: true });
-  const r = await measure(process.execPath, metavecArgs(ds, out), `metavec (${ds.name})`);
+  const r = await measure(process.execPath, metavecArgs(ds, out, variant), `metavec ${variant} (${ds.name})`);
   const summary = JSON.parse(r.stdout);
   const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
-  log(`${ds.name} rep ${rep} metavec: ${fmtRun(r)}`);
-  return { wall_s: r.wall_s, rss_kb: r.rss_kb, cpu_s: r.cpu_s, other_cpu_s: r.other_cpu_s, internal_s: summary.seconds, manifest };
+  log(`${ds.name} rep ${rep} metavec ${variant}: ${fmtRun(r)} (load ${r.load1})`);
+  return { wall_s: r.wall_s, rss_kb: r.rss_kb, cpu_s: r.cpu_s, other_cpu_s: r.other_cpu_s, load1: r.load1, internal_s: summary.seconds, manifest };
 }
 
 async function runFastp(ds, rep) {
@@ -192,8 +207,8 @@ async function runFastp(ds, rep) {
   mkdirSync(out, { recursive: true });
   const r = await measure(FASTP, fastpArgs(ds, out), `fastp (${ds.name})`);
   const report = JSON.parse(readFileSync(join(out, 'fastp.json'), 'utf8'));
-  log(`${ds.name} rep ${rep} fastp:   ${fmtRun(r)}`);
-  return { wall_s: r.wall_s, rss_kb: r.rss_kb, cpu_s: r.cpu_s, other_cpu_s: r.other_cpu_s, report };
+  log(`${ds.name} rep ${rep} fastp:   ${fmtRun(r)} (load ${r.load1})`);
+  return { wall_s: r.wall_s, rss_kb: r.rss_kb, cpu_s: r.cpu_s, other_cpu_s: r.other_cpu_s, load1: r.load1, report };
 }
 
 const NPROC = Number(execFileSync('nproc', { encoding: 'utf8' }).trim());
@@ -222,39 +237,42 @@ const round = (x, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
 // ---------- run ----------
 const results = [];
 for (const ds of DATASETS) {
-  const mv = [];
+  const mvs = Object.fromEntries(VARIANTS.map((v) => [v, []]));
   const fp = [];
+  const load_start = loadavg().map((x) => round(x));
   // a quick pairs count decides the number of repetitions (1M pairs: REPS_LARGE)
   let reps = REPS;
   for (let rep = 1; rep <= reps; rep++) {
-    // alternate the order: odd reps metavec first, even reps fastp first
-    if (rep % 2) { mv.push(...await clean(() => runMetavec(ds, rep))); fp.push(...await clean(() => runFastp(ds, rep))); }
-    else { fp.push(...await clean(() => runFastp(ds, rep))); mv.push(...await clean(() => runMetavec(ds, rep))); }
-    if (rep === 1 && mv[0].manifest.counts.fragments_in >= 500_000) reps = Math.min(REPS, REPS_LARGE);
+    // alternate the order: odd reps metavec (each variant) first, even reps fastp first and the variants reversed
+    const steps = [...VARIANTS.map((v) => async () => { mvs[v].push(...await clean(() => runMetavec(ds, rep, v))); }),
+      async () => { fp.push(...await clean(() => runFastp(ds, rep))); }];
+    for (const step of rep % 2 ? steps : steps.reverse()) await step();
+    if (rep === 1 && mvs[VARIANTS[0]][0].manifest.counts.fragments_in >= 500_000) reps = Math.min(REPS, REPS_LARGE);
   }
-  const c = mv[mv.length - 1].manifest.counts;
+  const load_end = loadavg().map((x) => round(x));
   const j = fp[fp.length - 1].report;
-  const pairs = c.fragments_in;
   const fastpPairs = j.summary.before_filtering.total_reads / 2;
   // medians over uncontended runs (all runs if every one was contended)
   const usable = (rs) => (rs.some((r) => !r.contended) ? rs.filter((r) => !r.contended) : rs);
   const med = (all) => { const rs = usable(all); return { n: rs.length, wall_s: median(rs.map((r) => r.wall_s)), rss_kb: median(rs.map((r) => r.rss_kb)), cpu_s: median(rs.map((r) => r.cpu_s)) }; };
-  const m = med(mv);
   const f = med(fp);
-  const mFps = pairs / m.wall_s;
   const fFps = fastpPairs / f.wall_s;
   const fastpKeptPairs = j.summary.after_filtering.total_reads / 2;
   const fastpPassedPairs = j.filtering_result.passed_filter_reads / 2;
-  results.push({
-    dataset: ds.name,
-    path: ds.dir,
-    pairs,
-    repetitions: reps,
-    runs_used_for_median: { metavec: m.n, fastp: f.n },
-    metavec: {
+  const variant = (v) => {
+    const mv = mvs[v];
+    const c = mv[mv.length - 1].manifest.counts;
+    const m = med(mv);
+    const mFps = c.fragments_in / m.wall_s;
+    return {
+      variant: v,
+      runs_used_for_median: m.n,
       wall_s: round(m.wall_s), cpu_s: round(m.cpu_s), peak_rss_mb: round(m.rss_kb / 1024, 1),
-      fragments_per_s: Math.round(mFps), fragments_per_cpu_s: Math.round(pairs / m.cpu_s),
-      runs: mv.map((r) => ({ wall_s: r.wall_s, cpu_s: round(r.cpu_s), peak_rss_kb: r.rss_kb, other_cpu_s: r.other_cpu_s === null ? null : round(r.other_cpu_s, 1), contended: r.contended, internal_s: round(r.internal_s, 3) })),
+      fragments_per_s: Math.round(mFps), fragments_per_cpu_s: Math.round(c.fragments_in / m.cpu_s),
+      ratio_fragments_per_s: round(mFps / fFps, 3),
+      ratio_fragments_per_cpu_s: round(f.cpu_s / m.cpu_s, 3),
+      ratio_peak_rss: round(m.rss_kb / f.rss_kb, 3),
+      runs: mv.map((r) => ({ wall_s: r.wall_s, cpu_s: round(r.cpu_s), peak_rss_kb: r.rss_kb, other_cpu_s: r.other_cpu_s === null ? null : round(r.other_cpu_s, 1), contended: r.contended, load1: r.load1, internal_s: round(r.internal_s, 3) })),
       counts: {
         fragments_in: c.fragments_in,
         fragments_passed_qc: c.fragments_passed_qc,
@@ -264,13 +282,27 @@ for (const ds of DATASETS) {
         adapter_fragments_sequence: c.adapter_fragments_sequence,
         adapter_bases_trimmed: c.adapter_bases_trimmed,
         quality_bases_trimmed: c.quality_bases_trimmed,
+        bases_corrected: c.bases_corrected,
         filtered_total: c.filtered_total,
       },
-    },
+    };
+  };
+  const variants = VARIANTS.map(variant);
+  const first = variants[0];
+  results.push({
+    dataset: ds.name,
+    path: ds.dir,
+    pairs: first.counts.fragments_in,
+    repetitions: reps,
+    load_average: { start: load_start, end: load_end },
+    runs_used_for_median: { metavec: first.runs_used_for_median, fastp: f.n },
+    // the first variant (default: no-correct), in the fields earlier results files have
+    metavec: first,
+    ...(variants.length > 1 ? { metavec_variants: variants } : {}),
     fastp: {
       wall_s: round(f.wall_s), cpu_s: round(f.cpu_s), peak_rss_mb: round(f.rss_kb / 1024, 1),
       fragments_per_s: Math.round(fFps), fragments_per_cpu_s: Math.round(fastpPairs / f.cpu_s),
-      runs: fp.map((r) => ({ wall_s: r.wall_s, cpu_s: round(r.cpu_s), peak_rss_kb: r.rss_kb, other_cpu_s: r.other_cpu_s === null ? null : round(r.other_cpu_s, 1), contended: r.contended })),
+      runs: fp.map((r) => ({ wall_s: r.wall_s, cpu_s: round(r.cpu_s), peak_rss_kb: r.rss_kb, other_cpu_s: r.other_cpu_s === null ? null : round(r.other_cpu_s, 1), contended: r.contended, load1: r.load1 })),
       counts: {
         pairs_in: fastpPairs,
         pairs_passed_filter: fastpPassedPairs,
@@ -281,9 +313,9 @@ for (const ds of DATASETS) {
         adapter_trimmed_bases: j.adapter_cutting?.adapter_trimmed_bases ?? 0,
       },
     },
-    ratio_fragments_per_s: round(mFps / fFps, 3),
-    ratio_fragments_per_cpu_s: round(f.cpu_s / m.cpu_s, 3),
-    ratio_peak_rss: round(m.rss_kb / f.rss_kb, 3),
+    ratio_fragments_per_s: first.ratio_fragments_per_s,
+    ratio_fragments_per_cpu_s: first.ratio_fragments_per_cpu_s,
+    ratio_peak_rss: first.ratio_peak_rss,
   });
 }
 
@@ -318,6 +350,7 @@ const doc = {
     contention: `before each run the script waits up to ${QUIET_WAIT} s for the machine to be idle (<15% CPU busy); runs[].other_cpu_s is the CPU time other processes used during the run; a run is contended when that exceeds 10% of wall x nproc, and is then repeated (up to ${RETRIES} times)`,
     threads: THREADS,
     metavec_command: `node dist/src/cli/main.js prep --input R1.fastq.gz --input2 R2.fastq.gz --output OUT --threads ${THREADS} --no-correct --json --quiet`,
+    metavec_variants: Object.fromEntries(VARIANTS.map((v) => [v, v === 'no-correct' ? 'the command above' : 'the command above without --no-correct'])),
     fastp_command: `fastp -w ${THREADS} --detect_adapter_for_pe --dedup --cut_front --cut_tail -W 4 -M 20 -l 30 -n 7 -y -i R1.fastq.gz -I R2.fastq.gz -o out1.fq.gz -O out2.fq.gz -j fastp.json -h fastp.html`,
   },
   datasets: results,
@@ -331,18 +364,20 @@ if (WRITE) {
 }
 
 // ---------- table ----------
-const rows = [['dataset', 'pairs', 'reps', 'metavec s', 'fastp s', 'metavec frag/s', 'fastp frag/s', 'ratio', 'CPU-s mv/fp', 'metavec RSS MB', 'fastp RSS MB',
+const rows = [['dataset', 'variant', 'pairs', 'reps', 'metavec s', 'fastp s', 'metavec frag/s', 'fastp frag/s', 'ratio', 'CPU-s mv/fp', 'metavec RSS MB', 'fastp RSS MB',
   'kept mv/fp', 'dups mv/fp', 'adapter frags mv (ovl+seq) / fp reads', 'adapter bases mv/fp']];
 for (const r of results) {
-  const mc = r.metavec.counts;
-  const fc = r.fastp.counts;
-  rows.push([r.dataset, String(r.pairs), String(r.repetitions), r.metavec.wall_s.toFixed(2), r.fastp.wall_s.toFixed(2),
-    String(r.metavec.fragments_per_s), String(r.fastp.fragments_per_s), r.ratio_fragments_per_s.toFixed(2),
-    `${r.metavec.cpu_s.toFixed(1)}/${r.fastp.cpu_s.toFixed(1)}`,
-    r.metavec.peak_rss_mb.toFixed(0), r.fastp.peak_rss_mb.toFixed(0),
-    `${mc.fragments_out}/${fc.pairs_kept}`, `${mc.duplicates_removed}/${fc.duplicates_removed_est} (${(fc.duplication_rate * 100).toFixed(2)}%)`,
-    `${mc.adapter_fragments_overlap}+${mc.adapter_fragments_sequence} / ${fc.adapter_trimmed_reads}`,
-    `${mc.adapter_bases_trimmed}/${fc.adapter_trimmed_bases}`]);
+  for (const mv of r.metavec_variants ?? [r.metavec]) {
+    const mc = mv.counts;
+    const fc = r.fastp.counts;
+    rows.push([r.dataset, mv.variant, String(r.pairs), String(r.repetitions), mv.wall_s.toFixed(2), r.fastp.wall_s.toFixed(2),
+      String(mv.fragments_per_s), String(r.fastp.fragments_per_s), mv.ratio_fragments_per_s.toFixed(2),
+      `${mv.cpu_s.toFixed(1)}/${r.fastp.cpu_s.toFixed(1)}`,
+      mv.peak_rss_mb.toFixed(0), r.fastp.peak_rss_mb.toFixed(0),
+      `${mc.fragments_out}/${fc.pairs_kept}`, `${mc.duplicates_removed}/${fc.duplicates_removed_est} (${(fc.duplication_rate * 100).toFixed(2)}%)`,
+      `${mc.adapter_fragments_overlap}+${mc.adapter_fragments_sequence} / ${fc.adapter_trimmed_reads}`,
+      `${mc.adapter_bases_trimmed}/${fc.adapter_trimmed_bases}`]);
+  }
 }
 const w = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
 const line = (r) => `| ${r.map((x, i) => x.padEnd(w[i])).join(' | ')} |`;
