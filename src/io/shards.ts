@@ -95,6 +95,9 @@ export class ShardWriter {
       // shards (1M pairs: 1,094 MB vs 756 MB at 100k). Parquet bytes are unchanged (allocator settings only).
       await db.conn.run(`SET allocator_flush_threshold = '0MB'`);
       await db.conn.run(`SET allocator_bulk_deallocation_flush_threshold = '0MB'`);
+      // With one thread (WRITER_THREADS) the table is scanned in insertion order anyway: the order-preserving
+      // COPY only added its batch bookkeeping (a 96,979-row shard: 2.3 -> 1.9 CPU-s, the same bytes).
+      await db.conn.run('SET preserve_insertion_order = false');
       await db.conn.run(this.createSql);
       this.appender = await db.conn.createAppender('shard');
       this.initialised = true;
