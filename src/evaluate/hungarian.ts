@@ -12,6 +12,11 @@ export interface Assignment {
   colToRow: Int32Array;
   /** Sum of the matrix entries over the assigned pairs. */
   total: number;
+  /**
+   * Shortest-path steps taken (each scans the larger side once). At most n(n+1)/2 for n = min(rows, cols):
+   * the work is O(n^2 m), which the tests check.
+   */
+  steps: number;
 }
 
 /**
@@ -35,7 +40,7 @@ export function linearSumAssignment(
   }
   const rowToCol = new Int32Array(rows).fill(-1);
   const colToRow = new Int32Array(cols).fill(-1);
-  if (rows === 0 || cols === 0) return { rowToCol, colToRow, total: 0 };
+  if (rows === 0 || cols === 0) return { rowToCol, colToRow, total: 0, steps: 0 };
 
   const sign = options.maximize ? -1 : 1;
   // Orient so that n (assigned side) <= m.
@@ -53,12 +58,14 @@ export function linearSumAssignment(
   const minv = new Float64Array(m + 1);
   const used = new Uint8Array(m + 1);
 
+  let steps = 0;
   for (let i = 1; i <= n; i++) {
     p[0] = i;
     let j0 = 0;
     minv.fill(Infinity);
     used.fill(0);
     do {
+      steps++;
       used[j0] = 1;
       const i0 = p[j0] as number;
       const ui0 = u[i0] as number;
@@ -105,5 +112,5 @@ export function linearSumAssignment(
     colToRow[c] = r;
     total += matrix[r * cols + c] as number;
   }
-  return { rowToCol, colToRow, total };
+  return { rowToCol, colToRow, total, steps };
 }

@@ -102,7 +102,8 @@ function adjustedRandIndex(t: Contingency): number {
   return (2.0 * (tp * tn - fn * fp)) / ((tp + fn) * (fn + tn) + (tp + fp) * (fp + tn));
 }
 
-interface Edge {
+/** A cluster-class cell with a non-zero overlap: row (cluster index), column (class index), pair F1, overlap. */
+export interface Edge {
   r: number;
   c: number;
   score: number;
@@ -127,12 +128,13 @@ function keepTop(edges: Edge[], key: 'r' | 'c', limit: number): Edge[] {
 }
 
 /**
- * One-to-one matching of clusters to classes maximising the sum of pair F1 = 2|C∩K| / (|C| + |K|), found
- * with the Hungarian algorithm. Only cells with a non-zero overlap can help, so the problem is reduced to
- * those edges, pruned (an optimal matching only needs each class's top-min(K,C) clusters, and vice versa)
- * and split into connected components, each solved densely.
+ * The sub-problems the F1 matching solves: only cells with a non-zero overlap can help, so the problem is
+ * reduced to those edges, pruned (an optimal matching only needs each class's top-min(K,C) clusters, and vice
+ * versa) and split into connected components of the cluster-class graph. Each returned component is solved
+ * densely by the Hungarian algorithm (nr x nc cells for nr distinct clusters and nc distinct classes), so the
+ * matching costs the sum over components, not K x C. Exported for the tests, which check that reduction.
  */
-function f1Matching(t: Contingency, unmatchableRow: number): F1Matching {
+export function matchingComponents(t: Contingency, unmatchableRow: number): Edge[][] {
   const k = t.clusterLabels.length;
   const c = t.classLabels.length;
   let edges: Edge[] = [];
@@ -170,12 +172,20 @@ function f1Matching(t: Contingency, unmatchableRow: number): F1Matching {
     if (g) g.push(e);
     else components.set(root, [e]);
   }
+  return Array.from(components.values());
+}
 
+/**
+ * One-to-one matching of clusters to classes maximising the sum of pair F1 = 2|C∩K| / (|C| + |K|), found
+ * with the Hungarian algorithm on each component of matchingComponents().
+ */
+function f1Matching(t: Contingency, unmatchableRow: number): F1Matching {
+  const c = t.classLabels.length;
   const classToCluster = new Int32Array(c).fill(-1);
   const f1 = new Float64Array(c);
   const precision = new Float64Array(c);
   const recall = new Float64Array(c);
-  for (const comp of components.values()) {
+  for (const comp of matchingComponents(t, unmatchableRow)) {
     const rowIndex = new Map<number, number>();
     const colIndex = new Map<number, number>();
     for (const e of comp) {
