@@ -20,7 +20,11 @@ function expandLists(argv: string[]): string[] {
 }
 
 /** Strict option parsing: unknown options and missing values are usage errors naming the option. */
-export function parseCommand<T extends Options>(command: string, argv: string[], options: T) {
+export function parseCommand<T extends Options>(
+  command: string,
+  argv: string[],
+  options: T,
+): ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: false }>> {
   try {
     return parseArgs({ args: expandLists(argv), options, strict: true, allowPositionals: false });
   } catch (err) {
