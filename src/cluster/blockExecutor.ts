@@ -11,8 +11,8 @@ import type {
 } from './types.js';
 import { numBlocks, opCenters, partWidth, runBlockOp, Scratch } from './blockOps.js';
 import type { BlockOp, RowBuffers } from './blockOps.js';
-import { ensureMemory, matrixMemory, newKMeansMemory, scratchBytes, selectedKernel, WASM_IN_PLACE_MAX_BYTES } from './wasmKernels.js';
-import type { WasmMemory } from './wasmKernels.js';
+import { ensureMemory, matrixMemory, newKMeansMemory, scratchBytes, selectedKernel, WASM_IN_PLACE_MAX_BYTES } from './wasm/index.js';
+import type { WasmMemory } from './wasm/index.js';
 
 /** The in-process executor copies the matrix into a WASM memory (no per-pass copies) up to this size. */
 const IN_PROCESS_WASM_COPY_MAX = 256 * 1024 * 1024;

@@ -9,8 +9,8 @@ import {
   accumulateBlock, accumulateLabels, centerSqNorms, columnCenteredSqBlock, columnSumsBlock, distancesBlock, nearestBlock, rowSqNorms,
 } from './kernels.js';
 import { hashUniform } from './rng.js';
-import { newKMeansMemory, selectedKernel, WasmKernels } from './wasmKernels.js';
-import type { KernelKind, WasmMemory } from './wasmKernels.js';
+import { newKMeansMemory, selectedKernel, WasmKernels } from './wasm/index.js';
+import type { KernelKind, WasmMemory } from './wasm/index.js';
 
 export interface RowBuffers {
   x: Float32Array;
@@ -58,7 +58,7 @@ export function numBlocks(n: number): number {
 
 /**
  * Per-thread scratch, grown on demand, and the kernel implementation ('js' or 'wasm': bit-identical results,
- * see wasmKernels.ts); default from METAVEC_KMEANS_KERNEL.
+ * see wasm/emitters.ts); default from METAVEC_KMEANS_KERNEL.
  */
 export class Scratch {
   readonly kernel: KernelKind;

@@ -9,4 +9,4 @@ export {
 export { chooseK } from './chooseK.js';
 export { createInProcessExecutor, InProcessExecutor } from './blockExecutor.js';
 export { Rng } from './rng.js';
-export { allocateKMeansMatrix, selectedKernel } from './wasmKernels.js';
+export { allocateKMeansMatrix, selectedKernel } from './wasm/index.js';

@@ -6,7 +6,7 @@ import type { BlockOp, RowBuffers } from '../../src/cluster/blockOps.js';
 import { rowSqNorms } from '../../src/cluster/kernels.js';
 import {
   allocateKMeansMatrix, CHUNK_ROWS, ensureMemory, kmeansWasmBytes, kmeansWasmModule, newKMeansMemory, pruneStats, scratchBytes, selectedKernel,
-} from '../../src/cluster/wasmKernels.js';
+} from '../../src/cluster/wasm/index.js';
 import { chooseK, createInProcessExecutor, kmeans } from '../../src/cluster/index.js';
 import type { KMeansOptions, KMeansResult } from '../../src/cluster/index.js';
 import { Rng } from '../../src/cluster/rng.js';

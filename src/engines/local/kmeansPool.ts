@@ -11,7 +11,7 @@ import { workerPool } from './threadPool.js';
 import { BlockExecutor, checkShape, placeMatrix, type RowShare } from '../../cluster/blockExecutor.js';
 import type { BlockOp } from '../../cluster/blockOps.js';
 import type { IndependentKMeansJob, IndependentKMeansResult, KMeansExecutor } from '../../cluster/types.js';
-import type { WasmMemory } from '../../cluster/wasmKernels.js';
+import type { WasmMemory } from '../../cluster/wasm/index.js';
 import type { IndependentRunTask, KMeansTask, SharedRowBuffers } from './kmeansWorker.js';
 
 let nextId = 1;

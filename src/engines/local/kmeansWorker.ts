@@ -7,7 +7,7 @@ import { InProcessExecutor } from '../../cluster/blockExecutor.js';
 import { kmeans } from '../../cluster/kmeans.js';
 import type { IndependentKMeansResult, KMeansOptions } from '../../cluster/types.js';
 import type { BlockOp, RowBuffers } from '../../cluster/blockOps.js';
-import type { WasmMemory } from '../../cluster/wasmKernels.js';
+import type { WasmMemory } from '../../cluster/wasm/index.js';
 
 export interface SharedRowBuffers {
   /** Changes whenever a buffer is reallocated (views are cached per executor id and generation). */
