@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync,
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { CLI, runCli, TempDir } from '../helpers/fixtures.js';
+import { assertGoldenPrep, goldenPrepArgs } from '../helpers/golden.js';
 import { S3TestServer } from '../helpers/s3.js';
 import { devCommunity, REPO_ROOT, requireTool } from '../helpers/tools.js';
 
@@ -107,6 +108,16 @@ test('prep --engine ray == local engine (plain FASTQ, byte-range slices, correct
   assert.match(r.stderr, /submitted job metavec-prep-/);
   assertSameOutput(local, out);
   t.diagnostic(`${inp.what}: ${summary.fragments_in} fragments in ${summary.engine.slices} slices, identical shards`);
+});
+
+test('prep --engine ray on the golden corpus gives test/golden\'s counts, shards and qc_stats', async (t) => {
+  if (!requireTool(t, hasRay, 'ray[default,data] (scripts/setup.sh --system)')) return;
+  const out = tmp.join('ray-golden');
+  // 907 pairs in slices of 256 fragments (2 batches of the golden --batch-size 128): 4 slices
+  const r = await rayPrep([...goldenPrepArgs(out), '--slice-fragments', '256', '--json']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok((JSON.parse(r.stdout) as { engine: { slices: number } }).engine.slices >= 2, 'more than one slice');
+  assertGoldenPrep(out, 'prep --engine ray');
 });
 
 test('prep --engine ray: killing an actor\'s Node worker mid-run still gives identical output; no worker outlives the job', async (t) => {
