@@ -4,7 +4,7 @@ import run from '../../src/engines/local/prepWorker.js';
 import type { BatchParams, PrepBatch } from '../../src/prep/params.js';
 
 /**
- * A prep worker with injected faults (test/unit/worker-retry.test.ts), chosen by METAVEC_FAULT_MODE:
+ * A prep worker with injected faults (test/unit/engines/local/retry.test.ts), chosen by METAVEC_FAULT_MODE:
  * - `die-once`: the first attempt of every batch kills its worker thread (an uncaught exception outside the
  *   task), later attempts run the real worker;
  * - `throw-always`: every attempt throws.

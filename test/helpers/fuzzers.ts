@@ -1,6 +1,6 @@
 /**
  * Seeded generators and property checks for the FASTQ/FASTA reader+parser and the manifest reader. Used by
- * the property tests (test/unit/fuzz-*.test.ts, a few hundred cases in CI) and by bench/fuzz.ts (a long run).
+ * the property tests (test/unit/io/*.fuzz.test.ts, a few hundred cases in CI) and by bench/fuzz.ts (a long run).
  * Hand-written rather than fast-check: no extra dependency, and the generators know the formats' structure
  * (valid records, then structure-aware mutations), which finds more than random bytes.
  */

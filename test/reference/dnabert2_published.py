@@ -26,7 +26,7 @@ its tensor layout, not mosaicbert.py's:
   dnabert2_published.py --self-check
       ALiBi slopes against their closed form; weights_from_state_dict's and check_loading_info's refusals.
 
-Needs numpy, onnx and tokenizers. Test-only: test/unit/embed-onnx-published.test.ts runs it.
+Needs numpy, onnx and tokenizers. Test-only: test/unit/embed/onnx/embedder.published.test.ts runs it.
 """
 import argparse
 import importlib.util

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { REPO_ROOT } from '../helpers/tools.js';
+import { REPO_ROOT } from '../../../helpers/tools.js';
 
 /**
  * A pool destroyed while its threads are still loading their task module must not take the process down.

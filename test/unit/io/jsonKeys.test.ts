@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { camelCase, camelKeys, snakeCase, snakeKeys, toJson } from '../../src/io/jsonKeys.js';
+import { camelCase, camelKeys, snakeCase, snakeKeys, toJson } from '../../../src/io/jsonKeys.js';
 
 test('snake_case keys: camelCase converted, snake_case and data-like keys kept', () => {
   assert.equal(snakeCase('inversePurity'), 'inverse_purity');

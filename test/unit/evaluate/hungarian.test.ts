@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { linearSumAssignment } from '../../src/evaluate/index.js';
-import { rng } from '../helpers/fixtures.js';
+import { linearSumAssignment } from '../../../src/evaluate/index.js';
+import { rng } from '../../helpers/fixtures.js';
 
 
 /** Best total over all injective assignments of the smaller side, by enumeration. */

@@ -4,10 +4,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MetavecError } from '../../src/errors.js';
-import { readClustersNetcdf, writeClustersNetcdf, type ClustersNetcdf } from '../../src/io/netcdf.js';
-import { TOOL_VERSION } from '../../src/version.js';
-import { hasCommand, requireTool } from '../helpers/tools.js';
+import { MetavecError } from '../../../src/errors.js';
+import { readClustersNetcdf, writeClustersNetcdf, type ClustersNetcdf } from '../../../src/io/netcdf.js';
+import { TOOL_VERSION } from '../../../src/version.js';
+import { hasCommand, requireTool } from '../../helpers/tools.js';
 
 function pythonWith(module: string): string | undefined {
   for (const py of ['/usr/bin/python3', 'python3']) {

@@ -4,9 +4,9 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { evaluateClustering } from '../../src/evaluate/index.js';
-import { requireTool } from '../helpers/tools.js';
-import { rng } from '../helpers/fixtures.js';
+import { evaluateClustering } from '../../../src/evaluate/index.js';
+import { requireTool } from '../../helpers/tools.js';
+import { rng } from '../../helpers/fixtures.js';
 
 /** First interpreter that can import the module (Debian's /usr/bin/python3 first: the PATH one may be a pyenv). */
 function pythonWith(module: string): string | undefined {

@@ -1,16 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MetavecError } from '../../src/errors.js';
+import { MetavecError } from '../../../src/errors.js';
 import {
   accumulateBlock, centerSqNorms, distancesBlock, nearestBlock, rowSqNorms,
-} from '../../src/cluster/kernels.js';
-import { Rng, hashUniform } from '../../src/cluster/rng.js';
-import { createInProcessExecutor, kmeans, chooseK, BLOCK_ROWS } from '../../src/cluster/index.js';
-import type { KMeansOptions } from '../../src/cluster/index.js';
-import { lloyd } from '../../src/cluster/kmeans.js';
-import { meanSilhouette, pairwiseDistances } from '../../src/cluster/chooseK.js';
-import { createLocalKMeansExecutor } from '../../src/engines/local/kmeansPool.js';
-import { blobs, profileMixture, samePartition } from '../../src/cluster/synthetic.js';
+} from '../../../src/cluster/kernels.js';
+import { Rng, hashUniform } from '../../../src/cluster/rng.js';
+import { createInProcessExecutor, kmeans, chooseK, BLOCK_ROWS } from '../../../src/cluster/index.js';
+import type { KMeansOptions } from '../../../src/cluster/index.js';
+import { lloyd } from '../../../src/cluster/kmeans.js';
+import { meanSilhouette, pairwiseDistances } from '../../../src/cluster/chooseK.js';
+import { createLocalKMeansExecutor } from '../../../src/engines/local/kmeansPool.js';
+import { blobs, profileMixture, samePartition } from '../../../src/cluster/synthetic.js';
 
 function randomMatrix(n: number, d: number, seed: number): Float32Array {
   const rng = new Rng(seed);

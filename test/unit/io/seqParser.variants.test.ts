@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RecordReader } from '../../src/io/recordReader.js';
-import type { ByteSource } from '../../src/io/source.js';
-import { allocParsed, detectQualityEncoding, parseRecords, phredFromSolexa, type QualityEncoding } from '../../src/io/seqParser.js';
-import { ERRORS, fastq, longReads, NAMES, PHRED64, READS, SOLEXA } from '../helpers/fastqVariants.js';
+import { RecordReader } from '../../../src/io/recordReader.js';
+import type { ByteSource } from '../../../src/io/source.js';
+import { allocParsed, detectQualityEncoding, parseRecords, phredFromSolexa, type QualityEncoding } from '../../../src/io/seqParser.js';
+import { ERRORS, fastq, longReads, NAMES, PHRED64, READS, SOLEXA } from '../../helpers/fastqVariants.js';
 
 /** The FASTQ variants of the FASTQ paper's corpus (hand-made equivalents in test/helpers/fastqVariants.ts). */
 

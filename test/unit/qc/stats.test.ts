@@ -4,10 +4,10 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { findOverlap, KNOWN_ADAPTERS } from '../../src/qc/adapters.js';
-import { addGc, addInsert, addRead, allocStats, blockOffset, GC_BINS, statsToJson } from '../../src/qc/stats.js';
-import { DuplicationSample, MAX_SAMPLED } from '../../src/dedup/levels.js';
-import { randomSeq, revcomp, rng } from '../helpers/fixtures.js';
+import { findOverlap, KNOWN_ADAPTERS } from '../../../src/qc/adapters.js';
+import { addGc, addInsert, addRead, allocStats, blockOffset, GC_BINS, statsToJson } from '../../../src/qc/stats.js';
+import { DuplicationSample, MAX_SAMPLED } from '../../../src/dedup/levels.js';
+import { randomSeq, revcomp, rng } from '../../helpers/fixtures.js';
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 

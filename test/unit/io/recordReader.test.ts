@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MAX_RECORD_BYTES, RecordReader } from '../../src/io/recordReader.js';
-import type { ByteSource } from '../../src/io/source.js';
-import { allocParsed, parseRecords } from '../../src/io/seqParser.js';
-import { makePairs } from '../helpers/fixtures.js';
+import { MAX_RECORD_BYTES, RecordReader } from '../../../src/io/recordReader.js';
+import type { ByteSource } from '../../../src/io/source.js';
+import { allocParsed, parseRecords } from '../../../src/io/seqParser.js';
+import { makePairs } from '../../helpers/fixtures.js';
 
 function memSource(text: string | Uint8Array, chunk: number): ByteSource {
   const bytes = typeof text === 'string' ? new TextEncoder().encode(text) : text;

@@ -1,10 +1,10 @@
 import { test, after } from 'node:test';
 import { join } from 'node:path';
-import { makeRunDir, manifestCase } from '../helpers/fuzzers.js';
-import { TempDir } from '../helpers/fixtures.js';
+import { makeRunDir, manifestCase } from '../../helpers/fuzzers.js';
+import { TempDir } from '../../helpers/fixtures.js';
 
 /**
- * Property-based fuzzing of the manifest reader (seeded, see fuzz-parser.test.ts for the knobs): a mutated
+ * Property-based fuzzing of the manifest reader (seeded, see seqParser.fuzz.test.ts for the knobs): a mutated
  * manifest (wrong types, odd numbers, hostile paths: `..`, absolute, symlinks out of the run, NUL, backslashes,
  * duplicates, truncated JSON) is refused with a one-line MANIFEST error or accepted with every path inside the
  * run directory after resolving symlinks.

@@ -2,13 +2,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { OnnxEmbedder, createSession } from '../../src/embed/onnx/embedder.js';
-import { readModelInfo } from '../../src/embed/onnx/model.js';
-import { loadOrt } from '../../src/embed/onnx/runtime.js';
-import type { OnnxSpec } from '../../src/embed/index.js';
-import { onnxPackagesInstalled, referencePython } from '../helpers/onnx.js';
-import { REPO_ROOT, requireTool } from '../helpers/tools.js';
-import { randomSeq, rng, TempDir } from '../helpers/fixtures.js';
+import { OnnxEmbedder, createSession } from '../../../../src/embed/onnx/embedder.js';
+import { readModelInfo } from '../../../../src/embed/onnx/model.js';
+import { loadOrt } from '../../../../src/embed/onnx/runtime.js';
+import type { OnnxSpec } from '../../../../src/embed/index.js';
+import { onnxPackagesInstalled, referencePython } from '../../../helpers/onnx.js';
+import { REPO_ROOT, requireTool } from '../../../helpers/tools.js';
+import { randomSeq, rng, TempDir } from '../../../helpers/fixtures.js';
 
 /**
  * The DNABERT-2 / DNABERT-S export checked against a forward pass written from the published modelling code

@@ -1,5 +1,5 @@
 import { test } from 'node:test';
-import { parserCase } from '../helpers/fuzzers.js';
+import { parserCase } from '../../helpers/fuzzers.js';
 
 /**
  * Property-based fuzzing of the FASTQ/FASTA reader and parser (seeded; METAVEC_FUZZ_SEED / METAVEC_FUZZ_RUNS

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { contingencyTable, denseContingency, evaluateClustering } from '../../src/evaluate/index.js';
-import { matchingComponents } from '../../src/evaluate/metrics.js';
+import { contingencyTable, denseContingency, evaluateClustering } from '../../../src/evaluate/index.js';
+import { matchingComponents } from '../../../src/evaluate/metrics.js';
 
 const i32 = (a: number[]): Int32Array => Int32Array.from(a);
 const close = (a: number, b: number, msg?: string): void => assert.ok(Math.abs(a - b) < 1e-12, `${msg ?? ''} ${a} vs ${b}`);

@@ -3,14 +3,14 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync, mkdirSync, copyFileSync, rmSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { OnnxEmbedder } from '../../src/embed/onnx/embedder.js';
-import { maskedMeanPool } from '../../src/embed/onnx/pooling.js';
-import { readModelInfo } from '../../src/embed/onnx/model.js';
-import { resolveEmbedding, parseEmbedMethod, type OnnxSpec } from '../../src/embed/index.js';
-import { MetavecError } from '../../src/errors.js';
-import { onnxPackagesInstalled, referencePython, TINY_BERT } from '../helpers/onnx.js';
-import { REPO_ROOT, requireTool } from '../helpers/tools.js';
-import { randomSeq, rng, TempDir } from '../helpers/fixtures.js';
+import { OnnxEmbedder } from '../../../../src/embed/onnx/embedder.js';
+import { maskedMeanPool } from '../../../../src/embed/onnx/pooling.js';
+import { readModelInfo } from '../../../../src/embed/onnx/model.js';
+import { resolveEmbedding, parseEmbedMethod, type OnnxSpec } from '../../../../src/embed/index.js';
+import { MetavecError } from '../../../../src/errors.js';
+import { onnxPackagesInstalled, referencePython, TINY_BERT } from '../../../helpers/onnx.js';
+import { REPO_ROOT, requireTool } from '../../../helpers/tools.js';
+import { randomSeq, rng, TempDir } from '../../../helpers/fixtures.js';
 
 interface Case {
   sequence: string;
@@ -207,7 +207,7 @@ test('the committed fixture is what scripts/make-tiny-bert.py builds; the export
 });
 
 test('one embedder per worker thread: the same spec gives the same (cached) embedder, a new spec a new one', async () => {
-  const { embedderFor } = await import('../../src/embed/index.js');
+  const { embedderFor } = await import('../../../../src/embed/index.js');
   const a = embedderFor({ method: 'lsh', k: 10, dim: 32, bits: 12, nnz: 2, seed: 1 });
   assert.equal(embedderFor({ method: 'lsh', k: 10, dim: 32, bits: 12, nnz: 2, seed: 1 }), a);
   const b = embedderFor({ method: 'lsh', k: 10, dim: 32, bits: 12, nnz: 2, seed: 2 });

@@ -1,17 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MetavecError } from '../../src/errors.js';
-import { numBlocks, partWidth, runBlockOp, Scratch } from '../../src/cluster/blockOps.js';
-import type { BlockOp, RowBuffers } from '../../src/cluster/blockOps.js';
-import { rowSqNorms } from '../../src/cluster/kernels.js';
+import { MetavecError } from '../../../../src/errors.js';
+import { numBlocks, partWidth, runBlockOp, Scratch } from '../../../../src/cluster/blockOps.js';
+import type { BlockOp, RowBuffers } from '../../../../src/cluster/blockOps.js';
+import { rowSqNorms } from '../../../../src/cluster/kernels.js';
 import {
   allocateKMeansMatrix, CHUNK_ROWS, ensureMemory, kmeansWasmBytes, kmeansWasmModule, newKMeansMemory, pruneStats, scratchBytes, selectedKernel,
-} from '../../src/cluster/wasm/index.js';
-import { chooseK, createInProcessExecutor, kmeans } from '../../src/cluster/index.js';
-import type { KMeansOptions, KMeansResult } from '../../src/cluster/index.js';
-import { Rng } from '../../src/cluster/rng.js';
-import { profileMixture } from '../../src/cluster/synthetic.js';
-import { createLocalKMeansExecutor } from '../../src/engines/local/kmeansPool.js';
+} from '../../../../src/cluster/wasm/index.js';
+import { chooseK, createInProcessExecutor, kmeans } from '../../../../src/cluster/index.js';
+import type { KMeansOptions, KMeansResult } from '../../../../src/cluster/index.js';
+import { Rng } from '../../../../src/cluster/rng.js';
+import { profileMixture } from '../../../../src/cluster/synthetic.js';
+import { createLocalKMeansExecutor } from '../../../../src/engines/local/kmeansPool.js';
 
 /** Run fn with METAVEC_KMEANS_KERNEL (and METAVEC_KMEANS_PRUNE) set, restoring them afterwards. */
 async function withEnv<T>(vars: Record<string, string>, fn: () => Promise<T> | T): Promise<T> {

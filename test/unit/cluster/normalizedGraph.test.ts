@@ -1,16 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_GRAPH } from '../../src/cluster/graph.js';
-import { DEFAULT_MERGE } from '../../src/cluster/mergeGroups.js';
-import { MinimizerTable } from '../../src/cluster/minimizerTable.js';
+import { DEFAULT_GRAPH } from '../../../src/cluster/graph.js';
+import { DEFAULT_MERGE } from '../../../src/cluster/mergeGroups.js';
+import { MinimizerTable } from '../../../src/cluster/minimizerTable.js';
 import {
   Assigner, clusterSubset, coverageTable, DEFAULT_NORMALIZED, fragmentCoin, selectSubset, Via,
   type FragmentSource, type NormalizedGraphParams, type PoolingRule,
-} from '../../src/cluster/normalizedGraph.js';
-import { DEFAULT_POOLED } from '../../src/cluster/pooled.js';
-import { evaluateClustering } from '../../src/evaluate/metrics.js';
-import { randomSeq, rng } from '../helpers/fixtures.js';
-import { featuresOf, majority, simulatePairs, type SimPairs } from '../helpers/community.js';
+} from '../../../src/cluster/normalizedGraph.js';
+import { DEFAULT_POOLED } from '../../../src/cluster/pooled.js';
+import { evaluateClustering } from '../../../src/evaluate/metrics.js';
+import { randomSeq, rng } from '../../helpers/fixtures.js';
+import { featuresOf, majority, simulatePairs, type SimPairs } from '../../helpers/community.js';
 
 const RULE: PoolingRule = { sqrtTransform: true, weight: (a, b) => Math.max(1, Math.max(0, a - 3) + Math.max(0, b - 3)) };
 

@@ -2,15 +2,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   candidatePairs, chooseLabel, countedEdges, countPairs, buildGraph, distinctEdges, heaviestHalfEdges, labelPropagation, readGroups, DEFAULT_GRAPH,
-} from '../../src/cluster/graph.js';
-import { mergeGroups, DEFAULT_MERGE } from '../../src/cluster/mergeGroups.js';
-import { clusterPooled, DEFAULT_POOLED, pooledNoise } from '../../src/cluster/pooled.js';
-import { lshBuckets } from '../../src/cluster/lsh.js';
-import { Rng } from '../../src/cluster/rng.js';
-import { evaluateClustering } from '../../src/evaluate/metrics.js';
-import { DEFAULT_SKETCH, fragmentSketch, SketchScratch } from '../../src/sketch/minimizers.js';
-import { randomSeq, revcomp, rng } from '../helpers/fixtures.js';
-import { featuresOf, majority, simulatePairs } from '../helpers/community.js';
+} from '../../../src/cluster/graph.js';
+import { mergeGroups, DEFAULT_MERGE } from '../../../src/cluster/mergeGroups.js';
+import { clusterPooled, DEFAULT_POOLED, pooledNoise } from '../../../src/cluster/pooled.js';
+import { lshBuckets } from '../../../src/cluster/lsh.js';
+import { Rng } from '../../../src/cluster/rng.js';
+import { evaluateClustering } from '../../../src/evaluate/metrics.js';
+import { DEFAULT_SKETCH, fragmentSketch, SketchScratch } from '../../../src/sketch/minimizers.js';
+import { randomSeq, revcomp, rng } from '../../helpers/fixtures.js';
+import { featuresOf, majority, simulatePairs } from '../../helpers/community.js';
 
 const enc = new TextEncoder();
 const POOLED = { ...DEFAULT_POOLED, kMin: 2, kMax: 8, seed: 1, nInit: 3, maxIter: 100 };

@@ -5,8 +5,8 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { MetavecError } from '../../src/errors.js';
-import { readLabelsParquet, writeLabelsParquet, type LabelsTable } from '../../src/io/labels.js';
+import { MetavecError } from '../../../src/errors.js';
+import { readLabelsParquet, writeLabelsParquet, type LabelsTable } from '../../../src/io/labels.js';
 
 function pythonWith(module: string): string | undefined {
   for (const py of ['/usr/bin/python3', 'python3']) {

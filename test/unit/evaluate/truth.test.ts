@@ -4,9 +4,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { MetavecError } from '../../src/errors.js';
-import { evaluateLabels, formatEvalReport, loadTruth } from '../../src/evaluate/index.js';
-import { REPO_ROOT } from '../helpers/tools.js';
+import { MetavecError } from '../../../src/errors.js';
+import { evaluateLabels, formatEvalReport, loadTruth } from '../../../src/evaluate/index.js';
+import { REPO_ROOT } from '../../helpers/tools.js';
 
 function withDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
   const dir = mkdtempSync(join(tmpdir(), 'metavec-truth-'));

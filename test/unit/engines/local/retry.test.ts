@@ -1,12 +1,12 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { LocalPrepEngine } from '../../src/engines/local/prepPool.js';
-import { WORKER_ATTEMPTS } from '../../src/engines/local/retry.js';
-import { openLocalSource } from '../../src/io/source.js';
-import { readBatches } from '../../src/prep/readBatches.js';
-import type { BatchParams, PrepBatch, PrepBatchResult } from '../../src/prep/params.js';
-import { DEFAULT_QC } from '../../src/qc/params.js';
-import { makePairs, TempDir } from '../helpers/fixtures.js';
+import { LocalPrepEngine } from '../../../../src/engines/local/prepPool.js';
+import { WORKER_ATTEMPTS } from '../../../../src/engines/local/retry.js';
+import { openLocalSource } from '../../../../src/io/source.js';
+import { readBatches } from '../../../../src/prep/readBatches.js';
+import type { BatchParams, PrepBatch, PrepBatchResult } from '../../../../src/prep/params.js';
+import { DEFAULT_QC } from '../../../../src/qc/params.js';
+import { makePairs, TempDir } from '../../../helpers/fixtures.js';
 
 /** A worker thread that dies or throws: the batch is retried, then the run fails with one clear error. */
 const tmp = new TempDir('metavec-retry-');
@@ -15,7 +15,7 @@ const fx = makePairs(1200, 4);
 const r1 = tmp.file('r1.fq', fx.r1);
 const r2 = tmp.file('r2.fq', fx.r2);
 const params: BatchParams = { qc: { ...DEFAULT_QC }, kmer: 4, normalisation: 'freq', writeFastq: false };
-const faulty = new URL('../helpers/faultyPrepWorker.js', import.meta.url).href;
+const faulty = new URL('../../../helpers/faultyPrepWorker.js', import.meta.url).href;
 
 async function batches(): Promise<PrepBatch[]> {
   const sets = [{ r1: await openLocalSource(r1), r2: await openLocalSource(r2) }];

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LshSketch, LSH_DEFAULTS } from '../../src/embed/lsh.js';
-import type { LshSpec } from '../../src/embed/types.js';
-import { randomSeq, revcomp, rng } from '../helpers/fixtures.js';
+import { LshSketch, LSH_DEFAULTS } from '../../../src/embed/lsh.js';
+import type { LshSpec } from '../../../src/embed/types.js';
+import { randomSeq, revcomp, rng } from '../../helpers/fixtures.js';
 
 const enc = new TextEncoder();
 const spec = (over: Partial<LshSpec> = {}): LshSpec => ({ method: 'lsh', ...LSH_DEFAULTS, ...over });

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ReadCorrector, trustThresholds } from '../../src/correct/correct.js';
-import { kmerCodes, kmerHashes } from '../../src/correct/kmerCode.js';
-import { estimateSpectrum, LevelSketch } from '../../src/correct/sketch.js';
-import { SpectrumBuilder } from '../../src/correct/spectrum.js';
-import { randomSeq, revcomp, rng } from '../helpers/fixtures.js';
+import { ReadCorrector, trustThresholds } from '../../../src/correct/correct.js';
+import { kmerCodes, kmerHashes } from '../../../src/correct/kmerCode.js';
+import { estimateSpectrum, LevelSketch } from '../../../src/correct/sketch.js';
+import { SpectrumBuilder } from '../../../src/correct/spectrum.js';
+import { randomSeq, revcomp, rng } from '../../helpers/fixtures.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
