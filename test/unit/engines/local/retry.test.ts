@@ -1,7 +1,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { LocalPrepEngine } from '../../../../src/engines/local/prepPool.js';
-import { WORKER_ATTEMPTS } from '../../../../src/engines/local/retry.js';
+import { CancelledError, runWithRetry, WORKER_ATTEMPTS } from '../../../../src/engines/local/retry.js';
 import { openLocalSource } from '../../../../src/io/source.js';
 import { readBatches } from '../../../../src/prep/readBatches.js';
 import type { BatchParams, PrepBatch, PrepBatchResult } from '../../../../src/prep/params.js';
@@ -84,4 +84,24 @@ test('malformed input found by a worker is not retried', async () => {
   } finally {
     await engine.close();
   }
+});
+
+test('a task failing while its pool is closing is cancelled: no retry, no "thread died" warning', async () => {
+  const warnings: string[] = [];
+  let closing = false;
+  let attempts = 0;
+  const p = runWithRetry('batch 3', () => {
+    attempts++;
+    closing = true; // the pool is destroyed while the task runs
+    return Promise.reject(new Error('Terminating worker thread'));
+  }, (m) => warnings.push(m), () => closing);
+  await assert.rejects(p, (err: unknown) => err instanceof CancelledError && /batch 3: cancelled/.test(err.message));
+  assert.equal(attempts, 1);
+  assert.equal(warnings.length, 0);
+  // a thread that dies while the pool is open is still retried and reported
+  let n = 0;
+  const r = await runWithRetry<number>('batch 4', () => (++n === 1 ? Promise.reject(new Error('boom')) : Promise.resolve({ ok: true as const, result: 7 })), (m) => warnings.push(m), () => false);
+  assert.equal(r, 7);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0]!, /batch 4: worker thread died: boom; retrying/);
 });

@@ -1,33 +1,7 @@
-// Pure pieces of the mpi and slurm engines (no MPI or Slurm needed).
+// The Slurm batch scripts (no Slurm needed).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { blockPartition } from '../../src/engines/mpi/comm.js';
-import { arrayIndexList, batchScript, mpiBatchScript, shellQuote, validateSlurmJob, type SlurmJobOptions } from '../../src/engines/slurm/script.js';
-import { shardPieces } from '../../src/io/shardSlice.js';
-
-test('blockPartition: contiguous, block-aligned, covers every row once, ranks differ by at most one block', () => {
-  for (const [n, P] of [[1, 1], [4096, 1], [4097, 2], [9000, 2], [9000, 3], [1_000_000, 7], [123_457, 16]] as const) {
-    const parts = blockPartition(n, P, 4096);
-    assert.equal(parts.length, P);
-    assert.equal(parts[0]!.start, 0);
-    assert.equal(parts[P - 1]!.end, n);
-    const blocks = parts.map((p) => Math.ceil((p.end - p.start) / 4096));
-    for (let r = 0; r < P; r++) {
-      if (r > 0) assert.equal(parts[r]!.start, parts[r - 1]!.end);
-      assert.equal(parts[r]!.start % 4096, 0);
-    }
-    if (Math.ceil(n / 4096) >= P) assert.ok(Math.max(...blocks) - Math.min(...blocks) <= 1, `${n}/${P}: ${blocks.join(',')}`);
-  }
-  // fewer blocks than ranks: some ranks get nothing (the engine refuses to run then)
-  assert.deepEqual(blockPartition(5000, 3, 4096).map((p) => p.end - p.start), [0, 4096, 904]);
-});
-
-test('shardPieces: a row range split over the shards it overlaps, with shard-local rows', () => {
-  const shards = [{ path: 'a', rows: 2500 }, { path: 'b', rows: 2500 }, { path: 'c', rows: 0 }, { path: 'd', rows: 4000 }];
-  assert.deepEqual(shardPieces(shards, 0, 4096), [{ shard: 0, from: 0, to: 2500 }, { shard: 1, from: 0, to: 1596 }]);
-  assert.deepEqual(shardPieces(shards, 4096, 9000), [{ shard: 1, from: 1596, to: 2500 }, { shard: 3, from: 0, to: 4000 }]);
-  assert.deepEqual(shardPieces(shards, 5000, 5000), []);
-});
+import { arrayIndexList, batchScript, mpiBatchScript, shellQuote, validateSlurmJob, type SlurmJobOptions } from '../../../../src/engines/slurm/script.js';
 
 const job: SlurmJobOptions = { jobName: 'mv', ntasks: 4, time: '00:10:00', modules: ['openmpi/4.1'], extra: ['--account=abc'], overcommit: true, dryRun: true, node: '/opt/node bin/node', entry: '/x/main.js' };
 
