@@ -110,3 +110,21 @@ test('duplication levels: exact below the sample cap, a uniform estimate above i
   assert.ok(Math.abs(twice - 40_000) < 40_000 * 0.1, `level 2: ${twice} of 40,000`);
   assert.ok(Math.abs(b.duplicate_fraction - 40_000 / 240_000) < 0.02, `duplicate fraction ${b.duplicate_fraction}`);
 });
+
+test('QC statistics: per-cycle quality counts, long reads and FASTA', () => {
+  const stats = allocStats();
+  const out = new Float64Array(2);
+  const read = (len: number, q: number) => enc('ACGTN'.repeat(Math.ceil(len / 5)).slice(0, len) + String.fromCharCode(33 + q).repeat(len));
+  addRead(stats, blockOffset(0, 0), read(3, 30), 0, 3, 3, out);
+  addRead(stats, blockOffset(0, 0), read(600, 10), 0, 600, 600, out);
+  assert.equal(out[1], 10);
+  addRead(stats, blockOffset(1, 0), read(4, 0), 0, 4, -1, out); // FASTA: no qualities
+  assert.ok(Number.isNaN(out[1]));
+  const j = statsToJson(stats, true) as Record<string, { mean_quality_by_cycle: (number | null)[]; base_count_by_cycle: Record<string, number[]> }>;
+  const mq = j.read1_before!.mean_quality_by_cycle;
+  assert.equal(mq.length, 512);
+  assert.deepEqual(mq.slice(0, 4), [20, 20, 20, 10]);
+  assert.equal(mq[511], 10);
+  assert.equal(j.read1_before!.base_count_by_cycle.A![511], 17); // bases 511..599 of ACGTN... counted in the last cycle
+  assert.deepEqual(j.read2_before!.mean_quality_by_cycle, [null, null, null, null]);
+});

@@ -1,36 +1,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  findAdapter,
-  findAdapterReference,
-  findOverlap,
-  findOverlapReference,
-  detectAdapter,
-  detectAdapterReference,
-  KNOWN_ADAPTERS,
-} from '../../src/qc/adapters.js';
-import { cutFront, cutTail, trimPolyG, medianCutoff } from '../../src/qc/quality.js';
-import { filterRead } from '../../src/qc/filters.js';
-import { addRead, allocStats, blockOffset, statsToJson } from '../../src/qc/stats.js';
-import { DEFAULT_QC, FilterReason } from '../../src/qc/params.js';
-import { kmerTable, countKmers, normaliseRow } from '../../src/embed/kmerProfile.js';
-import { DuplicateFilter } from '../../src/dedup/bloom.js';
-import { randomSeq, revcomp, rng } from '../helpers/fixtures.js';
+import { findAdapter, findAdapterReference, findOverlap, findOverlapReference, detectAdapter, detectAdapterReference, KNOWN_ADAPTERS } from '../../../src/qc/adapters.js';
+import { randomSeq, revcomp, rng } from '../../helpers/fixtures.js';
 
 const enc = (s: string) => new TextEncoder().encode(s);
 
-test('fastp reference case: cut_front + cut_tail, window 4, Q20', () => {
-  // fastp's own unit test (Filter::test): trimAndCut with front=0, tail=1.
-  const seq = 'TTTTAACCCCCCCCCCCCCCCCCCCCCCCCCCCCAATTTT';
-  const qual = '/////CCCCCCCCCCCC////CCCCCCCCCCCCCC////E';
-  const b = enc(seq + qual);
-  const len = seq.length - 1; // fastp's test trims one tail base first
-  const q0 = seq.length;
-  const front = cutFront(b, 0, q0, len, 4, 20);
-  const keep = cutTail(b, front, q0 + front, len - front, 4, 20);
-  assert.equal(seq.slice(front, front + keep), 'CCCCCCCCCCCCCCCCCCCCCCCCCCCC');
-  assert.equal(qual.slice(front, front + keep), 'CCCCCCCCCCC////CCCCCCCCCCCCC');
-});
+function noisy(r: () => number, len: number, nRate: number, odd = 0): Uint8Array {
+  const b = new Uint8Array(len);
+  for (let i = 0; i < len; i++) {
+    const x = r();
+    b[i] = x < nRate ? 0x4e : x < nRate + odd ? 0x61 : 'ACGT'.charCodeAt(Math.floor(r() * 4));
+  }
+  return b;
+}
+
+function mutate(b: Uint8Array, rate: number, r: () => number): Uint8Array {
+  const c = b.slice();
+  for (let i = 0; i < c.length; i++) if (r() < rate) c[i] = 'ACGTN'.charCodeAt(Math.floor(r() * 5));
+  return c;
+}
 
 test('overlap analysis clips both mates of a short insert at the insert length', () => {
   const r = rng(7);
@@ -62,59 +50,6 @@ test('adapter found by sequence, with one mismatch per 8 bases', () => {
   const reads = Array.from({ length: 200 }, (_, i) => enc(i % 10 === 0 ? randomSeq(60, r) + a : randomSeq(90, r)));
   assert.equal(detectAdapter(reads)?.sequence, a);
 });
-
-test('poly-G, filters and the median-quality rule', () => {
-  const s = enc('ACGTACGTAC' + 'G'.repeat(15));
-  const v = { start: 0, len: s.length };
-  assert.equal(trimPolyG(s, v, 10), 15);
-  const n = enc('NNNNNNNNNNACGTACGTACGTACGTACGTACGT' + 'I'.repeat(34));
-  assert.equal(filterRead(n, 34, 0, 34, DEFAULT_QC), FilterReason.TooManyN);
-  const lc = enc('A'.repeat(40) + 'I'.repeat(40));
-  assert.equal(filterRead(lc, 40, 0, 40, DEFAULT_QC), FilterReason.LowComplexity);
-  const lq = enc(randomSeq(40, rng(3)) + '#'.repeat(40));
-  assert.equal(filterRead(lq, 40, 0, 40, DEFAULT_QC), FilterReason.LowQuality);
-  const hist = new Float64Array(10 * 94);
-  for (let pos = 0; pos < 10; pos++) hist[pos * 94 + (pos < 7 ? 35 : 12)] = 5;
-  assert.equal(medianCutoff(hist, 10, 20), 7);
-});
-
-test('canonical k-mer dimensions and strand symmetry', () => {
-  assert.deepEqual([3, 4, 5, 6].map((k) => kmerTable(k).dim), [32, 136, 512, 2080]);
-  const t = kmerTable(4);
-  const s = randomSeq(300, rng(11));
-  const a = new Float32Array(t.dim);
-  const b = new Float32Array(t.dim);
-  normaliseRow(a, 0, t.dim, countKmers(t, enc(s), 0, 300, a, 0), 'freq');
-  normaliseRow(b, 0, t.dim, countKmers(t, enc(revcomp(s)), 0, 300, b, 0), 'freq');
-  assert.deepEqual(a, b);
-  assert.ok(Math.abs(a.reduce((x, y) => x + y, 0) - 1) < 1e-5);
-  const c = new Float32Array(t.dim);
-  normaliseRow(c, 0, t.dim, countKmers(t, enc(s), 0, 300, c, 0), 'clr');
-  assert.ok(Math.abs(c.reduce((x, y) => x + y, 0)) < 1e-3, 'CLR rows sum to 0');
-});
-
-test('duplicate filter: repeats are flagged, distinct fingerprints are not', () => {
-  const f = new DuplicateFilter(1 << 20);
-  let fp = 0;
-  for (let i = 0; i < 10000; i++) if (f.testAndSet(Math.imul(i, 2654435761) >>> 0, Math.imul(i + 7, 40503) >>> 0)) fp++;
-  assert.ok(fp < 5, `false positives ${fp}`);
-  assert.equal(f.testAndSet(2654435761 * 3 >>> 0, Math.imul(10, 40503) >>> 0), true);
-});
-
-/** Random bases with N (and, with `odd`, a byte the fast paths cannot encode), and point mutations. */
-function noisy(r: () => number, len: number, nRate: number, odd = 0): Uint8Array {
-  const b = new Uint8Array(len);
-  for (let i = 0; i < len; i++) {
-    const x = r();
-    b[i] = x < nRate ? 0x4e : x < nRate + odd ? 0x61 : 'ACGT'.charCodeAt(Math.floor(r() * 4));
-  }
-  return b;
-}
-function mutate(b: Uint8Array, rate: number, r: () => number): Uint8Array {
-  const c = b.slice();
-  for (let i = 0; i < c.length; i++) if (r() < rate) c[i] = 'ACGTN'.charCodeAt(Math.floor(r() * 5));
-  return c;
-}
 
 test('word-parallel overlap and adapter search agree exactly with the byte loops', () => {
   const r = rng(21);
@@ -162,24 +97,6 @@ test('one-pass adapter detection agrees exactly with the per-adapter scan', () =
     const mate = ([undefined, 1, 2] as const)[t % 3];
     assert.deepEqual(detectAdapter(reads, minFraction, mate), detectAdapterReference(reads, minFraction, mate));
   }
-});
-
-test('QC statistics: per-cycle quality counts, long reads and FASTA', () => {
-  const stats = allocStats();
-  const out = new Float64Array(2);
-  const read = (len: number, q: number) => enc('ACGTN'.repeat(Math.ceil(len / 5)).slice(0, len) + String.fromCharCode(33 + q).repeat(len));
-  addRead(stats, blockOffset(0, 0), read(3, 30), 0, 3, 3, out);
-  addRead(stats, blockOffset(0, 0), read(600, 10), 0, 600, 600, out);
-  assert.equal(out[1], 10);
-  addRead(stats, blockOffset(1, 0), read(4, 0), 0, 4, -1, out); // FASTA: no qualities
-  assert.ok(Number.isNaN(out[1]));
-  const j = statsToJson(stats, true) as Record<string, { mean_quality_by_cycle: (number | null)[]; base_count_by_cycle: Record<string, number[]> }>;
-  const mq = j.read1_before!.mean_quality_by_cycle;
-  assert.equal(mq.length, 512);
-  assert.deepEqual(mq.slice(0, 4), [20, 20, 20, 10]);
-  assert.equal(mq[511], 10);
-  assert.equal(j.read1_before!.base_count_by_cycle.A![511], 17); // bases 511..599 of ACGTN... counted in the last cycle
-  assert.deepEqual(j.read2_before!.mean_quality_by_cycle, [null, null, null, null]);
 });
 
 test('adapter names per mate: TruSeq Read 1 and Read 2 (same first 12 bases) told apart, as fastp names them', () => {
