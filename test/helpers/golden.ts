@@ -39,6 +39,8 @@ export function goldenClusterArgs(prep: string, output: string): string[] {
 }
 
 export interface GoldenPrep {
+  /** error correction ran (manifest parameters.correction.enabled) */
+  correction: boolean;
   fragments_in: number;
   fragments_out: number;
   /** manifest.json counts: reads in/out and what each filter removed */
@@ -63,8 +65,14 @@ function readJson<T>(path: string): T {
 
 /** What a prep directory holds, in the form of expected.json's `prep`. */
 export function goldenPrepOf(prepDir: string): GoldenPrep {
-  const m = readJson<{ counts: Record<string, number>; shards: { path: string; rows: number; sha256: string }[]; qc_stats: { sha256: string } }>(join(prepDir, 'manifest.json'));
+  const m = readJson<{
+    counts: Record<string, number>;
+    shards: { path: string; rows: number; sha256: string }[];
+    qc_stats: { sha256: string };
+    parameters: { correction: { enabled: boolean } };
+  }>(join(prepDir, 'manifest.json'));
   return {
+    correction: m.parameters.correction.enabled,
     fragments_in: m.counts.fragments_in as number,
     fragments_out: m.counts.fragments_out as number,
     counts: m.counts,
