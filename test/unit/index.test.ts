@@ -73,6 +73,30 @@ void test('import "metavec": prep + cluster + evaluate + read back on a tiny pai
   }
 });
 
+void test('run(): prep + cluster + eval.json + run.json in one directory, like `metavec run --no-report --no-catalog`', async () => {
+  const mv = await library();
+  const dir = new TempDir('metavec-index-run-');
+  try {
+    const pairs = makePairs(200, 9, { genomes: 2 });
+    const r1 = dir.file('r1.fq', pairs.r1);
+    const r2 = dir.file('r2.fq', pairs.r2);
+    const truth = dir.file('truth.tsv', `read_id\tspecies\n${pairs.ids.map((id, i) => `${id}\tg${i % 2}`).join('\n')}\n`);
+    const out = dir.join('run');
+    const r = await mv.run({ inputs: [r1], inputs2: [r2], output: out, truth, report: false, prep: { threads: 1 }, cluster: { method: 'kmeans', k: 2, seed: 1, threads: 1 } });
+    assert.equal(r.output, out);
+    assert.equal(r.prep.fragmentsIn, 200);
+    assert.equal(r.cluster.k, 2);
+    assert.ok(r.eval && r.eval.assigned.ari > 0.9, `ARI ${r.eval?.assigned.ari}`);
+    assert.equal(r.report, undefined);
+    for (const f of ['prep/manifest.json', 'cluster/labels.parquet', 'cluster/summary.json', 'eval.json', 'run.json']) assert.ok(existsSync(join(out, f)), f);
+    assert.equal(existsSync(join(out, 'report.html')), false);
+    const saved = JSON.parse(readFileSync(join(out, 'run.json'), 'utf8')) as { prep: { fragments_in: number }; cluster: { k: number } };
+    assert.deepEqual([saved.prep.fragments_in, saved.cluster.k], [200, 2]);
+  } finally {
+    dir.remove();
+  }
+});
+
 void test('the library throws MetavecError with a code, naming the missing input', async () => {
   const mv = await library();
   await assert.rejects(mv.cluster({ input: '/nonexistent/prep', output: '/tmp/metavec-never' }), (err: unknown) => {
