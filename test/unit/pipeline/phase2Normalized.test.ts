@@ -2,21 +2,21 @@
 // ranks (loopback collectives), and the loopback collectives themselves.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { localCollectives, pack, unpack, asF64, type Collectives } from '../../src/cluster/collectives.js';
-import { loopbackCollectives } from '../../src/cluster/loopbackCollectives.js';
-import { DEFAULT_GRAPH } from '../../src/cluster/graph.js';
-import { DEFAULT_LSH } from '../../src/cluster/lsh.js';
-import { DEFAULT_MERGE } from '../../src/cluster/mergeGroups.js';
-import { DEFAULT_POOLED } from '../../src/cluster/pooled.js';
+import { localCollectives, pack, unpack, asF64, type Collectives } from '../../../src/cluster/collectives.js';
+import { loopbackCollectives } from '../../../src/cluster/loopbackCollectives.js';
+import { DEFAULT_GRAPH } from '../../../src/cluster/graph.js';
+import { DEFAULT_LSH } from '../../../src/cluster/lsh.js';
+import { DEFAULT_MERGE } from '../../../src/cluster/mergeGroups.js';
+import { DEFAULT_POOLED } from '../../../src/cluster/pooled.js';
 import {
   Assigner, clusterSubset, coverageTable, DEFAULT_NORMALIZED, NORMALIZED_MIN_GROUP, selectSubset, Via, type FragmentSource, type PoolingRule,
-} from '../../src/cluster/normalizedGraph.js';
-import { pooledParams } from '../../src/pipeline/phase2Pooled.js';
-import { evaluateClustering } from '../../src/evaluate/metrics.js';
-import { normalizedOnRanks, shardBlocks, type NormalizedOptions, type NormalizedRankResult } from '../../src/pipeline/phase2Normalized.js';
-import type { ProgressSink } from '../../src/pipeline/progress.js';
-import { randomSeq, rng } from '../helpers/fixtures.js';
-import { featuresOf, simulatePairs, type SimPairs } from '../helpers/community.js';
+} from '../../../src/cluster/normalizedGraph.js';
+import { pooledParams } from '../../../src/pipeline/phase2Pooled.js';
+import { evaluateClustering } from '../../../src/evaluate/metrics.js';
+import { normalizedOnRanks, shardBlocks, type NormalizedOptions, type NormalizedRankResult } from '../../../src/pipeline/phase2Normalized.js';
+import type { ProgressSink } from '../../../src/pipeline/progress.js';
+import { randomSeq, rng } from '../../helpers/fixtures.js';
+import { featuresOf, simulatePairs, type SimPairs } from '../../helpers/community.js';
 
 const RULE: PoolingRule = { sqrtTransform: true, weight: (a, b) => Math.max(1, Math.max(0, a - 3) + Math.max(0, b - 3)) };
 const SILENT: ProgressSink = { phase: () => undefined, update: () => undefined, log: () => undefined, finish: () => undefined };
