@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Rewrites the golden corpus's expected outputs (test/golden/expected.json, labels.kmeans.tsv) from the local
+// Rewrites the golden corpus's expected outputs (test/golden/expected.json, labels.*.tsv) from the local
 // engine with the fixed options of test/golden/params.json, and prints what changed. Run after `npm run build`
 // whenever an intended change alters Phase 1 counts, shards or labels (e.g. a new default), then commit
 // test/golden/. `--reads` also recuts the reads (R1/R2.fastq.gz, truth.tsv.gz) from examples/sample.
@@ -95,12 +95,15 @@ try {
   const prep = join(work, 'prep');
   const cluster = join(work, 'cluster');
   g.cli(['prep', ...g.goldenPrepArgs(prep), '--threads', '1', '--quiet']);
-  g.cli(['cluster', ...g.goldenClusterArgs(prep, cluster), '--threads', '1', '--quiet']);
-  const expected = { prep: g.goldenPrepOf(prep), cluster: g.goldenClusterOf(cluster) };
-  const labels = await g.goldenLabelsOf(cluster);
+  const expected = { prep: g.goldenPrepOf(prep), cluster: {} };
+  const labels = {};
+  for (const method of g.GOLDEN_METHODS) {
+    g.cli(['cluster', ...g.goldenClusterArgs(prep, `${cluster}-${method}`, method), '--threads', '1', '--quiet']);
+    expected.cluster[method] = g.goldenClusterOf(`${cluster}-${method}`);
+    labels[method] = await g.goldenLabelsOf(`${cluster}-${method}`);
+  }
 
   const old = existsSync(g.GOLDEN_EXPECTED) ? JSON.parse(readFileSync(g.GOLDEN_EXPECTED, 'utf8')) : undefined;
-  const oldLabels = existsSync(g.GOLDEN_LABELS) ? readFileSync(g.GOLDEN_LABELS, 'utf8') : undefined;
   const changes = [];
   const walk = (path, a, b) => {
     if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object') {
@@ -108,9 +111,12 @@ try {
     } else if (JSON.stringify(a) !== JSON.stringify(b)) changes.push(`  ${path}: ${JSON.stringify(a)} -> ${JSON.stringify(b)}`);
   };
   walk('', old, expected);
-  if (oldLabels !== labels) {
+  for (const method of g.GOLDEN_METHODS) {
+    const path = g.goldenLabelsPath(method);
+    const oldLabels = existsSync(path) ? readFileSync(path, 'utf8') : undefined;
+    if (oldLabels === labels[method]) continue;
     const a = (oldLabels ?? '').split('\n').slice(1, -1);
-    const b = labels.split('\n').slice(1, -1);
+    const b = labels[method].split('\n').slice(1, -1);
     const cut = (l) => l.split('\t').slice(0, 2).join('\t');
     let moved = 0;
     let dist = 0;
@@ -118,14 +124,14 @@ try {
       if (cut(a[i] ?? '') !== cut(b[i] ?? '')) moved++;
       else if (a[i] !== b[i]) dist++;
     }
-    changes.push(`  labels.kmeans.tsv: ${a.length} -> ${b.length} rows; ${moved} rows with another read id or cluster, ${dist} with only another distance`);
+    changes.push(`  labels.${method}.tsv: ${a.length} -> ${b.length} rows; ${moved} rows with another read id or cluster, ${dist} with only another distance`);
   }
   if (changes.length === 0) console.log('update-golden: no change (test/golden/ matches the local engine)');
   else {
     console.log(`update-golden: ${check ? 'would change' : 'changed'}:\n${changes.join('\n')}`);
     if (!check) {
       writeFileSync(g.GOLDEN_EXPECTED, JSON.stringify(expected, null, 2) + '\n');
-      writeFileSync(g.GOLDEN_LABELS, labels);
+      for (const method of g.GOLDEN_METHODS) writeFileSync(g.goldenLabelsPath(method), labels[method]);
     }
   }
   if (check && changes.length > 0) process.exitCode = 1;

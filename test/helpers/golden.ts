@@ -1,7 +1,7 @@
 /**
  * The golden corpus (test/golden/): a small FASTQ pair cut from the bundled sample, run with fixed options, and
  * what every engine must produce from it: per-stage counts, the shard list with sha256, qc_stats.json's sha256,
- * K and cluster sizes, and the labels (read_id, cluster, distance). `node scripts/update-golden.mjs` rewrites the
+ * K and cluster sizes, and the labels (read_id, cluster, distance) of k-means and of the default method. `node scripts/update-golden.mjs` rewrites the
  * expected files from the local engine and says what changed (it imports this module from dist/).
  */
 import assert from 'node:assert/strict';
@@ -16,12 +16,22 @@ export const GOLDEN_R1 = join(GOLDEN_DIR, 'R1.fastq.gz');
 export const GOLDEN_R2 = join(GOLDEN_DIR, 'R2.fastq.gz');
 export const GOLDEN_TRUTH = join(GOLDEN_DIR, 'truth.tsv.gz');
 export const GOLDEN_EXPECTED = join(GOLDEN_DIR, 'expected.json');
-export const GOLDEN_LABELS = join(GOLDEN_DIR, 'labels.kmeans.tsv');
+
+/**
+ * The Phase 2 runs recorded: k-means with a fixed K (every engine runs it) and the default method with K auto
+ * (what `metavec cluster` does without options).
+ */
+export const GOLDEN_METHODS = ['kmeans', 'default'] as const;
+export type GoldenMethod = (typeof GOLDEN_METHODS)[number];
+
+export function goldenLabelsPath(method: GoldenMethod): string {
+  return join(GOLDEN_DIR, `labels.${method}.tsv`);
+}
 
 /** The fixed options (test/golden/params.json): prep and cluster arguments after --input/--output. */
 export interface GoldenParams {
   prep: string[];
-  cluster: string[];
+  cluster: Record<GoldenMethod, string[]>;
 }
 
 export function goldenParams(): GoldenParams {
@@ -34,8 +44,8 @@ export function goldenPrepArgs(output: string): string[] {
 }
 
 /** `cluster` arguments from a golden prep directory into `output` (add --engine / --threads as needed). */
-export function goldenClusterArgs(prep: string, output: string): string[] {
-  return ['--input', prep, '--output', output, ...goldenParams().cluster];
+export function goldenClusterArgs(prep: string, output: string, method: GoldenMethod): string[] {
+  return ['--input', prep, '--output', output, ...goldenParams().cluster[method]];
 }
 
 export interface GoldenPrep {
@@ -50,13 +60,14 @@ export interface GoldenPrep {
 }
 
 export interface GoldenCluster {
+  method: string;
   k: number;
   cluster_sizes: number[];
 }
 
 export interface GoldenExpected {
   prep: GoldenPrep;
-  cluster: GoldenCluster;
+  cluster: Record<GoldenMethod, GoldenCluster>;
 }
 
 function readJson<T>(path: string): T {
@@ -83,8 +94,8 @@ export function goldenPrepOf(prepDir: string): GoldenPrep {
 
 /** What a cluster directory holds, in the form of expected.json's `cluster`. */
 export function goldenClusterOf(clusterDir: string): GoldenCluster {
-  const s = readJson<{ k: number; cluster_sizes: number[] }>(join(clusterDir, 'summary.json'));
-  return { k: s.k, cluster_sizes: s.cluster_sizes };
+  const s = readJson<{ method: string; k: number; cluster_sizes: number[] }>(join(clusterDir, 'summary.json'));
+  return { method: s.method, k: s.k, cluster_sizes: s.cluster_sizes };
 }
 
 /** labels.parquet as TSV text (read_id, cluster, distance as the float32 value printed exactly). */
@@ -113,10 +124,10 @@ export function assertGoldenPrep(prepDir: string, what: string): void {
  * Labels, K and cluster sizes equal the golden ones. `distances: false` compares read ids and clusters only
  * (for an engine whose distances may legitimately differ in the last bits).
  */
-export async function assertGoldenCluster(clusterDir: string, what: string, opts: { distances?: boolean } = {}): Promise<void> {
-  assert.deepEqual(goldenClusterOf(clusterDir), goldenExpected().cluster, `${what}: K or cluster sizes differ from test/golden/expected.json (${REGENERATE})`);
+export async function assertGoldenCluster(clusterDir: string, method: GoldenMethod, what: string, opts: { distances?: boolean } = {}): Promise<void> {
+  assert.deepEqual(goldenClusterOf(clusterDir), goldenExpected().cluster[method], `${what}: method, K or cluster sizes differ from test/golden/expected.json cluster.${method} (${REGENERATE})`);
   let got = await goldenLabelsOf(clusterDir);
-  let want = readFileSync(GOLDEN_LABELS, 'utf8');
+  let want = readFileSync(goldenLabelsPath(method), 'utf8');
   if (opts.distances === false) {
     const cut = (s: string): string => s.replace(/\t[^\t\n]*$/gm, '');
     got = cut(got);
@@ -127,7 +138,7 @@ export async function assertGoldenCluster(clusterDir: string, what: string, opts
   const b = want.split('\n');
   let i = 0;
   while (i < Math.max(a.length, b.length) && a[i] === b[i]) i++;
-  assert.fail(`${what}: labels differ from test/golden/labels.kmeans.tsv at line ${i + 1}: got '${a[i] ?? '<end>'}', expected '${b[i] ?? '<end>'}' (${REGENERATE})`);
+  assert.fail(`${what}: labels differ from test/golden/labels.${method}.tsv at line ${i + 1}: got '${a[i] ?? '<end>'}', expected '${b[i] ?? '<end>'}' (${REGENERATE})`);
 }
 
 /** Runs the CLI (dist) and fails with its stderr when it exits non-zero. */

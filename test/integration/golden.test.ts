@@ -4,7 +4,7 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { TempDir } from '../helpers/fixtures.js';
-import { assertGoldenCluster, assertGoldenPrep, cli, goldenClusterArgs, goldenExpected, goldenPrepArgs } from '../helpers/golden.js';
+import { assertGoldenCluster, assertGoldenPrep, cli, goldenClusterArgs, goldenExpected, goldenPrepArgs, GOLDEN_METHODS } from '../helpers/golden.js';
 
 const tmp = new TempDir('metavec-golden-');
 after(() => tmp.remove());
@@ -20,12 +20,14 @@ void test('golden corpus: every QC filter, dedup and (when on) correction have w
 });
 
 for (const threads of [1, 2]) {
-  void test(`golden corpus, local engine, --threads ${threads}: counts, shards, qc_stats, labels`, async () => {
+  void test(`golden corpus, local engine, --threads ${threads}: counts, shards, qc_stats, labels of k-means and of the default method`, async () => {
     const prep = tmp.join(`prep-${threads}`);
     const cluster = tmp.join(`cluster-${threads}`);
     cli(['prep', ...goldenPrepArgs(prep), '--threads', String(threads), '--quiet']);
     assertGoldenPrep(prep, `prep --threads ${threads}`);
-    cli(['cluster', ...goldenClusterArgs(prep, cluster), '--threads', String(threads), '--quiet']);
-    await assertGoldenCluster(cluster, `cluster --threads ${threads}`);
+    for (const method of GOLDEN_METHODS) {
+      cli(['cluster', ...goldenClusterArgs(prep, `${cluster}-${method}`, method), '--threads', String(threads), '--quiet']);
+      await assertGoldenCluster(`${cluster}-${method}`, method, `cluster (${method}) --threads ${threads}`);
+    }
   });
 }

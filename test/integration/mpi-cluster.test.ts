@@ -10,7 +10,7 @@ import {
   assertSameLabelsAndCentroids, killRankOneWhen, MPI_ENV, mpiCluster as runMpiCluster, mpiReady, mpirunArgs, TestSlurm,
 } from '../helpers/mpi.js';
 import { S3TestServer } from '../helpers/s3.js';
-import { assertGoldenCluster, assertGoldenPrep, cli, goldenClusterArgs, goldenParams, goldenPrepArgs } from '../helpers/golden.js';
+import { assertGoldenCluster, assertGoldenPrep, cli, goldenClusterArgs, goldenParams, goldenPrepArgs, GOLDEN_METHODS } from '../helpers/golden.js';
 
 const tmp = new TempDir();
 // The test's own Slurm (scripts/slurm.sh), on ports away from a Slurm the machine may run.
@@ -76,8 +76,8 @@ test('a rank killed mid-job fails the job with a message and leaves no summary.j
   assert.equal(existsSync(join(out, 'summary.json')), false, 'summary.json must not exist after a failed job');
 });
 
-// The golden corpus (test/golden/, the local engine's outputs) through the mpi engine: the same labels, distances
-// and cluster sizes. Its 855 fragments are one 4096-row block, and the mpi engine gives each rank whole blocks,
+// The golden corpus (test/golden/, the local engine's outputs) through the mpi engine, k-means and the default
+// method: the same labels, distances and cluster sizes. Its 855 fragments are one 4096-row block, and the mpi engine gives each rank whole blocks,
 // so this runs 1 rank (the engine's read / collectives / write path under mpirun); the 2-rank agreement with
 // the local engine is the tests above, on 9000 fragments.
 const goldenPrep = tmp.join('golden-prep');
@@ -85,14 +85,16 @@ function makeGoldenPrep(): void {
   if (!existsSync(join(goldenPrep, 'manifest.json'))) cli(['prep', ...goldenPrepArgs(goldenPrep), '--threads', '2', '--quiet']);
 }
 
-test('mpi engine (mpirun, 1 rank) on the golden corpus gives test/golden\'s labels', async (t) => {
+test('mpi engine (mpirun, 1 rank) on the golden corpus gives test/golden\'s labels (k-means and the default method)', async (t) => {
   if (!requireTool(t, mpiReady(), 'mpirun + native/mpi binding (scripts/setup.sh --system)')) return;
   makeGoldenPrep();
-  const out = tmp.join('golden-mpi');
-  const r = runMpiCluster(goldenPrep, 1, out, goldenParams().cluster);
-  assert.equal(r.status, 0, r.stderr);
-  assert.equal((JSON.parse(r.stdout) as Summary).engine?.name, 'mpi');
-  await assertGoldenCluster(out, 'cluster --engine mpi (mpirun -n 1)');
+  for (const method of GOLDEN_METHODS) {
+    const out = tmp.join(`golden-mpi-${method}`);
+    const r = runMpiCluster(goldenPrep, 1, out, goldenParams().cluster[method]);
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal((JSON.parse(r.stdout) as Summary).engine?.name, 'mpi');
+    await assertGoldenCluster(out, method, `cluster (${method}) --engine mpi (mpirun -n 1)`);
+  }
 });
 
 test('--engine mpi without the binding: one clear line, exit 2', () => {
@@ -179,16 +181,18 @@ test('prep --engine slurm: job arrays over slices + merge give the local engine\
   assert.equal(existsSync(join(out, '_prep_work')), false, 'the merge removes the work directory');
 });
 
-test('--engine slurm on the golden corpus: prep (job arrays + merge) and cluster (sbatch + srun, 1 rank: one block) give test/golden', async (t) => {
+test('--engine slurm on the golden corpus: prep (job arrays + merge) and cluster (sbatch + srun, 1 rank: one block; k-means and the default method) give test/golden', async (t) => {
   if (!requireTool(t, slurmUp(), 'single-node Slurm (slurm-wlm; scripts/slurm.sh start) + MPI binding')) return;
   const env = { ...process.env, SLURM_CONF: slurm.conf ?? '' };
   const out = tmp.join('golden-slurm-prep');
   // slices of 384 fragments (3 batches of the golden --batch-size 128): 3 array tasks
   cli(['prep', '--engine', 'slurm', ...goldenPrepArgs(out), '--slice-fragments', '384', '--quiet'], env);
   assertGoldenPrep(out, 'prep --engine slurm');
-  const cl = tmp.join('golden-slurm-cluster');
-  cli(['cluster', '--engine', 'slurm', '--ranks', '1', ...goldenClusterArgs(out, cl), '--quiet'], env);
-  await assertGoldenCluster(cl, 'cluster --engine slurm (srun, 1 rank)');
+  for (const method of GOLDEN_METHODS) {
+    const cl = tmp.join(`golden-slurm-cluster-${method}`);
+    cli(['cluster', '--engine', 'slurm', '--ranks', '1', ...goldenClusterArgs(out, cl, method), '--quiet'], env);
+    await assertGoldenCluster(cl, method, `cluster (${method}) --engine slurm (srun, 1 rank)`);
+  }
 });
 
 test('prep --engine slurm: a re-run after a failed run resubmits only the slices without a result and gives the same output', (t) => {
