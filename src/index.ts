@@ -21,7 +21,8 @@ import { joinLocation, resolveLocation } from './io/location.js';
 import { readPrepManifest, verifyShards, type PrepManifest } from './io/manifest.js';
 import { readShards, type ShardMatrix } from './io/shards.js';
 import { openOutputStore } from './io/store.js';
-import { runPrep, type PrepOptions, type PrepSummary } from './pipeline/phase1.js';
+import { runPrep } from './pipeline/prepEngines.js';
+import type { PrepOptions, PrepSummary } from './pipeline/prepOptions.js';
 import { runCluster, runEval, type ClusterOptions, type ClusterSummary } from './pipeline/phase2.js';
 import { silentProgress } from './pipeline/progress.js';
 import { MetavecError } from './errors.js';
@@ -29,7 +30,7 @@ import { DEFAULT_REPORT_SAMPLE, writeReport, type ReportResult } from './report/
 
 // ---- Phase 1, Phase 2, eval, report -------------------------------------------------------------------------
 
-export type { PrepOptions, PrepSummary } from './pipeline/phase1.js';
+export type { PrepOptions, PrepSummary } from './pipeline/prepOptions.js';
 export type { ClusterOptions, ClusterSummary, ClusterMethod } from './pipeline/phase2.js';
 export { CLUSTER_METHODS, DEFAULT_CLUSTER_METHOD } from './pipeline/phase2.js';
 export { createProgress, silentProgress, type ProgressSink } from './pipeline/progress.js';
