@@ -268,7 +268,7 @@ function mateMinimizersReference(s: Uint8Array, start: number, len: number, p: S
 
 /**
  * The reference implementation of fragmentSketch (kmerHashes, then a deque over the hash array, then an
- * insertion sort of word pairs): kept for the randomised equality test in test/unit/minimizers.test.ts.
+ * insertion sort of word pairs): kept for the randomised equality test in test/unit/sketch/minimizers.test.ts.
  */
 export function fragmentSketchReference(
   p: SketchParams,

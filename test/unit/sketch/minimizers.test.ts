@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_SKETCH, fragmentSketch, fragmentSketchReference, SketchScratch, type SketchParams } from '../../src/sketch/minimizers.js';
-import { rng } from '../helpers/fixtures.js';
+import { DEFAULT_SKETCH, fragmentSketch, fragmentSketchReference, SketchScratch, type SketchParams } from '../../../src/sketch/minimizers.js';
+import { rng } from '../../helpers/fixtures.js';
 
 /**
  * fragmentSketch (one pass per mate: rolling codes, hashing and the window minimum together, float64 sort keys)
