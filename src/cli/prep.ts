@@ -56,7 +56,8 @@ dedup
   --no-dedup            keep exact duplicate pairs
   --dedup-mem SIZE      memory of the duplicate filter (default 64M)
 error correction (k-mer spectrum, Lighter-style; docs/correction.md)
-  --correct / --no-correct   run / skip error correction (default: on)
+  --correct             run error correction (off by default: on simulated communities it cost 3-4x the prep
+                        CPU and improved clustering on one of them only; docs/correction.md); --no-correct: the default
   --correct-k K         k-mer size, 17..31 (default 21)
   --correct-mem SIZE    memory of the k-mer sketch (default 256M)
   --max-corrections N   most bases changed within any 20 bp (default 4, as Lighter -maxcor)
@@ -126,8 +127,12 @@ export const PREP_OPTIONS = {
   ...S3_OPTIONS,
 } as const;
 
-/** Whether prep corrects errors when neither --correct nor --no-correct is given. */
-export const DEFAULT_CORRECT = true;
+/**
+ * Whether prep corrects errors when neither --correct nor --no-correct is given: off, because on the depth-series
+ * communities it did not improve clustering (ARI/NMI) consistently and cost 3-4x the prep CPU (docs/correction.md,
+ * bench/correction-value.mjs, issue 20).
+ */
+export const DEFAULT_CORRECT = false;
 
 function correctionFrom(cmd: string, v: Partial<PrepValues>): boolean {
   if (v.correct === true && v['no-correct'] === true) throw usageError(`${cmd}: --correct and --no-correct contradict each other: give one`);

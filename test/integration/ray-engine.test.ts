@@ -93,7 +93,7 @@ function plainInput(pairs: number): { r1: string; r2: string; what: string } {
 test('prep --engine ray == local engine (plain FASTQ, byte-range slices, correction on)', async (t) => {
   if (!requireTool(t, hasRay, 'ray[default,data] (scripts/setup.sh --system)')) return;
   const inp = plainInput(30_000);
-  const args = ['--input', inp.r1, '--input2', inp.r2, '--rows-per-shard', '10000', '--slice-fragments', '8192'];
+  const args = ['--input', inp.r1, '--input2', inp.r2, '--rows-per-shard', '10000', '--slice-fragments', '8192', '--correct'];
   const local = tmp.join('local-dev');
   const l = runCli(['prep', ...args, '--output', local, '--threads', '2', '--quiet']);
   assert.equal(l.status, 0, l.stderr);
