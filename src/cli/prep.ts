@@ -56,7 +56,7 @@ dedup
   --no-dedup            keep exact duplicate pairs
   --dedup-mem SIZE      memory of the duplicate filter (default 64M)
 error correction (k-mer spectrum, Lighter-style; docs/correction.md)
-  --correct             run error correction (off by default: on simulated communities it cost 3-4x the prep
+  --correct             run error correction (off by default: on simulated communities it cost 3-5x the prep
                         CPU and improved clustering on one of them only; docs/correction.md); --no-correct: the default
   --correct-k K         k-mer size, 17..31 (default 21)
   --correct-mem SIZE    memory of the k-mer sketch (default 256M)
@@ -129,7 +129,7 @@ export const PREP_OPTIONS = {
 
 /**
  * Whether prep corrects errors when neither --correct nor --no-correct is given: off, because on the depth-series
- * communities it did not improve clustering (ARI/NMI) consistently and cost 3-4x the prep CPU (docs/correction.md,
+ * communities it did not improve clustering (ARI/NMI) consistently and cost 3-5x the prep CPU (docs/correction.md,
  * bench/correction-value.mjs, issue 20).
  */
 export const DEFAULT_CORRECT = false;
