@@ -131,7 +131,7 @@ for (const [n, s] of await readFastq(join(lod, 'sim_2.cor.fq'))) lcor.set(n, s);
 const mod = join(work, 'metavec');
 rmSync(mod, { recursive: true, force: true });
 const mt = timed('node', [join(repo, 'dist/src/cli/main.js'), 'prep', '--input', `${prefix}1.fq`, '--input2', `${prefix}2.fq`, '--output', mod,
-  '--threads', String(threads), '--correct-k', String(k), ...(opt('correct-mem') ? ['--correct-mem', opt('correct-mem')] : []), '--genome-size', String(genomeSize),
+  '--threads', String(threads), '--correct', '--correct-k', String(k), ...(opt('correct-mem') ? ['--correct-mem', opt('correct-mem')] : []), '--genome-size', String(genomeSize),
   '--no-adapter-trim', '--no-cut-front', '--no-cut-tail', '--min-length', '1', '--max-n-frac', '1', '--unqualified-percent', '100',
   '--complexity-threshold', '0', '--no-dedup', '--write-fastq', '--quiet']);
 // the same prep without correction: the difference is what correction itself costs

@@ -14,10 +14,11 @@
 // --collect only gathers the run.json rows that exist (runs nothing).
 // Writes bench/results/depth-series[-TAG]-<date>.json, copies each community's composition.tsv and
 // generator.tsv to bench/results/depth-series/, and prints a Markdown table.
-import { spawn, spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { flag, helpFromHeader, opt } from './lib/args.mjs';
+import { communityInfo as libCommunityInfo, measured as libMeasured, scoreRun } from './lib/series.mjs';
 
 helpFromHeader(import.meta.url, 16);
 
@@ -38,6 +39,7 @@ const clusterArgs = opt('cluster-args', '').split(',').filter((a) => a !== '').f
 });
 const tag = opt('tag', '');
 const cli = join(repo, 'dist/src/cli/main.js');
+const measured = (argv, logPrefix, capKb) => libMeasured(cli, argv, logPrefix, capKb);
 if (!existsSync(cli)) throw new Error(`${cli} missing: build first (npx tsc -p tsconfig.json)`);
 if (!existsSync('/usr/bin/time')) throw new Error('/usr/bin/time missing (apt-get install time)');
 
@@ -55,147 +57,7 @@ const VARIANTS = {
 for (const v of variantNames) if (!VARIANTS[v]) throw new Error(`--variants: unknown variant ${v} (${Object.keys(VARIANTS).join(', ')})`);
 
 // --- helpers ---------------------------------------------------------------------------------------------
-const readTsv = (path) => {
-  const [head, ...lines] = readFileSync(path, 'utf8').trimEnd().split('\n');
-  const cols = head.split('\t');
-  return lines.map((l) => Object.fromEntries(l.split('\t').map((v, i) => [cols[i], v])));
-};
-
-function communityInfo(name) {
-  const dir = name === 'dev' ? devDir : join(work, name);
-  const truth = ['truth.tsv.gz', 'truth.tsv'].map((f) => join(dir, f)).find((p) => existsSync(p));
-  if (!truth || !existsSync(join(dir, 'composition.tsv'))) return { name, dir, missing: true };
-  const comp = readTsv(join(dir, 'composition.tsv'));
-  // generator.tsv: key<TAB>value lines (make-depth-series.sh, iss-community.py)
-  const gen = existsSync(join(dir, 'generator.tsv'))
-    ? Object.fromEntries(readFileSync(join(dir, 'generator.tsv'), 'utf8').trimEnd().split('\n').map((l) => [l.slice(0, l.indexOf('\t')), l.slice(l.indexOf('\t') + 1)]))
-    : {};
-  const generator = gen.generator ?? (name === 'dev' ? 'make-community.py (ART HiSeq 2500 2x150), dev community' : 'unknown');
-  const simulator = /InSilicoSeq/.test(generator) ? `ISS ${generator.match(/--model (\S+)/)?.[1] ?? ''}`.trim() : 'ART HiSeq 2500';
-  return {
-    name,
-    dir,
-    truth,
-    pairs: comp.reduce((s, r) => s + Number(r.pairs_total), 0),
-    species: new Set(comp.map((r) => r.species)).size,
-    genomes: comp.length,
-    simulator,
-    read_length: Number(gen.read_length ?? 150),
-    seed: gen.seed !== undefined ? Number(gen.seed) : null,
-    generator,
-    shares: comp.map((r) => ({ species: r.species, strain: r.strain, target_share: Number(r.target_share), observed_share: Number(r.observed_share) })),
-  };
-}
-
-/** CPU jiffies of the whole machine: [busy, total]. */
-function cpuTicks() {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
-  const idle = f[3] + (f[4] ?? 0);
-  const total = f.reduce((a, b) => a + b, 0);
-  return [total - idle, total];
-}
-
-/** Resident set (KiB) of pid and all its descendants. */
-function treeRssKb(pid) {
-  let kb = 0;
-  const stack = [pid];
-  while (stack.length > 0) {
-    const p = stack.pop();
-    try {
-      const m = readFileSync(`/proc/${p}/status`, 'utf8').match(/VmRSS:\s+(\d+)/);
-      if (m) kb += Number(m[1]);
-      for (const t of readdirSync(`/proc/${p}/task`)) {
-        const kids = readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').trim();
-        if (kids) stack.push(...kids.split(/\s+/).map(Number));
-      }
-    } catch {
-      // the process ended meanwhile
-    }
-  }
-  return kb;
-}
-
-const descendants = (pid) => {
-  const out = [];
-  const stack = [pid];
-  while (stack.length > 0) {
-    const p = stack.pop();
-    try {
-      for (const t of readdirSync(`/proc/${p}/task`)) {
-        const kids = readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').trim();
-        if (kids) for (const k of kids.split(/\s+/).map(Number)) { out.push(k); stack.push(k); }
-      }
-    } catch {
-      // ended
-    }
-  }
-  return out;
-};
-
-/**
- * Runs `node cli ...argv` under /usr/bin/time -v, killing it when its resident set exceeds capKb (cluster runs only).
- * Resolves to { status: 'ok'|'killed'|'failed', exit, wall_s, cpu_s, peak_rss_kb, other_cpu_s, stderr_tail }.
- */
-function measured(argv, logPrefix, capKb = Infinity) {
-  return new Promise((done) => {
-    const timeFile = `${logPrefix}.time`;
-    const [busy0, total0] = cpuTicks();
-    const child = spawn('/usr/bin/time', ['-v', '-o', timeFile, process.execPath, cli, ...argv], { stdio: ['ignore', 'pipe', 'pipe'] });
-    const out = [];
-    const err = [];
-    child.stdout.on('data', (d) => out.push(d));
-    child.stderr.on('data', (d) => err.push(d));
-    let killed = false;
-    let polledPeak = 0;
-    const timer = setInterval(() => {
-      const kb = treeRssKb(child.pid);
-      polledPeak = Math.max(polledPeak, kb);
-      if (kb > capKb && !killed) {
-        killed = true;
-        for (const p of descendants(child.pid)) {
-          try { process.kill(p, 'SIGKILL'); } catch { /* ended */ }
-        }
-      }
-    }, 250);
-    child.on('close', (code) => {
-      clearInterval(timer);
-      const [busy1, total1] = cpuTicks();
-      const stdout = Buffer.concat(out).toString();
-      const stderr = Buffer.concat(err).toString();
-      writeFileSync(`${logPrefix}.log`, stderr);
-      const t = existsSync(timeFile) ? readFileSync(timeFile, 'utf8') : '';
-      const num = (re) => Number(t.match(re)?.[1] ?? NaN);
-      const el = t.match(/Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): (\S+)/)?.[1] ?? '';
-      const wall = el.split(':').reduce((s, x) => s * 60 + Number(x), 0);
-      const cpu = num(/User time \(seconds\): ([\d.]+)/) + num(/System time \(seconds\): ([\d.]+)/);
-      const exit = t.match(/Exit status: (\d+)/) ? num(/Exit status: (\d+)/) : code;
-      const hz = 100;
-      const otherCpu = Math.max(0, (busy1 - busy0) / hz - cpu);
-      done({
-        status: killed ? 'killed' : exit === 0 && !/terminated by signal/.test(t) ? 'ok' : 'failed',
-        exit,
-        wall_s: +wall.toFixed(2),
-        cpu_s: +cpu.toFixed(2),
-        peak_rss_kb: Math.max(num(/Maximum resident set size \(kbytes\): (\d+)/) || 0, polledPeak),
-        other_cpu_s: +otherCpu.toFixed(1),
-        machine_cpu_s: +((total1 - total0) / hz).toFixed(1),
-        stdout,
-        stderr_tail: stderr.trim().split('\n').slice(-5).join('\n'),
-      });
-    });
-  });
-}
-
-/** First value of `key` anywhere in a JSON object (depth-first). */
-function findKey(obj, key) {
-  if (obj === null || typeof obj !== 'object') return undefined;
-  if (key in obj) return obj[key];
-  for (const v of Object.values(obj)) {
-    const r = findKey(v, key);
-    if (r !== undefined) return r;
-  }
-  return undefined;
-}
+const communityInfo = (name) => libCommunityInfo(name, name === 'dev' ? devDir : join(work, name));
 
 // --- the series ------------------------------------------------------------------------------------------
 const resultsDir = join(repo, 'bench/results');
@@ -279,29 +141,7 @@ for (const name of communities) {
     };
     if (r.status === 'killed') row.note = `killed: resident set above the ${memCapGb} GB cap`;
     if (r.status === 'failed') row.note = `exit ${r.exit}: ${r.stderr_tail}`;
-    if (r.status === 'ok') {
-      const summary = JSON.parse(readFileSync(join(out, 'summary.json'), 'utf8'));
-      const labels = join(out, summary.outputs?.labels ?? 'labels.parquet');
-      const e = spawnSync(process.execPath, [cli, 'eval', '--labels', labels, '--truth', truth, '--json'], { encoding: 'utf8', maxBuffer: 1 << 28 });
-      if (e.status !== 0) throw new Error(`eval of ${out} failed:\n${e.stderr}`);
-      const ev = JSON.parse(e.stdout);
-      const a = ev.assigned;
-      const af = findKey(summary, 'assigned_fraction');
-      Object.assign(row, {
-        method: summary.method,
-        k: summary.k,
-        ari: +a.ari.toFixed(4),
-        nmi: +a.nmi.toFixed(4),
-        f1_weighted: +a.f1.weighted.toFixed(4),
-        f1_macro: +a.f1.macro.toFixed(4),
-        ari_all_truth_reads: +ev.all_reads.ari.toFixed(4),
-        assigned_fraction: typeof af === 'number' ? +af.toFixed(4) : 1,
-        assigned_fraction_source: typeof af === 'number' ? 'summary.json' : 'not reported by the method (1)',
-        truth_reads_labelled: +ev.assigned_fraction.toFixed(4),
-      });
-      const g = summary.method_details?.graph;
-      if (g?.build_bytes_per_fragment !== undefined) row.graph_build_bytes_per_fragment = g.build_bytes_per_fragment;
-    }
+    if (r.status === 'ok') Object.assign(row, scoreRun(cli, out, truth));
     writeFileSync(runJson, JSON.stringify(row, null, 2) + '\n');
     rows.push(row);
     console.error(JSON.stringify(row));

@@ -6,7 +6,7 @@
  * gzip level 1) and reused by later runs.
  *
  *   npx tsc -p tsconfig.json && node bench/load-prep.mjs [--pairs 100000,10000000] [--threads 2]
- *       [--extra "--no-correct"] [--out bench/results/load-prep-<date>.json]
+ *       [--extra "--correct"] [--out bench/results/load-prep-<date>.json]
  *
  * Each run is measured with /usr/bin/time (wall, user+sys CPU, peak RSS) and its RSS is sampled every second
  * from /proc/PID/status (VmRSS), so the result shows where memory grows over the run (RSS at 10%..100% of the

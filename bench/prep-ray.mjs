@@ -134,7 +134,8 @@ if (S3) {
   s3 = { data, env: { ...process.env, AWS_ENDPOINT_URL: e.METAVEC_TEST_S3_ENDPOINT, AWS_REGION: 'us-east-1', AWS_SHARED_CREDENTIALS_FILE: creds, AWS_PROFILE: 'bench', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' } };
 }
 
-const common = ['--input', r1, '--input2', r2, '--json', '--quiet', '--rows-per-shard', '50000'];
+// --correct: the two-stage path (spectrum + prep) the earlier results measured, when correction was the default
+const common = ['--input', r1, '--input2', r2, '--json', '--quiet', '--rows-per-shard', '50000', '--correct'];
 const rayOpts = ['--engine', 'ray', '--ray-address', address, '--slice-fragments', String(SLICE), '--ray-actors', '2'];
 async function run(engine) {
   const out = engine === 'ray-s3' ? join(s3.data, 'bench', 'out') : join(WORK, `out-${engine}`);
@@ -142,7 +143,7 @@ async function run(engine) {
   const args =
     engine === 'local' ? ['prep', ...common, '--output', out, '--threads', '2']
     : engine === 'ray' ? ['prep', ...common, '--output', out, ...rayOpts]
-    : ['prep', '--input', 's3://bench/in/R1.fastq', '--input2', 's3://bench/in/R2.fastq', '--json', '--quiet', '--rows-per-shard', '50000', '--output', 's3://bench/out', ...rayOpts, '--ray-env', 'AWS_SHARED_CREDENTIALS_FILE', '--ray-env', 'AWS_PROFILE'];
+    : ['prep', '--input', 's3://bench/in/R1.fastq', '--input2', 's3://bench/in/R2.fastq', '--json', '--quiet', '--rows-per-shard', '50000', '--output', 's3://bench/out', '--correct', ...rayOpts, '--ray-env', 'AWS_SHARED_CREDENTIALS_FILE', '--ray-env', 'AWS_PROFILE'];
   const tree = engine !== 'local' ? new TreeCpu(headPid) : undefined;
   const m0 = machineCpu();
   const t0 = performance.now();
@@ -180,7 +181,7 @@ const result = {
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, model: cpus()[0]?.model, shared: 'yes: ~6 agents working in parallel on 2 cores; see other_processes_cpu_s' },
   data: { source: src, pairs, format: 'plain FASTQ (byte-range slices)' },
-  options: { correction: 'on (default)', threads: 2, ray_actors: 2, slice_fragments: SLICE, ray_head: 'scripts/ray-head.sh, --num-cpus 2', ...(S3 ? { s3: 'ray-s3: s3:// in and out on S3Proxy (same machine; its CPU is in other_processes_cpu_s)' } : {}) },
+  options: { correction: 'on (--correct)', threads: 2, ray_actors: 2, slice_fragments: SLICE, ray_head: 'scripts/ray-head.sh, --num-cpus 2', ...(S3 ? { s3: 'ray-s3: s3:// in and out on S3Proxy (same machine; its CPU is in other_processes_cpu_s)' } : {}) },
   median: {
     local_wall_s: of('local', 'wall_s'), ray_wall_s: of('ray', 'wall_s'),
     local_fragments_per_s: of('local', 'fragments_per_s'), ray_fragments_per_s: of('ray', 'fragments_per_s'),

@@ -99,7 +99,8 @@ for (const ds of DATASETS) {
   for (const f of ['R1.fastq.gz', 'R2.fastq.gz']) await client.send(new PutObjectCommand({ Bucket: 'bench', Key: `${ds.name}/${f}`, Body: readFileSync(join(ds.dir, f)) }));
   const localIn = ['--input', join(ds.dir, 'R1.fastq.gz'), '--input2', join(ds.dir, 'R2.fastq.gz')];
   const s3In = ['--input', `s3://bench/${ds.name}/R1.fastq.gz`, '--input2', `s3://bench/${ds.name}/R2.fastq.gz`];
-  const common = ['--threads', String(THREADS), '--json', '--quiet'];
+  // --correct: the input is read twice, as in the earlier results (correction was the default then)
+  const common = ['--threads', String(THREADS), '--correct', '--json', '--quiet'];
   const configs = {
     'local->local': () => [...localIn, '--output', join(WORK, 's3-bench', 'local'), ...common],
     's3->local': () => [...s3In, '--output', join(WORK, 's3-bench', 's3in'), ...common],
@@ -147,7 +148,7 @@ const doc = {
   machine: { cpus: cpus().length, cpu_model: cpus()[0]?.model, memory_gb: +(totalmem() / 2 ** 30).toFixed(1), note: 'shared by several agents; the S3 server runs on the same 2 cores' },
   server: 'S3Proxy 2.7.0 (filesystem backend) started by scripts/s3-server.sh',
   command: `node bench/prep-s3-vs-local.mjs ${argv.join(' ')}`.trim(),
-  metavec_args: 'prep --input R1 --input2 R2 --output OUT --threads 2 --json --quiet (error correction on: the input is read twice)',
+  metavec_args: 'prep --input R1 --input2 R2 --output OUT --threads 2 --correct --json --quiet (error correction on: the input is read twice)',
   results,
 };
 if (WRITE) {

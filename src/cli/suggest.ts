@@ -42,8 +42,8 @@ const FASTP_ALIASES: Record<string, string> = {
 const FASTP_DEFAULTS: Record<string, string> = {
   'dedup': 'deduplication is on by default (--no-dedup turns it off)',
   'D': 'deduplication is on by default (--no-dedup turns it off)',
-  'correction': 'error correction is on by default (--no-correct turns it off)',
-  'c': 'error correction is on by default (--no-correct turns it off)',
+  'correction': "error correction (k-mer spectrum, not fastp's mate-overlap correction) is off by default: --correct turns it on",
+  'c': "error correction (k-mer spectrum, not fastp's mate-overlap correction) is off by default: --correct turns it on",
   'detect_adapter_for_pe': 'adapters are detected by default (--no-detect-adapter turns it off)',
   'cut_front': 'front quality trimming is on by default (--no-cut-front turns it off)',
   '5': 'front quality trimming is on by default (--no-cut-front turns it off)',

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { MetavecError } from '../errors.js';
 import { TOOL_VERSION } from '../version.js';
 import { asArray, qcSide, type QcSide, type ReportData } from './collect.js';
-import { qcRates, UNCORRECTABLE_NOTE, type Chart } from './specs.js';
+import { correctionState, qcRates, UNCORRECTABLE_NOTE, type Chart } from './specs.js';
 
 /** The vendored libraries, in load order: package name, file next to the package's entry point. */
 const LIBRARIES: [string, string][] = [
@@ -104,14 +104,23 @@ const COUNT_LABELS: Record<string, string> = {
 function countsSection(data: ReportData, csv: CsvExports): string {
   const counts = data.manifest.counts ?? {};
   const rows = Object.entries(counts).map(([k, v]) => [COUNT_LABELS[k] ?? k.replaceAll('_', ' '), k, v]);
-  const corr = ['reads_corrected', 'bases_corrected', 'reads_uncorrectable'].filter((k) => k in counts);
-  const rates = qcRates(counts);
+  const state = correctionState(data.manifest);
+  const corr = state === 'on' ? ['reads_corrected', 'bases_corrected', 'reads_uncorrectable'].filter((k) => k in counts) : [];
+  const rates = qcRates(counts, state === 'on');
+  const correctionNote =
+    state === 'off'
+      ? "Error correction off (the default: on the simulated communities it did not improve clustering consistently, docs/correction.md); 'metavec prep --correct' turns it on."
+      : typeof state === 'object'
+        ? `Error correction on but skipped: ${state.skipped}.`
+        : corr.length
+          ? `Error correction: ${corr.map((k) => `${COUNT_LABELS[k]!} ${fmtInt(counts[k])}`).join(', ')}.`
+          : 'No error-correction counts in the manifest.';
   return `
 <div class="grid2">
   <div><h3>Stage counts</h3>${table(['count', 'manifest key', 'value'], rows, 'num3', { exports: csv, name: 'stage-counts' })}
-  ${corr.length ? `<p class="note">Error correction: ${corr.map((k) => `${esc(COUNT_LABELS[k])} ${esc(fmtInt(counts[k]))}`).join(', ')}.</p>` : '<p class="note">No error-correction counts in the manifest (error correction not run).</p>'}</div>
+  <p class="note">${esc(correctionNote)}</p></div>
   <div><h3>Rates</h3>${table(['group', 'rate', 'count', 'of', '%'], rates.map((r) => [r.kind, r.rate, r.count, `${fmtInt(r.of)} ${r.unit}`, r.percent.toFixed(3)]), 'num2', { exports: csv, name: 'rates' })}
-  ${'reads_uncorrectable' in counts ? `<p class="note narrow">${esc(UNCORRECTABLE_NOTE)}</p>` : ''}</div>
+  ${corr.includes('reads_uncorrectable') ? `<p class="note narrow">${esc(UNCORRECTABLE_NOTE)}</p>` : ''}</div>
 </div>`;
 }
 

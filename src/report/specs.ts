@@ -294,8 +294,21 @@ export interface Rate {
   meaning: string;
 }
 
-/** Adapter, duplication, filtering and trimming rates from the manifest counts. */
-export function qcRates(counts: Record<string, number>): Rate[] {
+/**
+ * Whether prep corrected errors, from the manifest's parameters.correction: 'on', 'off' (the default since issue 20,
+ * docs/correction.md), or the reason pass 2 was skipped. A manifest without the field (older) counts as 'on' when it
+ * has correction counts.
+ */
+export function correctionState(manifest: { parameters?: Record<string, unknown>; counts?: Record<string, number> }): 'on' | 'off' | { skipped: string } {
+  const c = manifest.parameters?.correction as { enabled?: unknown; skipped?: unknown } | undefined;
+  if (c === undefined || typeof c !== 'object' || c === null) return 'reads_corrected' in (manifest.counts ?? {}) ? 'on' : 'off';
+  if (c.enabled === false) return 'off';
+  if (typeof c.skipped === 'string') return { skipped: c.skipped };
+  return 'on';
+}
+
+/** Adapter, duplication, filtering and trimming rates from the manifest counts; correction rates when it ran. */
+export function qcRates(counts: Record<string, number>, corrected = true): Rate[] {
   const c = (k: string): number => counts[k] ?? 0;
   const rows: Rate[] = [];
   const add = (kind: string, rate: string, count: number, of: number, unit: string, meaning = ''): void => {
@@ -309,6 +322,7 @@ export function qcRates(counts: Record<string, number>): Rate[] {
   add('duplicates (of QC-passed fragments)', 'duplicates removed', c('duplicates_removed'), c('fragments_passed_qc'), 'fragments');
   add(BASES, 'adapter bases trimmed', c('adapter_bases_trimmed'), c('bases_in'), 'bases');
   add(BASES, 'quality bases trimmed', c('quality_bases_trimmed') + c('median_rule_bases_trimmed') + c('polyg_bases_trimmed'), c('bases_in'), 'bases');
+  if (!corrected) return rows;
   if ('bases_corrected' in counts) add(BASES, 'bases error-corrected', c('bases_corrected'), c('bases_in'), 'bases');
   if ('reads_corrected' in counts) add(READS, 'reads error-corrected', c('reads_corrected'), c('reads_in'), 'reads');
   if ('reads_uncorrectable' in counts) add(READS, 'reads uncorrectable', c('reads_uncorrectable'), c('reads_in'), 'reads', UNCORRECTABLE_NOTE);
@@ -317,7 +331,8 @@ export function qcRates(counts: Record<string, number>): Rate[] {
 
 function countCharts(data: ReportData): Chart[] {
   const counts = data.manifest.counts ?? {};
-  const rates = qcRates(counts);
+  const corrected = correctionState(data.manifest) === 'on';
+  const rates = qcRates(counts, corrected);
   const funnel: Row[] = [];
   const c = (k: string): number | undefined => counts[k];
   const step = (stage: string, k: string, order: number): void => {
@@ -336,7 +351,7 @@ function countCharts(data: ReportData): Chart[] {
     charts.push({
       id: 'qc-rates',
       title: 'Adapter, trimming, filtering, duplication and correction rates',
-      note: `Each group has its own scale and denominator. ${'reads_uncorrectable' in counts ? UNCORRECTABLE_NOTE : ''}`,
+      note: `Each group has its own scale and denominator. ${corrected && 'reads_uncorrectable' in counts ? UNCORRECTABLE_NOTE : ''}`,
       section: 'qc',
       renderer: 'svg',
       // one panel per group (vconcat: a faceted layer with independent scales makes Vega-Lite warn)

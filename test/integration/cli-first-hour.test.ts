@@ -143,8 +143,8 @@ test('mates whose names differ: one clear error, no false "worker thread died" w
   const lines = fx.r2.split('\n');
   lines[300 * 4] = lines[300 * 4]!.replace('@frag', '@other');
   const bad = tmp.file('r2-bad.fq', lines.join('\n'));
-  for (const extra of [[], ['--no-correct']]) {
-    const r = runCli(['prep', '-i', r1, '-I', bad, '-o', tmp.join(`mates${extra.length}`), '-w', '2', '--batch-size', '40', ...extra]);
+  for (const extra of [['--correct'], ['--no-correct']]) {
+    const r = runCli(['prep', '-i', r1, '-I', bad, '-o', tmp.join(`mates${extra[0]!}`), '-w', '2', '--batch-size', '40', ...extra]);
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, /^metavec: error: fastq: r1\.fq \/ r2-bad\.fq record 301 \(R1 line 1201, R2 line 1201\): mate names differ \('frag000300' vs 'other000300'\)$/m);
     assert.doesNotMatch(r.stderr, /worker thread died|retrying|cancelled/);

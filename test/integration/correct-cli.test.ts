@@ -1,6 +1,6 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { randomSeq, revcomp, rng, runCli, TempDir } from '../helpers/fixtures.js';
@@ -55,9 +55,9 @@ function errorsIn(dir: string): number {
 test('correction removes most planted errors, and 1 and 2 threads give identical output', () => {
   const a = tmp.join('c1');
   const b = tmp.join('c2');
-  const ra = runCli(['prep', '--input', in1, '--input2', in2, '--output', a, '--threads', '1', '--batch-size', '700', ...passThrough]);
+  const ra = runCli(['prep', '--input', in1, '--input2', in2, '--output', a, '--threads', '1', '--batch-size', '700', '--correct', ...passThrough]);
   assert.equal(ra.status, 0, ra.stderr);
-  const rb = runCli(['prep', '--input', in1, '--input2', in2, '--output', b, '--threads', '2', '--batch-size', '700', ...passThrough]);
+  const rb = runCli(['prep', '--input', in1, '--input2', in2, '--output', b, '--threads', '2', '--batch-size', '700', '--correct', ...passThrough]);
   assert.equal(rb.status, 0, rb.stderr);
   const ma = JSON.parse(readFileSync(join(a, 'manifest.json'), 'utf8')) as { counts: Record<string, number>; shards: { sha256: string }[]; parameters: { correction: Record<string, unknown> } };
   const mb = JSON.parse(readFileSync(join(b, 'manifest.json'), 'utf8')) as typeof ma;
@@ -78,4 +78,18 @@ test('--no-correct leaves reads as they are and says so in the manifest', () => 
   assert.equal(m.parameters.correction.enabled, false);
   assert.equal(m.counts.bases_corrected, 0);
   assert.equal(errorsIn(c), errors);
+});
+
+test('without --correct prep does not correct (the default, issue 20); --correct with --no-correct is refused', () => {
+  const d = tmp.join('default');
+  const res = runCli(['prep', '--input', in1, '--input2', in2, '--output', d, ...passThrough]);
+  assert.equal(res.status, 0, res.stderr);
+  const m = JSON.parse(readFileSync(join(d, 'manifest.json'), 'utf8')) as { counts: Record<string, number>; parameters: { correction: { enabled: boolean } } };
+  assert.equal(m.parameters.correction.enabled, false);
+  assert.equal(m.counts.bases_corrected, 0);
+  assert.equal(errorsIn(d), errors);
+  const both = runCli(['prep', '--input', in1, '--input2', in2, '--output', tmp.join('both'), '--correct', '--no-correct', '--quiet']);
+  assert.equal(both.status, 2, both.stderr);
+  assert.match(both.stderr, /^metavec: error: prep: --correct and --no-correct contradict each other: give one$/m);
+  assert.equal(existsSync(tmp.join('both')), false, 'nothing written');
 });

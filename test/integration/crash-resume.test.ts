@@ -21,8 +21,8 @@ const kills = Number(process.env.METAVEC_CRASH_KILLS ?? 5);
 const fx = makePairs(8_000, 9);
 const r1 = tmp.file('r1.fq.gz', fx.r1, true);
 const r2 = tmp.file('r2.fq.gz', fx.r2, true);
-// small shards and batches: many checkpoints in a short run; correction on (its pass-1 sketch is checkpointed)
-const prepArgs = (out: string) => ['prep', '--input', r1, '--input2', r2, '--output', out, '--rows-per-shard', '500', '--batch-size', '250', '--threads', '2', '--quiet', '--json'];
+// small shards and batches: many checkpoints in a short run; correction on (--correct: its pass-1 sketch is checkpointed)
+const prepArgs = (out: string) => ['prep', '--input', r1, '--input2', r2, '--output', out, '--rows-per-shard', '500', '--batch-size', '250', '--threads', '2', '--correct', '--quiet', '--json'];
 const sha = (p: string) => createHash('sha256').update(readFileSync(p)).digest('hex');
 const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
 

@@ -27,7 +27,7 @@ before(() => {
   const fx = makePairs(9000, 11, { genomes: 4 });
   const r1 = tmp.file('r1.fq', fx.r1);
   const r2 = tmp.file('r2.fq', fx.r2);
-  const r = runCli(['prep', '--input', r1, '--input2', r2, '--output', prep, '--rows-per-shard', '2500', '--no-dedup', '--quiet']);
+  const r = runCli(['prep', '--input', r1, '--input2', r2, '--output', prep, '--rows-per-shard', '2500', '--no-dedup', '--correct', '--quiet']);
   assert.equal(r.status, 0, r.stderr);
 });
 
@@ -165,7 +165,7 @@ test('prep --engine slurm: job arrays over slices + merge give the local engine\
   const out = tmp.join('prep-slurm');
   // the local run in before(): same inputs and options; 2 slices of one 8192-fragment batch each
   const r = spawnSync(process.execPath, [CLI, 'prep', '--engine', 'slurm', '--input', tmp.join('r1.fq'), '--input2', tmp.join('r2.fq'), '--output', out,
-    '--rows-per-shard', '2500', '--no-dedup', '--slice-fragments', '3000', '--json'], {
+    '--rows-per-shard', '2500', '--no-dedup', '--correct', '--slice-fragments', '3000', '--json'], {
     encoding: 'utf8', env: { ...process.env, SLURM_CONF: slurm.conf ?? '' }, timeout: 300_000,
   });
   assert.equal(r.status, 0, r.stderr);
@@ -199,7 +199,7 @@ test('prep --engine slurm: a re-run after a failed run resubmits only the slices
   if (!requireTool(t, slurmUp(), 'single-node Slurm (slurm-wlm; scripts/slurm.sh start) + MPI binding')) return;
   const out = tmp.join('prep-slurm-resume');
   const run = () => spawnSync(process.execPath, [CLI, 'prep', '--engine', 'slurm', '--input', tmp.join('r1.fq'), '--input2', tmp.join('r2.fq'), '--output', out,
-    '--rows-per-shard', '2500', '--no-dedup', '--slice-fragments', '3000', '--json'], {
+    '--rows-per-shard', '2500', '--no-dedup', '--correct', '--slice-fragments', '3000', '--json'], {
     encoding: 'utf8', env: { ...process.env, SLURM_CONF: slurm.conf ?? '' }, timeout: 300_000,
   });
   // the merge job fails (a directory where it writes qc_stats.json) after every slice has its result

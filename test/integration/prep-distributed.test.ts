@@ -13,7 +13,7 @@ import { onnxPackagesInstalled, TINY_BERT } from '../helpers/onnx.js';
 import { requireTool } from '../helpers/tools.js';
 
 // The distributed Phase 1 core (plan -> slice workers -> merge) against the local engine: byte-identical
-// shards, qc_stats and clean FASTQ, the same manifest counts, with error correction on (the default).
+// shards, qc_stats and clean FASTQ, the same manifest counts, with error correction on (--correct).
 
 const tmp = new TempDir();
 after(() => tmp.remove());
@@ -120,7 +120,7 @@ function assertSame(a: string, b: string): void {
 }
 
 test('distributed prep (plain paired FASTQ, byte-range slices, stdio worker) == local engine, correction on', async () => {
-  const args = ['--input', plainR1, '--input2', plainR2, '--rows-per-shard', '3000', '--batch-size', '1000'];
+  const args = ['--input', plainR1, '--input2', plainR2, '--rows-per-shard', '3000', '--batch-size', '1000', '--correct'];
   const a = tmp.join('local-plain');
   const b = tmp.join('dist-plain');
   local(a, args);

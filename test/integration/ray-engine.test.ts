@@ -94,7 +94,7 @@ function plainInput(pairs: number): { r1: string; r2: string; what: string } {
 test('prep --engine ray == local engine (plain FASTQ, byte-range slices, correction on)', async (t) => {
   if (!requireTool(t, hasRay, 'ray[default,data] (scripts/setup.sh --system)')) return;
   const inp = plainInput(30_000);
-  const args = ['--input', inp.r1, '--input2', inp.r2, '--rows-per-shard', '10000', '--slice-fragments', '8192'];
+  const args = ['--input', inp.r1, '--input2', inp.r2, '--rows-per-shard', '10000', '--slice-fragments', '8192', '--correct'];
   const local = tmp.join('local-dev');
   const l = runCli(['prep', ...args, '--output', local, '--threads', '2', '--quiet']);
   assert.equal(l.status, 0, l.stderr);
@@ -151,7 +151,8 @@ test('prep --engine ray: killing an actor\'s Node worker mid-run still gives ide
 test('prep --engine ray: a re-run after a failed merge computes only the slices without a kept result and gives the same output', async (t) => {
   if (!requireTool(t, hasRay, 'ray[default,data] (scripts/setup.sh --system)')) return;
   const inp = plainInput(12_000);
-  const args = ['--input', inp.r1, '--input2', inp.r2, '--rows-per-shard', '5000', '--slice-fragments', '4096'];
+  // --correct: the spectrum stage's result is reused too
+  const args = ['--input', inp.r1, '--input2', inp.r2, '--rows-per-shard', '5000', '--slice-fragments', '4096', '--correct'];
   const local = tmp.join('local-resume');
   const l = runCli(['prep', ...args, '--output', local, '--threads', '2', '--quiet']);
   assert.equal(l.status, 0, l.stderr);

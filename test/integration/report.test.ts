@@ -116,8 +116,9 @@ test('error-correction counts in the manifest are shown when present', () => {
   const pdir = tmp.join('corrected-prep');
   cpSync(join(run, 'prep'), pdir, { recursive: true });
   const mPath = join(pdir, 'manifest.json');
-  const m = JSON.parse(readFileSync(mPath, 'utf8')) as { counts: Record<string, number> };
+  const m = JSON.parse(readFileSync(mPath, 'utf8')) as { counts: Record<string, number>; parameters: Record<string, unknown> };
   Object.assign(m.counts, { reads_corrected: 123, bases_corrected: 456, reads_uncorrectable: 7 });
+  m.parameters.correction = { enabled: true, k: 21, level: 2 };
   writeFileSync(mPath, JSON.stringify(m));
   const out = tmp.join('corrected.html');
   // a cluster of this prep (the report refuses another prep's cluster: run-parts.test.ts)
@@ -133,6 +134,37 @@ test('error-correction counts in the manifest are shown when present', () => {
   // rates of different kinds are separate panels, each with its own scale; "uncorrectable" is explained
   assert.deepEqual(rates.vconcat.map((p) => p.title.text), ['fragments (of fragments in)', 'duplicates (of QC-passed fragments)', 'bases (of bases in)', 'error correction (of reads in)']);
   assert.match(captionOf(html, 'qc-rates'), /Reads uncorrectable: reads the k-mer-spectrum corrector left with positions it cannot trust/);
+});
+
+/** A copy of the run's prep whose manifest says `correction`, with a cluster of it, and its report's HTML and rate panels. */
+function reportWithCorrection(name: string, correction: Record<string, unknown>): { html: string; panels: string[] } {
+  const pdir = tmp.join(`${name}-prep`);
+  cpSync(join(run, 'prep'), pdir, { recursive: true });
+  const mPath = join(pdir, 'manifest.json');
+  const m = JSON.parse(readFileSync(mPath, 'utf8')) as { counts: Record<string, number>; parameters: Record<string, unknown> };
+  // what prep writes when correction does not run: the counters exist and are 0
+  Object.assign(m.counts, { reads_corrected: 0, bases_corrected: 0, reads_uncorrectable: 0 });
+  m.parameters.correction = correction;
+  writeFileSync(mPath, JSON.stringify(m));
+  const cdir = tmp.join(`${name}-cluster`);
+  const c = cli(['cluster', '--input', pdir, '--output', cdir, '--k', '3', '--quiet']);
+  assert.equal(c.status, 0, c.stderr);
+  const out = tmp.join(`${name}.html`);
+  const r = cli(['report', '--prep', pdir, '--cluster', cdir, '--output', out]);
+  assert.equal(r.status, 0, r.stderr);
+  const rates = chartsOf(out).find((x) => x.id === 'qc-rates')!.spec as { vconcat: { title: { text: string } }[] };
+  return { html: readFileSync(out, 'utf8'), panels: rates.vconcat.map((p) => p.title.text) };
+}
+
+test('a prep without error correction (the default) is reported as such: no zero correction counts, no correction rates', () => {
+  const off = reportWithCorrection('uncorrected', { enabled: false });
+  assert.match(off.html, /Error correction off \(the default: [^<]*docs\/correction\.md\); &#39;metavec prep --correct&#39; turns it on\./);
+  assert.doesNotMatch(off.html, /reads error-corrected 0|Reads uncorrectable: reads the k-mer-spectrum corrector/);
+  assert.deepEqual(off.panels, ['fragments (of fragments in)', 'duplicates (of QC-passed fragments)', 'bases (of bases in)']);
+  // on, but pass 2 skipped for want of coverage: the reason, not zero counts
+  const skipped = reportWithCorrection('skipped', { enabled: true, k: 21, skipped: 'k-mer coverage 1.2 is below 4: too low to tell errors from rare k-mers; reads left uncorrected' });
+  assert.match(skipped.html, /Error correction on but skipped: k-mer coverage 1\.2 is below 4/);
+  assert.ok(!skipped.panels.includes('error correction (of reads in)'));
 });
 
 test('qc_stats.json: GC histogram in 1% bins without a comb, duplication levels, insert sizes from the overlap', () => {

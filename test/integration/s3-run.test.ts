@@ -130,7 +130,7 @@ test('s3:// end to end against S3Proxy', async (t) => {
     await t.test('server stopped in the middle of uploading shards: no manifest; the re-run after a restart resumes from the journal, identical', async (t3) => {
       const f = writeInputs(tmp, 6000, 11);
       // 500-fragment batches: the resume journal (OUTPUT/_resume under the prefix) checkpoints after every batch
-      const args = ['prep', '--input', f.r1, '--input2', f.r2, '--rows-per-shard', '150', '--batch-size', '500', '--threads', '2', '--quiet', '--json'];
+      const args = ['prep', '--input', f.r1, '--input2', f.r2, '--rows-per-shard', '150', '--batch-size', '500', '--threads', '2', '--correct', '--quiet', '--json'];
       const local = cli([...args, '--output', tmp.join('fault-local')], localEnv());
       assert.equal(local.status, 0, local.stderr);
       const lm = manifestAt(tmp.join('fault-local/manifest.json'));
