@@ -16,6 +16,9 @@ test('option suggestions: fastp names, underscores, small typos, nothing for dis
   assert.equal(suggestOption('--min_length', known), 'did you mean --min-length?');
   assert.equal(suggestOption('--cut_mean_quality=20', known), 'did you mean --cut-mean-quality?');
   assert.match(suggestOption('--dedup', known) ?? '', /on by default \(--no-dedup/);
+  // fastp's -c / --correction: metavec's correction is off by default (issue 20), so the hint names --correct
+  assert.match(suggestOption('--correction', known) ?? '', /off by default: --correct turns it on/);
+  assert.match(suggestOption('-c', known) ?? '', /off by default: --correct turns it on/);
   assert.match(suggestOption('--out2', known) ?? '', /one output directory/);
   assert.equal(suggestOption('--kmax', known), 'did you mean --k-max?');
   assert.match(suggestOption('-O', known) ?? '', /one output directory/);
