@@ -189,19 +189,3 @@ test('normalised graph: more reads of the same community do not make it worse', 
   assert.ok(scores[1]! >= scores[0]! - 0.01, `ARI ${scores.join(' -> ')}`);
   assert.ok(scores[1]! > 0.9, `ARI at depth ${scores[1]}`);
 });
-
-test('subset arrays in chunks: appends across chunk boundaries join to the plain concatenation', async () => {
-  const { ChunkedValues } = await import('../../../src/cluster/normalizedGraph.js');
-  for (const chunk of [1, 3, 7, 64]) {
-    const c = new ChunkedValues((m) => new Float32Array(m), chunk);
-    const plain: number[] = [];
-    for (let i = 0; i < 20; i++) {
-      const v = Float32Array.from({ length: i % 6 }, (_, j) => i * 10 + j);
-      c.append(v);
-      plain.push(...v);
-    }
-    assert.equal(c.length, plain.length);
-    assert.deepEqual(Array.from(c.join()), plain, `chunk ${chunk}`);
-  }
-  assert.equal(new ChunkedValues((m) => new Uint32Array(m), 4).join().length, 0);
-});
