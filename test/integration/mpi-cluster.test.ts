@@ -244,7 +244,7 @@ test('--engine slurm with s3:// inputs and outputs (prep arrays + merge, then cl
     };
     const work = tmp.join('s3-work');
     const p = run(['prep', '--engine', 'slurm', '--input', 's3://slurm-s3/in/r1.fq', '--input2', 's3://slurm-s3/in/r2.fq', '--output', 's3://slurm-s3/prep',
-      '--work-dir', work, '--rows-per-shard', '2500', '--no-dedup', '--slice-fragments', '3000']);
+      '--work-dir', work, '--rows-per-shard', '2500', '--no-dedup', '--correct', '--slice-fragments', '3000']);
     assert.equal(p.status, 0, p.stderr);
     // the local run in before(): same inputs and options
     const a = JSON.parse(readFileSync(join(prep, 'manifest.json'), 'utf8')) as { counts: unknown; shards: { path: string; sha256: string; rows: number }[] };

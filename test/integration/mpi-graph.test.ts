@@ -41,7 +41,7 @@ before(() => {
   const r1 = tmp.file('r1.fq', fq.r1);
   const r2 = tmp.file('r2.fq', fq.r2);
   genomes.forEach((g, i) => refs.push(tmp.file(`${names[i]}.fa`, `>${names[i]}\n${g}\n`)));
-  const p = runCli(['prep', '--input', r1, '--input2', r2, '--output', prep, '--rows-per-shard', '2500', '--quiet']);
+  const p = runCli(['prep', '--input', r1, '--input2', r2, '--output', prep, '--rows-per-shard', '2500', '--correct', '--quiet']);
   assert.equal(p.status, 0, p.stderr);
 });
 

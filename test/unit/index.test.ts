@@ -35,7 +35,7 @@ void test('import "metavec": prep + cluster + evaluate + read back on a tiny pai
     const truth = dir.file('truth.tsv', `read_id\tspecies\n${pairs.ids.map((id, i) => `${id}\tg${i % 3}`).join('\n')}\n`);
 
     const opts = mv.prepOptions({ inputs: [r1], inputs2: [r2], output: dir.join('prep'), threads: 1, qc: { minLength: 50 } });
-    assert.equal(opts.correct, true, 'defaults are the command line defaults');
+    assert.equal(opts.correct, false, 'defaults are the command line defaults (correction off since issue 20)');
     assert.equal(opts.qc.minLength, 50);
     assert.equal(opts.qc.cutMeanQuality, 20, 'QC fields not given keep their defaults');
 

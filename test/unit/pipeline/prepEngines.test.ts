@@ -21,7 +21,7 @@ function options(extra: string[]): ReturnType<typeof prepOptionsFrom> {
 }
 
 test('prep engines: --engine slurm --dry-run returns the job scripts, whose metavec entry point exists', async () => {
-  const opts = options(['--engine', 'slurm', '--dry-run', '--slice-fragments', '100', '--batch-size', '50']);
+  const opts = options(['--engine', 'slurm', '--dry-run', '--correct', '--slice-fragments', '100', '--batch-size', '50']);
   assert.equal(opts.engine.name, 'slurm');
   const r = await startPrep(opts);
   assert.ok('dryRun' in r, 'a dry run returns the scripts');
