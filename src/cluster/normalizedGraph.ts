@@ -127,62 +127,65 @@ export async function coverageTable(src: FragmentSource, sampling: number): Prom
 }
 
 /**
- * Pass 2: the coverage-normalised subset, in two scans: the first (sketches only) decides every fragment and
- * counts the subset, the second reads the kept fragments into arrays of exactly that size. The decisions are
- * the same in both (a pure function of the table, the sketch and the fragment index). Growing the arrays in
- * one scan instead left up to three times the profiles allocated at its end (capacity 2n plus a trimmed copy;
- * 4.45 GB peak at art29-5m, whose subset is 2.29M fragments); the extra scan reads only the minimizer column.
+ * Pass 2: the coverage-normalised subset, in two scans: the first (sketches only) judges every fragment and
+ * keeps the global index and coverage of those the coin keeps (16 B each), the second reads the kept fragments
+ * into arrays of exactly that size, taking them by index. Growing the profile arrays in one scan instead left
+ * up to three times the profiles allocated at its end (capacity 2n plus a trimmed copy; 4.45 GB peak at
+ * art29-5m, whose subset is 2.29M fragments); the extra scan reads only the minimizer column.
  */
 export async function selectSubset(src: FragmentSource, table: MinimizerTable, p: NormalizedGraphParams, rule: PoolingRule, seed: number): Promise<Subset> {
   const d = src.d;
   let scratch = new Float64Array(256);
-  // fragment i of a batch: its coverage, or -1 when the coin drops it
-  const decide = (b: FragmentBatch, i: number): number => {
-    const s = b.offsets[i]!;
-    const t = b.offsets[i + 1]!;
-    if (t - s > scratch.length) scratch = new Float64Array(2 * (t - s));
-    const cov = fragmentCoverage(table, b.hi, b.lo, s, t, p.sampling, scratch);
-    // fragments without a sampled minimizer (very short) cannot be judged: kept
-    if (p.targetCoverage > 0 && cov > p.targetCoverage && fragmentCoin(b.start + i, seed) >= p.targetCoverage / cov) return -1;
-    return cov;
-  };
+  let keptIndex: Float64Array = new Float64Array(1 << 12);
+  let keptCoverage: Float64Array = new Float64Array(1 << 12);
   let total = 0;
   let totalWords = 0;
   await src.scan({ embedding: false, lengths: false }, (b) => {
     for (let i = 0; i < b.n; i++) {
-      if (decide(b, i) < 0) continue;
-      total++;
-      totalWords += b.offsets[i + 1]! - b.offsets[i]!;
+      const s = b.offsets[i]!;
+      const t = b.offsets[i + 1]!;
+      if (t - s > scratch.length) scratch = new Float64Array(2 * (t - s));
+      const cov = fragmentCoverage(table, b.hi, b.lo, s, t, p.sampling, scratch);
+      // fragments without a sampled minimizer (very short) cannot be judged: kept
+      if (p.targetCoverage > 0 && cov > p.targetCoverage && fragmentCoin(b.start + i, seed) >= p.targetCoverage / cov) continue;
+      if (total === keptIndex.length) {
+        const more = (a: Float64Array): Float64Array => {
+          const c = new Float64Array(2 * a.length);
+          c.set(a);
+          return c;
+        };
+        keptIndex = more(keptIndex);
+        keptCoverage = more(keptCoverage);
+      }
+      keptIndex[total] = b.start + i;
+      keptCoverage[total++] = Math.max(1, cov);
+      totalWords += t - s;
     }
   });
-  const index = new Float64Array(total);
+  const index = keptIndex.slice(0, total);
+  const coverage = keptCoverage.slice(0, total);
   const offsets = new Int32Array(total + 1);
   const hi = new Uint32Array(totalWords);
   const lo = new Uint32Array(totalWords);
   const embedding = new Float32Array(total * d);
   const weight = new Float64Array(total);
-  const coverage = new Float64Array(total);
   let n = 0;
   let words = 0;
   await src.scan({ embedding: true, lengths: true }, (b) => {
-    for (let i = 0; i < b.n; i++) {
-      const cov = decide(b, i);
-      if (cov < 0) continue;
-      if (n === total) throw new Error(`normalised subset: the second scan keeps more than the ${total} fragments the first counted`);
+    for (let i = 0; i < b.n && n < total; i++) {
+      if (b.start + i !== index[n]) continue;
       const s = b.offsets[i]!;
       const t = b.offsets[i + 1]!;
-      index[n] = b.start + i;
       hi.set(b.hi.subarray(s, t), words);
       lo.set(b.lo.subarray(s, t), words);
       words += t - s;
       offsets[n + 1] = words;
       embedding.set(b.embedding!.subarray(i * d, i * d + d), n * d);
       weight[n] = rule.weight(b.lengths![2 * i]!, b.lengths![2 * i + 1]!);
-      coverage[n] = Math.max(1, cov);
       n++;
     }
   });
-  if (n !== total || words !== totalWords) throw new Error(`normalised subset: the second scan kept ${n} fragments (${words} words), the first counted ${total} (${totalWords})`);
+  if (n !== total || words !== totalWords) throw new Error(`normalised subset: the second scan found ${n} of the ${total} kept fragments (${words} of ${totalWords} words)`);
   return { n, index, offsets, hi, lo, embedding, weight, coverage };
 }
 
